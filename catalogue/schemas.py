@@ -1,0 +1,194 @@
+"""Input validation of structures and services (marshmallow). Messages are French
+and name the field; checks that need the référentiel are in catalogue.writes."""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates,
+    validates_schema,
+)
+
+from catalogue import hours, vocabulary
+
+_MSG = {
+    "required": "champ obligatoire",
+    "null": "ne peut pas être vide",
+    "invalid": "valeur invalide",
+    "type": "valeur invalide",
+}
+
+
+def _m(**extra):
+    return {**_MSG, **extra}
+
+
+def Str(**kw):
+    return fields.String(error_messages=_m(), **kw)
+
+
+def Codes(**kw):
+    return fields.List(
+        fields.String(error_messages=_m()), error_messages=_m(invalid="une liste est attendue"), **kw
+    )
+
+
+def Url(**kw):
+    return fields.Url(
+        error_messages=_m(invalid="adresse web invalide (https://…)"), allow_none=True, **kw
+    )
+
+
+INSEE_COMMUNE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+CODE_POSTAL = re.compile(r"^\d{5}$")
+SIRET = re.compile(r"^\d{14}$")
+
+# Bounding boxes (lon_min, lat_min, lon_max, lat_max) of metropolitan France with
+# Corsica, and of the overseas départements and collectivities.
+FRANCE_BOXES = [
+    (-5.5, 41.2, 9.8, 51.2),  # métropole et Corse
+    (-61.9, 15.8, -60.9, 16.6),  # Guadeloupe
+    (-61.3, 14.3, -60.7, 14.9),  # Martinique
+    (-54.7, 2.0, -51.5, 5.9),  # Guyane
+    (55.1, -21.5, 55.9, -20.8),  # La Réunion
+    (44.9, -13.1, 45.4, -12.5),  # Mayotte
+    (-56.5, 46.7, -56.1, 47.2),  # Saint-Pierre-et-Miquelon
+    (-63.2, 17.8, -62.7, 18.2),  # Saint-Martin, Saint-Barthélemy
+]
+
+
+def in_france(lon: float, lat: float) -> bool:
+    return any(a <= lon <= c and b <= lat <= d for a, b, c, d in FRANCE_BOXES)
+
+
+def _check_codes(values, known: dict[str, str], what: str, feminine: bool = False) -> None:
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        ending = ("e" if feminine else "") + ("s" if len(unknown) > 1 else "")
+        raise ValidationError(f"{what} inconnu{ending} : {', '.join(unknown)}")
+
+
+class PlaceMixin(Schema):
+    commune = Str(allow_none=True)
+    code_postal = Str(allow_none=True, validate=validate.Regexp(CODE_POSTAL, error="code postal invalide (5 chiffres)"))
+    code_insee = Str(allow_none=True, validate=validate.Regexp(INSEE_COMMUNE, error="code INSEE de commune invalide (5 caractères, ex. 02168)"))
+    adresse = Str(allow_none=True)
+    complement_adresse = Str(allow_none=True)
+    longitude = fields.Float(allow_none=True, error_messages=_m(invalid="nombre attendu"))
+    latitude = fields.Float(allow_none=True, error_messages=_m(invalid="nombre attendu"))
+    telephone = Str(allow_none=True, validate=validate.Length(max=50, error="numéro trop long"))
+    courriel = fields.Email(allow_none=True, error_messages=_m(invalid="adresse électronique invalide"))
+    horaires_accueil = Str(allow_none=True)
+
+    @validates("horaires_accueil")
+    def _hours(self, value, **kwargs):
+        if value:
+            try:
+                hours.validate(value)
+            except hours.HoursError as exc:
+                raise ValidationError(str(exc)) from exc
+
+    @validates_schema
+    def _point(self, data, **kwargs):
+        lon, lat = data.get("longitude"), data.get("latitude")
+        if (lon is None) != (lat is None):
+            field = "latitude" if lat is None else "longitude"
+            raise ValidationError("longitude et latitude vont ensemble", field)
+        if lon is not None and not in_france(lon, lat):
+            raise ValidationError(
+                f"le point ({lon}, {lat}) est hors de France", "longitude"
+            )
+
+
+class StructureInput(PlaceMixin):
+    class Meta:
+        unknown = EXCLUDE
+
+    nom = Str(required=True, validate=validate.Length(min=3, max=150, error="entre 3 et 150 caractères"))
+    description = Str(allow_none=True, validate=validate.Length(max=10000, error="10 000 caractères au plus"))
+    siret = Str(allow_none=True, validate=validate.Regexp(SIRET, error="SIRET invalide (14 chiffres)"))
+    lien_source = Url()
+    site_web = Url()
+    accessibilite_lieu = Url()
+    date_maj = fields.Date(allow_none=True, error_messages=_m(invalid="date invalide (AAAA-MM-JJ)"))
+    reseaux_porteurs = Codes(load_default=list)
+
+    @validates("reseaux_porteurs")
+    def _reseaux(self, value, **kwargs):
+        _check_codes(value, vocabulary.reseaux_porteurs(), "réseau porteur")
+
+
+class ServiceInput(PlaceMixin):
+    class Meta:
+        unknown = EXCLUDE
+
+    nom = Str(required=True, validate=validate.Length(min=3, max=150, error="entre 3 et 150 caractères"))
+    description = Str(allow_none=True, validate=validate.Length(max=10000, error="10 000 caractères au plus"))
+    lien_source = Url()
+    date_maj = fields.Date(allow_none=True, error_messages=_m(invalid="date invalide (AAAA-MM-JJ)"))
+    type = Str(allow_none=True)
+    thematiques = Codes(load_default=list)
+    frais = Str(allow_none=True)
+    frais_precisions = Str(allow_none=True)
+    publics = Codes(load_default=list)
+    publics_precisions = Str(allow_none=True)
+    conditions_acces = Str(allow_none=True)
+    modes_accueil = Codes(load_default=list)
+    zone_eligibilite = Codes(load_default=list)
+    contact_nom_prenom = Str(allow_none=True)
+    lien_mobilisation = Url()
+    modes_mobilisation = Codes(load_default=list)
+    mobilisable_par = Codes(load_default=list)
+    mobilisation_precisions = Str(allow_none=True)
+    volume_horaire_hebdomadaire = fields.Float(allow_none=True, validate=validate.Range(min=0, error="doit être positif"), error_messages=_m(invalid="nombre attendu"))
+    nombre_semaines = fields.Integer(allow_none=True, validate=validate.Range(min=1, error="au moins 1"), error_messages=_m(invalid="nombre entier attendu"))
+    frequence_maj_jours = fields.Integer(load_default=180, validate=validate.Range(min=7, max=730, error="entre 7 et 730 jours"), error_messages=_m(invalid="nombre entier attendu"))
+
+    @validates("thematiques")
+    def _thematiques(self, value, **kwargs):
+        _check_codes(value, vocabulary.thematiques(), "thématique", feminine=True)
+
+    @validates("publics")
+    def _publics(self, value, **kwargs):
+        _check_codes(value, vocabulary.publics(), "public")
+        if vocabulary.TOUS_PUBLICS in value and len(value) > 1:
+            raise ValidationError("« tous-publics » ne peut pas être combiné avec d'autres publics")
+
+    @validates("type")
+    def _type(self, value, **kwargs):
+        if value:
+            _check_codes([value], vocabulary.types(), "type de service")
+
+    @validates("frais")
+    def _frais(self, value, **kwargs):
+        if value:
+            _check_codes([value], vocabulary.frais(), "frais")
+
+    @validates("modes_accueil")
+    def _modes_accueil(self, value, **kwargs):
+        _check_codes(value, vocabulary.modes_accueil(), "mode d'accueil")
+
+    @validates("modes_mobilisation")
+    def _modes_mobilisation(self, value, **kwargs):
+        _check_codes(value, vocabulary.modes_mobilisation(), "mode de mobilisation")
+
+    @validates("mobilisable_par")
+    def _mobilisable_par(self, value, **kwargs):
+        _check_codes(value, vocabulary.mobilisable_par(), "valeur")
+
+    @validates("zone_eligibilite")
+    def _zone(self, value, **kwargs):
+        from geo.errors import ZoneError
+        from geo.zones import kind_of
+
+        for code in value:
+            try:
+                kind_of(code)
+            except ZoneError as exc:
+                raise ValidationError(str(exc)) from exc

@@ -1,0 +1,18 @@
+"""Errors of the geo package. Messages are French: they reach users as they are."""
+
+
+class GeoError(Exception):
+    """Base of every geo error."""
+
+
+class UnknownCode(GeoError):
+    """An INSEE/EPCI/département/région code that the référentiel does not know."""
+
+    def __init__(self, code: str, kind: str = "code"):
+        self.code = code
+        self.kind = kind
+        super().__init__(f"{kind} inconnu : {code!r}")
+
+
+class ZoneError(GeoError):
+    """A zone d'éligibilité that cannot be written as it is."""

@@ -1,0 +1,1 @@
+"""Importers: sources registry, readers, pure normalisers, idempotent load."""

@@ -1,0 +1,1 @@
+"""Search of the offer: the SearchBackend contract and its engines."""

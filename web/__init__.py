@@ -1,0 +1,1 @@
+"""The Flask application: public site, back-office, JSON API and the `offre` CLI."""

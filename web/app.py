@@ -1,0 +1,112 @@
+"""create_app: the one place where the application is put together."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from catalogue.db import make_engine, make_sessionmaker
+from web.db import close_session
+from web.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Blueprints of the application, each a module with a `bp`; one per area.
+BLUEPRINTS = [
+    "web.health",
+    "web.public.routes",
+]
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False
+    engine = make_engine(settings.database_url) if settings.database_url else None
+    app.extensions["offre"] = {
+        "settings": settings,
+        "engine": engine,
+        "sessionmaker": make_sessionmaker(engine) if engine is not None else None,
+    }
+    app.teardown_appcontext(close_session)
+
+    for name in BLUEPRINTS:
+        module = importlib.import_module(name)
+        app.register_blueprint(module.bp)
+        if hasattr(module, "init_app"):
+            module.init_app(app)
+
+    _register_errors(app)
+
+    @app.context_processor
+    def inject_settings():
+        return {"settings": settings}
+
+    return app
+
+
+def settings_of(app: Flask) -> Settings:
+    return app.extensions["offre"]["settings"]
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DBAPIError)
+    def database_unavailable(exc):
+        # A restart or a network cut: say so and let the client retry; the pool
+        # replaces dead connections (pool_pre_ping), so no app restart is needed.
+        if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not isinstance(
+            exc, OperationalError
+        ):
+            raise exc
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        message = "La base de données est momentanément indisponible. Réessayez dans quelques secondes."
+        if _wants_json():
+            response = jsonify(
+                {"type": "about:blank", "title": "Service indisponible", "status": 503, "detail": message}
+            )
+            response.status_code = 503
+            response.content_type = "application/problem+json"
+        else:
+            response = app.make_response(
+                (render_template("error.html", code=503, title="Service momentanément indisponible", message=message), 503)
+            )
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(404)
+    def not_found(exc):
+        message = "Cette page n'existe pas ou plus."
+        if _wants_json():
+            return (
+                jsonify({"type": "about:blank", "title": "Introuvable", "status": 404, "detail": message}),
+                404,
+                {"Content-Type": "application/problem+json"},
+            )
+        return render_template("error.html", code=404, title="Page introuvable", message=message), 404
+
+    @app.errorhandler(413)
+    def too_large(exc):
+        message = f"L'envoi dépasse la taille maximale autorisée ({settings_of(app).max_upload_mb} Mo)."
+        if _wants_json():
+            return (
+                jsonify({"type": "about:blank", "title": "Envoi trop volumineux", "status": 413, "detail": message}),
+                413,
+                {"Content-Type": "application/problem+json"},
+            )
+        return render_template("error.html", code=413, title="Envoi trop volumineux", message=message), 413

@@ -1,0 +1,36 @@
+"""The `offre` command line: a Flask CLI group on create_app."""
+
+from __future__ import annotations
+
+import importlib
+
+from flask.cli import FlaskGroup
+
+# Command modules, one per area (see web/commands/__init__.py).
+COMMAND_MODULES = [
+    "web.commands.base",
+    "web.commands.geo",
+]
+
+
+def _create_app():
+    from web.app import create_app
+
+    return create_app()
+
+
+def build_cli() -> FlaskGroup:
+    cli = FlaskGroup(
+        name="offre",
+        create_app=_create_app,
+        add_default_commands=False,
+        help="Cartographie de l'offre d'insertion : administration.",
+    )
+    for name in COMMAND_MODULES:
+        for cmd in importlib.import_module(name).commands:
+            cli.add_command(cmd)
+    return cli
+
+
+def main() -> None:
+    build_cli()(prog_name="offre")

@@ -1,0 +1,97 @@
+"""offre db …, offre serve, offre demo …"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+
+import click
+from alembic import command
+from alembic.config import Config
+from flask import current_app
+from flask.cli import with_appcontext
+
+from catalogue.db import transaction
+
+
+def alembic_config(url: str) -> Config:
+    path = resources.files("catalogue").joinpath("alembic.ini")
+    config = Config(str(path))
+    config.attributes["url"] = url
+    os.environ.setdefault("DATABASE_URL", url)
+    return config
+
+
+def settings():
+    return current_app.extensions["offre"]["settings"]
+
+
+def sessions():
+    return current_app.extensions["offre"]["sessionmaker"]
+
+
+@click.group("db", help="Schéma de la base (migrations Alembic).")
+def db_group():
+    pass
+
+
+@db_group.command("upgrade", help="Applique les migrations jusqu'à la dernière.")
+@with_appcontext
+def db_upgrade():
+    command.upgrade(alembic_config(settings().database_url), "head")
+    click.echo("Base à jour.")
+
+
+@db_group.command("check", help="Vérifie que les modèles et les migrations concordent.")
+@with_appcontext
+def db_check():
+    command.check(alembic_config(settings().database_url))
+    click.echo("Migrations et modèles concordent.")
+
+
+@click.command("serve", help="Sert l'application avec gunicorn.")
+@click.option("--bind", default="127.0.0.1:5000", show_default=True)
+@click.option("--workers", default=2, show_default=True)
+def serve(bind, workers):
+    os.execvp(
+        "gunicorn",
+        ["gunicorn", "--bind", bind, "--workers", str(workers), "--access-logfile", "-",
+         "web.app:create_app()"],
+    )
+
+
+@click.group("demo", help="Catalogue de démonstration (données fictives).")
+def demo_group():
+    pass
+
+
+@demo_group.command("load", help="Génère et charge le catalogue de démonstration (Aisne).")
+@click.option("--departement", default="02", show_default=True)
+@click.option("--structures", default=300, show_default=True)
+@click.option("--services", default=1500, show_default=True)
+@click.option("--seed", default=2026, show_default=True)
+@click.option("--if-empty", is_flag=True, help="Ne rien faire si le catalogue a déjà des offres.")
+@with_appcontext
+def demo_load(departement, structures, services, seed, if_empty):
+    from catalogue import demo
+
+    with transaction(sessions(), actor="demo") as session:
+        if if_empty and demo.catalogue_has_services(session):
+            click.echo("Le catalogue a déjà des offres : démonstration non chargée.")
+            return
+        with click.progressbar(length=services, label="Offres de démonstration") as bar:
+            report = demo.load(
+                session,
+                departement=departement,
+                n_structures=structures,
+                n_services=services,
+                seed=seed,
+                progress=bar.update,
+            )
+    click.echo(
+        f"Démonstration : {report['structures']} structures et {report['services']} offres "
+        f"({report['created']} créées, {report['updated']} mises à jour)."
+    )
+
+
+commands = [db_group, serve, demo_group]
