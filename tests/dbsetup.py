@@ -66,11 +66,18 @@ def build_template(url: str) -> str:
         _load_referentiel(build_url)
         admin.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{name}"'))
         # Old templates of earlier schemas are dropped.
-        for (old,) in admin.execute(
-            text("select datname from pg_database where datname like 'offre_tpl_%' and datname <> :n"),
+        old_names = admin.scalars(
+            text(
+                "select datname from pg_database where datname like 'offre_tpl_%' "
+                "and datname <> :n and datname not like '%_building'"
+            ),
             {"n": name},
-        ):
-            admin.execute(text(f'DROP DATABASE IF EXISTS "{old}"'))
+        ).all()
+        for old in old_names:
+            try:
+                admin.execute(text(f'DROP DATABASE IF EXISTS "{old}"'))
+            except Exception:  # still used as a template by another test process
+                pass
     admin_engine.dispose()
     return name
 

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 BLUEPRINTS = [
     "web.health",
     "web.public.routes",
+    "web.api",
 ]
 
 

@@ -11,10 +11,11 @@ from sqlalchemy import create_engine
 MODEL_MODULES = [
     "geo.models",
     "catalogue.models",
-    "catalogue.accounts",
-    "importers.models",
-    "search.models",
-    "web.cto_models",
+    "catalogue.accounts",  # partners' accounts, roles, moderation (migration 0004)
+    "catalogue.tokens",  # API tokens (migration 0005)
+    "catalogue.cto",  # levers, shortlists, committees (migration 0006)
+    "importers.models",  # import runs, quarantine (migration 0002)
+    "search.models",  # search support, anonymous search log (migration 0003)
 ]
 
 

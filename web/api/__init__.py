@@ -1,0 +1,89 @@
+"""/api/v1: the JSON API (flask-smorest, OpenAPI 3). Errors are
+application/problem+json and name the parameter and the reason."""
+
+from __future__ import annotations
+
+import importlib
+
+from flask import Blueprint, jsonify
+from flask_smorest import Api as SmorestApi
+from werkzeug.exceptions import HTTPException
+
+# The API's blueprints: modules exposing `blp`, a flask_smorest.Blueprint.
+API_BLUEPRINTS: list[str] = []
+
+# A plain blueprint so that web.app can register this package like the others.
+bp = Blueprint("api_root", __name__)
+
+TITLES = {
+    400: "Requête invalide",
+    401: "Authentification requise",
+    403: "Accès refusé",
+    404: "Introuvable",
+    405: "Méthode non autorisée",
+    409: "Conflit",
+    412: "Précondition non remplie",
+    413: "Requête trop volumineuse",
+    422: "Requête invalide",
+    429: "Trop de requêtes",
+    503: "Service indisponible",
+}
+
+
+def problem(status: int, detail: str, errors: dict | None = None, **extra):
+    """An application/problem+json response (RFC 9457)."""
+    body = {"type": "about:blank", "title": TITLES.get(status, "Erreur"), "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    response.content_type = "application/problem+json"
+    return response
+
+
+def _flatten(messages) -> dict[str, list[str]]:
+    """webargs nests errors by location (query, json…): keep field -> reasons."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if key in ("query", "json", "form", "headers", "files", "path", "view_args") and isinstance(value, dict):
+                flat.update(_flatten(value))
+            elif isinstance(value, dict):
+                for sub, msgs in _flatten(value).items():
+                    flat[f"{key}.{sub}"] = msgs
+            else:
+                flat[key] = [str(v) for v in (value if isinstance(value, list) else [value])]
+    return flat
+
+
+class Api(SmorestApi):
+    def handle_http_exception(self, error: HTTPException):
+        data = getattr(error, "data", None) or {}
+        errors = _flatten(data.get("messages") or data.get("errors") or {})
+        status = 400 if error.code == 422 else (error.code or 500)
+        if errors:
+            detail = "; ".join(f"{field} : {', '.join(msgs)}" for field, msgs in errors.items())
+        else:
+            detail = data.get("message") or error.description or TITLES.get(status, "Erreur")
+        response = problem(status, detail, errors or None)
+        for key, value in (data.get("headers") or {}).items():
+            response.headers[key] = value
+        return response
+
+
+def init_app(app) -> None:
+    app.config.update(
+        API_TITLE="API de l'offre d'insertion",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        # Swagger UI is served from our own static files, never a CDN.
+        OPENAPI_SWAGGER_UI_URL="/static/vendor/swagger-ui/",
+    )
+    api = Api(app, spec_kwargs={"info": {"description": "Recherche et catalogue de l'offre d'insertion (vocabulaire data·inclusion v1)."}})
+    for name in API_BLUEPRINTS:
+        api.register_blueprint(importlib.import_module(name).blp)
+    app.extensions["offre"]["api"] = api
