@@ -185,3 +185,21 @@ class SearchOutbox(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     service_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ErrorReport(Base):
+    """"Signaler une erreur": a report from anyone about a service; it reaches the
+    structure and the moderators, and feeds the moderation queue."""
+
+    __tablename__ = "error_report"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    service_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("service.id"), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="nouveau", server_default="nouveau")
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    handled_by: Mapped[str | None] = mapped_column(Text)

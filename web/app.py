@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 # Blueprints of the application, each a module with a `bp`; one per area.
 BLUEPRINTS = [
     "web.health",
+    "web.security",
     "web.public.routes",
     "web.api",
 ]
@@ -100,6 +101,17 @@ def _register_errors(app: Flask) -> None:
                 {"Content-Type": "application/problem+json"},
             )
         return render_template("error.html", code=404, title="Page introuvable", message=message), 404
+
+    @app.errorhandler(400)
+    def bad_request(exc):
+        message = exc.description or "Requête invalide."
+        if _wants_json():
+            return (
+                jsonify({"type": "about:blank", "title": "Requête invalide", "status": 400, "detail": message}),
+                400,
+                {"Content-Type": "application/problem+json"},
+            )
+        return render_template("error.html", code=400, title="Requête invalide", message=message), 400
 
     @app.errorhandler(413)
     def too_large(exc):

@@ -240,11 +240,26 @@ def upgrade() -> None:
     op.create_index(op.f('ix_service_structure_id'), 'service', ['structure_id'], unique=False)
     op.create_index('ix_service_thematiques', 'service', ['thematiques'], unique=False, postgresql_using='gin')
     op.create_index('ix_service_zone_eligibilite', 'service', ['zone_eligibilite'], unique=False, postgresql_using='gin')
+    op.create_table('error_report',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('service_id', sa.UUID(), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('email', sa.Text(), nullable=True),
+    sa.Column('status', sa.String(length=20), server_default='nouveau', nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('handled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('handled_by', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['service_id'], ['service.id'], name=op.f('fk_error_report_service_id_service')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_error_report'))
+    )
+    op.create_index(op.f('ix_error_report_service_id'), 'error_report', ['service_id'], unique=False)
     # ### end Alembic commands ###
     op.execute(TRIGGERS)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_error_report_service_id'), table_name='error_report')
+    op.drop_table('error_report')
     for name in ("offre_audit", "offre_archive_instead_of_delete",
                  "offre_outbox_service", "offre_outbox_structure"):
         op.execute(f"DROP FUNCTION IF EXISTS {name}() CASCADE")
