@@ -10,6 +10,8 @@ from flask.cli import FlaskGroup
 COMMAND_MODULES = [
     "web.commands.base",
     "web.commands.geo",
+    "web.commands.export",
+    "web.commands.api",
 ]
 
 

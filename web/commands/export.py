@@ -1,0 +1,74 @@
+"""offre export data-inclusion DIR: the catalogue as data·inclusion v1 files."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from catalogue import export
+
+
+def _csv_value(value):
+    # Lists of codes are written "a,b,c" (codes never hold a comma).
+    if isinstance(value, list):
+        return ",".join(value)
+    return "" if value is None else value
+
+
+def write_export(session, directory: Path, source: str, exclude_sources=()) -> dict:
+    """Write structures and services as .json, .ndjson and .csv in `directory`.
+    Returns {kind: (written, rejected list)}."""
+    directory.mkdir(parents=True, exist_ok=True)
+    result = {}
+    for kind, fields_ in (("structures", export.STRUCTURE_FIELDS), ("services", export.SERVICE_FIELDS)):
+        records, rejected = [], []
+        for page in export.iter_pages(session, kind, source, exclude_sources=exclude_sources):
+            records.extend(page.records)
+            rejected.extend(page.rejected)
+        (directory / f"{kind}.json").write_text(
+            json.dumps(records, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+        with open(directory / f"{kind}.ndjson", "w", encoding="utf-8") as out:
+            for record in records:
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        with open(directory / f"{kind}.csv", "w", encoding="utf-8", newline="") as out:
+            writer = csv.DictWriter(out, fieldnames=list(fields_))
+            writer.writeheader()
+            for record in records:
+                writer.writerow({k: _csv_value(v) for k, v in record.items()})
+        result[kind] = (len(records), rejected)
+    return result
+
+
+@click.group("export", help="Exports du catalogue.")
+def export_group():
+    pass
+
+
+@export_group.command("data-inclusion", help="Écrit structures et services au format data·inclusion v1 (JSON, NDJSON, CSV) dans DIR.")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--source", default=None, help="Nom du producteur pour data·inclusion (défaut : cd<code du département>).")
+@click.option("--exclude-source", "exclude_sources", multiple=True, help="Source du catalogue à ne pas exporter (ex. dora, déjà connue de data·inclusion) ; répétable.")
+@with_appcontext
+def data_inclusion(directory, source, exclude_sources):
+    offre = current_app.extensions["offre"]
+    source = source or export.default_source(offre["settings"].departement_code)
+    with offre["sessionmaker"]() as session:
+        result = write_export(session, directory, source, tuple(exclude_sources))
+    failed = False
+    for kind, (written, rejected) in result.items():
+        click.echo(f"{kind} : {written} écrits dans {directory}/{kind}.json, .ndjson, .csv ; {len(rejected)} écartés.")
+        for item in rejected:
+            failed = True
+            reasons = "; ".join(f"{k} : {', '.join(v)}" for k, v in item.reasons.items())
+            click.echo(f"  écarté ({item.kind} {item.catalogue_id}, « {item.nom} ») : {reasons}", err=True)
+    if failed:
+        raise SystemExit(1)
+
+
+commands = [export_group]
