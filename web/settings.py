@@ -68,6 +68,9 @@ class Settings:
         396, "Durée de conservation du journal anonyme des recherches, en jours (13 mois)."
     )
     max_upload_mb: int = setting(60, "Taille maximale d'un envoi (fichier, requête), en Mo.")
+    api_rate_limit_per_minute: int = setting(
+        300, "Requêtes par minute permises à l'API, par jeton et par adresse IP (0 : sans limite)."
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:

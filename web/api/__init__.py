@@ -10,7 +10,11 @@ from flask_smorest import Api as SmorestApi
 from werkzeug.exceptions import HTTPException
 
 # The API's blueprints: modules exposing `blp`, a flask_smorest.Blueprint.
-API_BLUEPRINTS: list[str] = []
+API_BLUEPRINTS: list[str] = [
+    "web.api.catalogue",
+    "web.api.geo",
+    "web.api.export",
+]
 
 # A plain blueprint so that web.app can register this package like the others.
 bp = Blueprint("api_root", __name__)
@@ -58,6 +62,26 @@ def _flatten(messages) -> dict[str, list[str]]:
 
 
 class Api(SmorestApi):
+    # Every error is documented as application/problem+json (see `problem`).
+    DEFAULT_RESPONSE_CONTENT_TYPE = "application/json"
+
+    def _register_responses(self):
+        import http
+
+        from flask_smorest.spec import prepare_response
+
+        from web.api.schemas import ProblemSchema
+
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = ProblemSchema
+            prepare_response(response, self.spec, "application/problem+json")
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Erreur (application/problem+json)", "schema": ProblemSchema}
+        prepare_response(response, self.spec, "application/problem+json")
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
         errors = _flatten(data.get("messages") or data.get("errors") or {})
@@ -87,3 +111,6 @@ def init_app(app) -> None:
     for name in API_BLUEPRINTS:
         api.register_blueprint(importlib.import_module(name).blp)
     app.extensions["offre"]["api"] = api
+    from web.api import http
+
+    http.init_app(app, app.extensions["offre"]["settings"].api_rate_limit_per_minute)
