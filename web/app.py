@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 # Blueprints of the application, each a module with a `bp`; one per area.
 BLUEPRINTS = [
+    "web.search_",
     "web.health",
     "web.security",
     "web.public.routes",

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 # The API's blueprints: modules exposing `blp`, a flask_smorest.Blueprint.
 API_BLUEPRINTS: list[str] = [
+    "web.api.search",
     "web.api.catalogue",
     "web.api.geo",
     "web.api.export",

@@ -1,0 +1,97 @@
+"""Read queries shared by the engines: where a search happens, what a territory
+holds, which services are open at a given time."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from catalogue import hours
+from geo.eligibility import covering_codes
+from search.contract import SearchQuery
+from search.errors import InvalidQuery
+
+
+@dataclass(frozen=True)
+class Place:
+    """The searched commune and point (lon, lat)."""
+
+    code_commune: str
+    covering: tuple[str, ...]  # zone codes that cover the commune (with "france")
+    point: tuple[float, float]
+
+
+def resolve_place(session: Session, query: SearchQuery) -> Place | None:
+    """The place of the search: the commune (its centre unless a point is given),
+    or the commune that holds the point. None when neither is given."""
+    if query.code_commune:
+        row = session.execute(
+            text(
+                "SELECT code, ST_X(centre::geometry) AS lon, ST_Y(centre::geometry) AS lat "
+                "FROM geo_commune WHERE code = :c"
+            ),
+            {"c": query.code_commune},
+        ).first()
+        if row is None:
+            raise InvalidQuery("code_commune", f"commune inconnue : {query.code_commune}")
+        point = query.point or ((row.lon, row.lat) if row.lon is not None else None)
+        if point is None:
+            raise InvalidQuery("code_commune", f"la commune {row.code} n'a pas de position connue")
+        return Place(row.code, tuple(covering_codes(session, row.code)), point)
+    if query.point:
+        lon, lat = query.point
+        code = session.scalar(
+            text(
+                "SELECT code FROM geo_commune "
+                "WHERE ST_Intersects(contour, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) "
+                "ORDER BY (type = 'ARM') DESC LIMIT 1"
+            ),
+            {"lon": lon, "lat": lat},
+        )
+        if code is None:
+            raise InvalidQuery("lat", f"le point ({lat}, {lon}) n'est dans aucune commune française")
+        return Place(code, tuple(covering_codes(session, code)), (lon, lat))
+    return None
+
+
+def territory_codes(session: Session, slug: str) -> tuple[list[str], list[str]]:
+    """(communes of the territory, zone codes that name them explicitly: the
+    communes, their EPCI and their départements). InvalidQuery if unknown."""
+    communes = session.scalar(
+        text("SELECT communes FROM geo_territory WHERE slug = :s"), {"s": slug}
+    )
+    if communes is None:
+        raise InvalidQuery("territoire", f"territoire inconnu : {slug}")
+    zone = session.scalars(
+        text(
+            """
+            SELECT DISTINCT x FROM geo_commune c,
+              LATERAL unnest(ARRAY[c.code, c.parent_code, c.epci_code, c.departement_code]) x
+            WHERE c.code = ANY(CAST(:codes AS text[])) AND x IS NOT NULL
+            """
+        ),
+        {"codes": list(communes)},
+    ).all()
+    return list(communes), list(zone)
+
+
+def check_structure(session: Session, structure_id: uuid.UUID) -> None:
+    if not session.scalar(text("SELECT 1 FROM structure WHERE id = :i"), {"i": structure_id}):
+        raise InvalidQuery("structure", f"structure inconnue : {structure_id}")
+
+
+@lru_cache(maxsize=4096)
+def _open(expression: str, at: datetime) -> bool:
+    return bool(hours.is_open(expression, at))
+
+
+def open_ids(rows: Iterable[tuple[uuid.UUID, str | None]], at: datetime) -> list[uuid.UUID]:
+    """Ids whose opening hours (OpenStreetMap syntax) say open at `at` (local
+    time of Paris). No hours or unreadable hours: not known to be open, left out."""
+    return [i for i, expression in rows if expression and _open(expression, at)]
