@@ -1,13 +1,51 @@
-"""The public site."""
+"""The public site: home, search results (list + map), service and structure pages,
+"Signaler une erreur", the public map of the whole offer. Every page works without
+JavaScript; every map has a list alternative."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import gzip
+import hashlib
+import json
+import logging
+import math
+import re
+import smtplib
+import uuid
 
-from catalogue import queries
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.datastructures import MultiDict
+
+from catalogue import queries, vocabulary
+from catalogue.db import set_actor
+from catalogue.models import ErrorReport
+from web import maps
 from web.db import get_session
+from web.mail import send_mail
+from web.public import queries as pq
+from web.public import views
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("public", __name__)
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MESSAGE_MIN, MESSAGE_MAX = 10, 5000
+
+
+def _settings():
+    return current_app.extensions["offre"]["settings"]
 
 
 def home_view(session) -> dict:
@@ -24,3 +62,350 @@ def home_view(session) -> dict:
 @bp.get("/")
 def home():
     return render_template("public/home.html", **home_view(get_session()))
+
+
+@bp.get("/communes.json")
+def communes_json():
+    """Autocomplete of the commune field: name, postal code or INSEE code prefix."""
+    q = request.args.get("q", "").strip()
+    if len(q) > 100:
+        return jsonify({"detail": "q : 100 caractères au plus."}), 400
+    found = pq.search_communes(get_session(), q, limit=10, departement_code=_settings().departement_code)
+    response = jsonify([c.as_json() for c in found])
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+# ---------------------------------------------------------------- search results
+
+SORTS = [("pertinence", "Pertinence"), ("distance", "Distance"), ("fraicheur", "Mise à jour la plus récente")]
+
+
+def _resolve_commune_arg(session, args: MultiDict) -> tuple[MultiDict, dict | None]:
+    """Turn `commune` (as typed) into `code_commune`. Returns the new args and, when
+    the person must choose or nothing matches, what to show instead."""
+    typed = (args.get("commune") or "").strip()
+    if not typed or args.get("code_commune"):
+        return args, None
+    matches = pq.resolve_commune(session, typed, departement_code=_settings().departement_code)
+    if len(matches) == 1:
+        new = MultiDict(args)
+        new["code_commune"] = matches[0].code
+        new["commune"] = matches[0].label
+        return new, None
+    return args, {"typed": typed, "choices": matches}
+
+
+def _url_with(args: MultiDict, **changes) -> str:
+    new = MultiDict(args)
+    for key, value in changes.items():
+        new.poplist(key)
+        if value is not None:
+            new[key] = value
+    new.poplist("cursor")
+    return url_for("public.results") + ("?" + _encode(new) if new else "")
+
+
+def _encode(args: MultiDict) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode([(k, v) for k, v in args.items(multi=True) if v not in ("", None)])
+
+
+def _facet_options(facets: dict, name: str, labels: dict[str, str], selected: list[str]) -> list[dict]:
+    counts = facets.get(name, {})
+    options = []
+    for code, label in labels.items():
+        n = counts.get(code, 0)
+        if n or code in selected:
+            options.append({"code": code, "label": label, "count": n, "checked": code in selected})
+    return options
+
+
+def _filters(facets: dict, args: MultiDict) -> list[dict]:
+    """The filter fieldsets, with facet counts; selected values stay shown."""
+    thematiques = args.getlist("thematiques")
+    groups = []
+    spie_counts = facets.get("thematiques_spie", {})
+    them_counts = facets.get("thematiques", {})
+    them_labels = vocabulary.thematiques()
+    for g in vocabulary.spie_groups():
+        children = [
+            {"code": t, "label": them_labels[t], "count": them_counts.get(t, 0), "checked": t in thematiques}
+            for t in vocabulary.expand_thematiques([g.code])
+            if them_counts.get(t, 0) or t in thematiques
+        ]
+        groups.append(
+            {
+                "code": g.code,
+                "label": g.label,
+                "count": spie_counts.get(g.code, 0),
+                "checked": g.code in thematiques,
+                "open": any(c["checked"] for c in children),
+                "children": children,
+            }
+        )
+    return [
+        {"name": "publics", "legend": "Public", "options": _facet_options(facets, "publics", vocabulary.publics(), args.getlist("publics"))},
+        {"name": "frais", "legend": "Frais", "options": _facet_options(facets, "frais", vocabulary.frais(), args.getlist("frais"))},
+        {"name": "types", "legend": "Type d'offre", "options": _facet_options(facets, "types", vocabulary.types(), args.getlist("types"))},
+        {"name": "modes_accueil", "legend": "Mode d'accueil", "options": _facet_options(facets, "modes_accueil", vocabulary.modes_accueil(), args.getlist("modes_accueil"))},
+        {"name": "sources", "legend": "Source", "options": _facet_options(facets, "sources", {k: k for k in sorted(facets.get("sources", {}))} | {s: s for s in args.getlist("sources")}, args.getlist("sources"))},
+    ], groups
+
+
+def results_view(session, args: MultiDict) -> dict:
+    """The results page as one plain dict. Raises search.errors.InvalidQuery."""
+    from web import search_
+
+    settings = _settings()
+    query = search_.query_from_args(args, default_radius_km=settings.default_radius_km)
+    page = search_.run_search(query, log=True)
+    services = search_.load_services(session, page.hits)
+    distances = {h.id: h.distance_m for h in page.hits}
+    zone_codes = {code for s in services for code in (s.zone_eligibilite or [])}
+    names = pq.zone_names(session, zone_codes)
+    today = views.now_paris().date()
+    results = [views.service_summary(s, names, today, distances.get(s.id)) for s in services]
+    points = pq.points_of(session, [s.id for s in services])
+    located = [
+        maps.MapPoint(points[s.id][0], points[s.id][1], s.nom, url_for("public.service", service_id=s.id))
+        for s in services
+        if s.id in points and not views.is_remote_only(s)
+    ]
+    remote = [r for r in results if r["a_distance"]]
+    pages = max(1, math.ceil(page.total / page.size)) if page.size else 1
+    filters, groups = _filters(page.facets, args)
+    commune = pq.commune(session, query.code_commune) if query.code_commune else None
+    map_ = None
+    if located:
+        m = maps.new_map(
+            tiles_url=settings.tiles_url, attribution=settings.tiles_attribution, label="Carte des résultats de cette page"
+        )
+        maps.add_points(m, located)
+        map_ = maps.render(m)
+    query_string = _encode(args)
+    return {
+        "args": args,
+        "query_string": query_string,
+        "commune": commune,
+        "q": args.get("q", ""),
+        "total": page.total,
+        "page": page.page,
+        "pages": pages,
+        "size": page.size,
+        "results": results,
+        "remote": remote,
+        "located": len(located),
+        "map": map_,
+        "filters": filters,
+        "groups": groups,
+        "sorts": SORTS,
+        "tri": args.get("tri") or "pertinence",
+        "rayon_km": args.get("rayon_km") or settings.default_radius_km,
+        "ouvert_le": args.get("ouvert_le", ""),
+        "prev_url": _url_with(args, page=str(page.page - 1)) if page.page > 1 else None,
+        "next_url": _url_with(args, page=str(page.page + 1)) if page.page < pages else None,
+        "next_cursor": page.next_cursor,
+    }
+
+
+@bp.get("/recherche")
+def results():
+    from search.errors import InvalidQuery, SearchUnavailable
+
+    session = get_session()
+    args, choose = _resolve_commune_arg(session, MultiDict(request.args))
+    if choose is not None:
+        status = 200 if choose["choices"] else 400
+        return render_template("public/choose_commune.html", args=args, **choose), status
+    try:
+        view = results_view(session, args)
+    except InvalidQuery as exc:
+        return render_template("public/results_error.html", field=exc.field, message=exc.message, args=args), 400
+    except SearchUnavailable:
+        return render_template(
+            "error.html",
+            code=503,
+            title="Recherche momentanément indisponible",
+            message="Le moteur de recherche ne répond pas. Réessayez dans quelques instants.",
+        ), 503
+    return render_template("public/results.html", **view)
+
+
+# ---------------------------------------------------------------- service and structure
+
+def _uuid_or_404(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        abort(404)
+
+
+def service_view(session, service_id: uuid.UUID) -> dict:
+    service = pq.service_with_structure(session, service_id)
+    if service is None:
+        abort(404)
+    settings = _settings()
+    names = pq.zone_names(session, set(service.zone_eligibilite or []))
+    detail = views.service_detail(service, names, views.now_paris())
+    m = maps.new_map(
+        tiles_url=settings.tiles_url, attribution=settings.tiles_attribution, label="Zone d'éligibilité et lieu de l'offre"
+    )
+    drawn = False
+    for code in (service.zone_eligibilite or [])[:5]:
+        geometry = _zone_geometry(session, code)
+        if geometry:
+            maps.add_zone(m, geometry, names.get(code, code))
+            drawn = True
+    point = pq.service_point(session, service.id)
+    if point:
+        maps.add_points(m, [maps.MapPoint(point[0], point[1], service.nom)], cluster=False)
+        drawn = True
+    detail["map"] = maps.render(m) if drawn else None
+    return detail
+
+
+def _zone_geometry(session, code: str) -> dict | None:
+    """Zone boundaries are cached per process: a département's union takes ~0.1 s."""
+    cache = current_app.extensions["offre"].setdefault("zone_geojson", {})
+    if code not in cache:
+        if len(cache) > 2000:
+            cache.clear()
+        cache[code] = pq.zone_geojson(session, code)
+    return cache[code]
+
+
+@bp.get("/services/<service_id>")
+def service(service_id):
+    detail = service_view(get_session(), _uuid_or_404(service_id))
+    return render_template("public/service.html", s=detail, report={}, errors={})
+
+
+@bp.post("/services/<service_id>/signaler")
+def report_error(service_id):
+    session = get_session()
+    sid = _uuid_or_404(service_id)
+    service = pq.service_with_structure(session, sid)
+    if service is None:
+        abort(404)
+    message = (request.form.get("message") or "").strip()
+    email = (request.form.get("email") or "").strip()
+    errors = {}
+    if len(message) < MESSAGE_MIN:
+        errors["message"] = f"Message : décrivez l'erreur en {MESSAGE_MIN} caractères au moins."
+    elif len(message) > MESSAGE_MAX:
+        errors["message"] = f"Message : {MESSAGE_MAX} caractères au plus."
+    if email and (len(email) > 254 or not _EMAIL.match(email)):
+        errors["email"] = "Courriel : adresse invalide (exemple : nom@domaine.fr)."
+    if errors:
+        detail = service_view(session, sid)
+        return render_template(
+            "public/service.html", s=detail, report={"message": message, "email": email}, errors=errors
+        ), 400
+    set_actor(session, "public:signalement")
+    report = ErrorReport(service_id=sid, message=message, email=email or None)
+    session.add(report)
+    session.commit()
+    settings = _settings()
+    recipients = [a for a in (service.structure.courriel, service.courriel, settings.contact_email) if a]
+    recipients = list(dict.fromkeys(recipients))
+    link = settings.base_url.rstrip("/") + url_for("public.service", service_id=sid)
+    body = (
+        f"Une erreur a été signalée sur l'offre « {service.nom} » ({service.structure.nom}).\n\n"
+        f"Message :\n{message}\n\n"
+        f"Courriel de la personne : {email or 'non donné'}\n"
+        f"Fiche : {link}\n"
+    )
+    try:
+        send_mail(settings, recipients, f"Signalement d'une erreur : {service.nom}", body)
+        flash("Merci : votre signalement est enregistré et a été transmis à la structure et à l'équipe du SPIE.", "success")
+    except (OSError, smtplib.SMTPException) as exc:
+        log.warning("error report %s stored, mail not sent: %s", report.id, exc)
+        flash(
+            "Merci : votre signalement est enregistré. Le courriel de prévenance n'a pas pu partir ; "
+            "l'équipe du SPIE le verra dans sa file de modération.",
+            "warning",
+        )
+    return redirect(url_for("public.service", service_id=sid) + "#signaler")
+
+
+@bp.get("/structures/<structure_id>")
+def structure(structure_id):
+    session = get_session()
+    sid = _uuid_or_404(structure_id)
+    found = pq.structure_with_services(session, sid)
+    if found is None:
+        abort(404)
+    services = pq.published_services_of(session, sid)
+    for s in services:
+        s.structure = found
+    names = pq.zone_names(session, {c for s in services for c in (s.zone_eligibilite or [])})
+    today = views.now_paris().date()
+    return render_template(
+        "public/structure.html",
+        structure=found,
+        adresse=views._address(found),
+        horaires=views.hours_words(found.horaires_accueil, views.now_paris()),
+        reseaux=views.labels(found.reseaux_porteurs, vocabulary.reseaux_porteurs()),
+        services=[views.service_summary(s, names, today) for s in services],
+    )
+
+
+# ---------------------------------------------------------------- public map
+
+def _map_args() -> tuple[str | None, str | None]:
+    group = request.args.get("thematique") or None
+    if group and group not in vocabulary.spie_group_by_code():
+        abort(400, description=f"thematique : « {group} » n'est pas une des dix thématiques du SPIE.")
+    departement = request.args.get("departement") or None
+    if departement and not re.match(r"^(\d{2}|2[AB]|97\d)$", departement):
+        abort(400, description=f"departement : « {departement} » n'est pas un code de département.")
+    return group, departement
+
+
+@bp.get("/carte")
+def public_map():
+    group, departement = _map_args()
+    session = get_session()
+    params = {k: v for k, v in (("thematique", group), ("departement", departement)) if v}
+    return render_template(
+        "public/map.html",
+        groups=vocabulary.spie_groups(),
+        group=group,
+        departement=departement,
+        points_url=url_for("public.map_points", **params),
+        communes=pq.map_communes(session, group, departement),
+    )
+
+
+@bp.get("/carte/points.json")
+def map_points():
+    """Compact points of the public map: {"fields": [...], "points": [[lon, lat, id]]},
+    gzipped when the client accepts it, cacheable with an ETag."""
+    group, departement = _map_args()
+    points = pq.map_points(get_session(), group, departement)
+    body = json.dumps({"fields": ["lon", "lat", "id"], "points": points}, separators=(",", ":")).encode()
+    etag = hashlib.sha1(body).hexdigest()
+    if request.if_none_match.contains(etag):
+        response = make_response("", 304)
+        response.set_etag(etag)
+        return response
+    response = make_response(body)
+    response.content_type = "application/json"
+    if "gzip" in (request.headers.get("Accept-Encoding") or ""):
+        response.set_data(gzip.compress(body, compresslevel=6))
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.set_etag(etag)
+    return response
+
+
+@bp.get("/carte/offres/<service_id>.json")
+def map_popup(service_id):
+    found = pq.map_popup(get_session(), _uuid_or_404(service_id))
+    if found is None:
+        abort(404)
+    found["url"] = url_for("public.service", service_id=found["id"])
+    return jsonify(found)

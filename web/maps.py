@@ -1,0 +1,158 @@
+"""Small maps drawn with folium, fully offline: every asset points to our own static
+files (instance-level `default_js`/`default_css`, no change to folium's globals), no
+jQuery/Bootstrap/Font Awesome, the tile server from settings (none: no background).
+
+Pages include the map's HTML and script (not folium's <head>, whose viewport meta
+forbids zooming); base.html loads Leaflet and markercluster when a page has a map.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import folium
+from branca.element import MacroElement, Template
+from folium.plugins import MarkerCluster
+from markupsafe import escape
+
+LEAFLET_JS = [("leaflet", "/static/vendor/leaflet/leaflet.js")]
+LEAFLET_CSS = [("leaflet_css", "/static/vendor/leaflet/leaflet.css")]
+CLUSTER_JS = [("markerclusterjs", "/static/vendor/markercluster/leaflet.markercluster.js")]
+CLUSTER_CSS = [
+    ("markerclustercss", "/static/vendor/markercluster/MarkerCluster.css"),
+    ("markerclusterdefaultcss", "/static/vendor/markercluster/MarkerCluster.Default.css"),
+]
+MAX_ZOOM = 18
+
+
+@dataclass(frozen=True)
+class MapPoint:
+    lon: float
+    lat: float
+    label: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderedMap:
+    html: str  # the map's <div>
+    script: str  # its <script> element
+
+
+class _BindPopup(MacroElement):
+    """A plain-HTML popup (folium's Popup needs jQuery to parse its content)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "{{ this._parent.get_name() }}.bindPopup({{ this.content }});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, html: str):
+        super().__init__()
+        self._name = "BindPopup"
+        self.content = _js_string(html)
+
+
+class _AccessibleMap(MacroElement):
+    """Gives the map container a role and a name for assistive technology."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "(function (el) { el.setAttribute('role', 'region');"
+        " el.setAttribute('aria-label', {{ this.label }}); })"
+        "({{ this._parent.get_name() }}.getContainer());"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, label: str):
+        super().__init__()
+        self._name = "AccessibleMap"
+        self.label = _js_string(label)
+
+
+def _js_string(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+
+
+def new_map(
+    *, tiles_url: str, attribution: str, label: str, center: tuple[float, float] | None = None, zoom: int = 10
+) -> folium.Map:
+    """A map with our assets and the configured tiles. `center` is (lon, lat)."""
+    lon, lat = center or (2.35, 46.6)
+    m = folium.Map(
+        location=[lat, lon],
+        zoom_start=zoom,
+        tiles=None,
+        # Without a tile layer the map needs its own maxZoom (markercluster needs it).
+        maxZoom=MAX_ZOOM,
+        control_scale=True,
+        width="100%",
+        height="100%",
+    )
+    m.default_js = list(LEAFLET_JS)
+    m.default_css = list(LEAFLET_CSS)
+    if tiles_url:
+        folium.TileLayer(tiles=tiles_url, attr=attribution, max_zoom=MAX_ZOOM, name="Fond de carte").add_to(m)
+    _AccessibleMap(label).add_to(m)
+    return m
+
+
+def add_points(m: folium.Map, points: list[MapPoint], *, cluster: bool = True) -> None:
+    """Markers with a popup naming the point (and linking to it); clustered."""
+    parent: folium.Map | MarkerCluster = m
+    if cluster:
+        parent = MarkerCluster(name="Offres", options={"maxClusterRadius": 50})
+        parent.default_js = list(CLUSTER_JS)
+        parent.default_css = list(CLUSTER_CSS)
+        parent.add_to(m)
+    for p in points:
+        marker = folium.Marker([p.lat, p.lon], title=p.label, alt=p.label)
+        content = f'<a href="{escape(p.url)}">{escape(p.label)}</a>' if p.url else str(escape(p.label))
+        _BindPopup(content).add_to(marker)
+        marker.add_to(parent)
+    if points:
+        lats = [p.lat for p in points]
+        lons = [p.lon for p in points]
+        if len(points) == 1:
+            m.location = [lats[0], lons[0]]
+        else:
+            m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], max_zoom=13)
+
+
+def add_zone(m: folium.Map, geometry: dict, name: str) -> None:
+    """An eligibility zone as an outlined, lightly filled shape; fits the map to it."""
+    folium.GeoJson(
+        {"type": "Feature", "properties": {"nom": name}, "geometry": geometry},
+        name=name,
+        style_function=lambda _f: {"color": "#1d3f6e", "weight": 2, "fillOpacity": 0.08},
+    ).add_to(m)
+    bounds = _bounds(geometry)
+    if bounds:
+        m.fit_bounds(bounds)
+
+
+def _bounds(geometry: dict) -> list[list[float]] | None:
+    xs: list[float] = []
+    ys: list[float] = []
+
+    def walk(coords):
+        if coords and isinstance(coords[0], (int, float)):
+            xs.append(coords[0])
+            ys.append(coords[1])
+        else:
+            for c in coords:
+                walk(c)
+
+    walk(geometry.get("coordinates") or [])
+    if not xs:
+        return None
+    return [[min(ys), min(xs)], [max(ys), max(xs)]]
+
+
+def render(m: folium.Map) -> RenderedMap:
+    """The map's <div> and <script>, to place inside one of our pages."""
+    root = m.get_root()
+    root.render()
+    return RenderedMap(html=root.html.render(), script=root.script.render())

@@ -1,0 +1,145 @@
+"""The public pages as plain dicts: what a person sees of a service, in words.
+Templates render these dicts; nothing here knows about HTTP."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import humanize
+
+from catalogue import hours, vocabulary
+from catalogue.models import LocationPrecision, Service, Structure
+from web import hours_fr
+from web.public.queries import eligibility_words
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def now_paris() -> datetime:
+    """Naive local time of Paris (what opening hours are written in)."""
+    return datetime.now(PARIS).replace(tzinfo=None)
+
+
+def labels(codes: list[str] | None, vocabulary_labels: dict[str, str]) -> list[str]:
+    return [vocabulary_labels.get(c, c) for c in codes or []]
+
+
+def last_update(service: Service) -> date | None:
+    """The later of the source's date_maj and the partner's last confirmation."""
+    dates = [d for d in (service.date_maj, service.confirmed_at.date() if service.confirmed_at else None) if d]
+    return max(dates) if dates else None
+
+
+def freshness(service: Service, today: date) -> dict:
+    """"mis à jour il y a 3 mois", and whether it is past its update frequency."""
+    updated = last_update(service)
+    if updated is None:
+        return {"date": None, "words": "date de mise à jour inconnue", "stale": True}
+    humanize.i18n.activate("fr_FR")
+    ago = humanize.naturaltime(timedelta(days=max((today - updated).days, 0)))
+    words = "mis à jour aujourd'hui" if updated >= today else f"mis à jour {ago}"
+    stale = (today - updated).days > (service.frequence_maj_jours or 180)
+    return {"date": updated, "words": words, "stale": stale}
+
+
+def distance_words(distance_m: float | None, modes_accueil: list[str]) -> str | None:
+    if distance_m is not None:
+        if distance_m < 1000:
+            return f"à {int(round(distance_m, -1))} m"
+        return f"à {distance_m / 1000:.1f} km".replace(".", ",")
+    if vocabulary.A_DISTANCE in (modes_accueil or []):
+        return "à distance"
+    return None
+
+
+def is_remote_only(service: Service) -> bool:
+    modes = service.modes_accueil or []
+    return vocabulary.A_DISTANCE in modes and vocabulary.EN_PRESENTIEL not in modes
+
+
+def mobilisation_words(service: Service) -> dict:
+    who = labels(service.mobilisable_par, vocabulary.mobilisable_par())
+    how = labels(service.modes_mobilisation, vocabulary.modes_mobilisation())
+    return {"par": who, "comment": how, "precisions": service.mobilisation_precisions}
+
+
+def hours_words(expression: str | None, at: datetime) -> dict | None:
+    if not expression:
+        return None
+    return {
+        "brut": expression,
+        "mots": hours_fr.describe(expression),
+        "ouvert": hours.is_open(expression, at),
+    }
+
+
+def service_summary(service: Service, zone_names: dict[str, str], today: date, distance_m: float | None = None) -> dict:
+    """One result of a list: what a referent needs to choose, in words."""
+    return {
+        "id": str(service.id),
+        "nom": service.nom,
+        "structure": {"id": str(service.structure.id), "nom": service.structure.nom},
+        "commune": service.commune,
+        "thematiques": labels(service.thematiques, vocabulary.thematiques()),
+        "spie": sorted(
+            {g.label for g in (vocabulary.spie_group_of(t) for t in service.thematiques or []) if g}
+        ),
+        "distance": distance_words(distance_m, service.modes_accueil),
+        "a_distance": is_remote_only(service),
+        "eligibilite": eligibility_words(service.zone_eligibilite or [], zone_names),
+        "mobilisation": mobilisation_words(service),
+        "frais": vocabulary.frais().get(service.frais or "", None),
+        "type": vocabulary.types().get(service.type or "", None),
+        "telephone": service.telephone,
+        "courriel": service.courriel,
+        "fraicheur": freshness(service, today),
+        "demo": service.source == "demo",
+    }
+
+
+def service_detail(service: Service, zone_names: dict[str, str], at: datetime) -> dict:
+    """Everything known of a service, in words."""
+    summary = service_summary(service, zone_names, at.date())
+    structure: Structure = service.structure
+    summary.update(
+        {
+            "description": service.description,
+            "type": vocabulary.types().get(service.type or "", service.type),
+            "frais_precisions": service.frais_precisions,
+            "publics": labels(service.publics, vocabulary.publics()),
+            "publics_precisions": service.publics_precisions,
+            "conditions_acces": service.conditions_acces,
+            "modes_accueil": labels(service.modes_accueil, vocabulary.modes_accueil()),
+            "adresse": _address(service) or _address(structure),
+            "lieu_approximatif": service.location_precision == LocationPrecision.COMMUNE,
+            "horaires": hours_words(service.horaires_accueil or structure.horaires_accueil, at),
+            "contact_nom": service.contact_nom_prenom,
+            "telephone": service.telephone or structure.telephone,
+            "courriel": service.courriel or structure.courriel,
+            "lien_mobilisation": service.lien_mobilisation,
+            "volume_horaire_hebdomadaire": service.volume_horaire_hebdomadaire,
+            "nombre_semaines": service.nombre_semaines,
+            "source": service.source,
+            "lien_source": service.lien_source,
+            "zone": list(service.zone_eligibilite or []),
+            "structure": {
+                "id": str(structure.id),
+                "nom": structure.nom,
+                "site_web": structure.site_web,
+                "telephone": structure.telephone,
+                "courriel": structure.courriel,
+                "adresse": _address(structure),
+                "accessibilite_lieu": structure.accessibilite_lieu,
+                "reseaux_porteurs": labels(structure.reseaux_porteurs, vocabulary.reseaux_porteurs()),
+            },
+        }
+    )
+    return summary
+
+
+def _address(record) -> str | None:
+    parts = [record.adresse, record.complement_adresse]
+    town = " ".join(p for p in (record.code_postal, record.commune) if p)
+    lines = [p for p in parts if p] + ([town] if town else [])
+    return ", ".join(lines) or None
