@@ -15,6 +15,7 @@ API_BLUEPRINTS: list[str] = [
     "web.api.catalogue",
     "web.api.geo",
     "web.api.export",
+    "web.api.partners",
 ]
 
 # A plain blueprint so that web.app can register this package like the others.
@@ -109,6 +110,10 @@ def init_app(app) -> None:
         OPENAPI_SWAGGER_UI_URL="/static/vendor/swagger-ui/",
     )
     api = Api(app, spec_kwargs={"info": {"description": "Recherche et catalogue de l'offre d'insertion (vocabulaire data·inclusion v1)."}})
+    api.spec.components.security_scheme(
+        "jeton",
+        {"type": "http", "scheme": "bearer", "description": "Jeton d'API de la structure (créé dans l'espace partenaire)."},
+    )
     for name in API_BLUEPRINTS:
         api.register_blueprint(importlib.import_module(name).blp)
     app.extensions["offre"]["api"] = api

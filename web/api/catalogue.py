@@ -49,12 +49,12 @@ def _base(record, lon, lat, names) -> dict:
     return data
 
 
-def service_view(session, service_id: uuid.UUID) -> tuple[dict, object] | None:
-    """A visible service as a plain dict and its last change, or None."""
+def service_view(session, service_id: uuid.UUID, statuses=VISIBLE) -> tuple[dict, object] | None:
+    """A service (of one of `statuses`) as a plain dict and its last change, or None."""
     row = session.execute(
         select(Service, Structure.nom, *_coords(Service))
         .join(Structure, Service.structure_id == Structure.id)
-        .where(Service.id == service_id, Service.status.in_(VISIBLE))
+        .where(Service.id == service_id, Service.status.in_(statuses))
     ).first()
     if row is None:
         return None
