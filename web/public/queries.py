@@ -8,7 +8,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text
+from sqlalchemy import any_, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from catalogue import vocabulary
@@ -64,7 +64,7 @@ def search_communes(
     stmt = select(Commune).where(Commune.type == "COM")
     if q.isdigit() or _INSEE.match(q.upper()):
         if len(q) == 5:
-            stmt = stmt.where((Commune.codes_postaux.any(q)) | (Commune.code == q.upper()))
+            stmt = stmt.where((q == any_(Commune.codes_postaux)) | (Commune.code == q.upper()))
         else:
             stmt = stmt.where(
                 func.array_to_string(Commune.codes_postaux, " ").op("~")(rf"(^| ){re.escape(q)}")
@@ -91,7 +91,7 @@ def resolve_commune(
     name, code = (found.group(1), found.group(2)) if found else (typed, None)
     stmt = select(Commune).where(Commune.type == "COM")
     if code:
-        stmt = stmt.where((Commune.codes_postaux.any(code)) | (Commune.code == code.upper()))
+        stmt = stmt.where((code == any_(Commune.codes_postaux)) | (Commune.code == code.upper()))
     if name:
         stmt = stmt.where(Commune.nom_recherche == normalise_name(name))
     rows = session.scalars(stmt.order_by(*_order(departement_code)).limit(30)).all()

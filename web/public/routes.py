@@ -12,6 +12,7 @@ import math
 import re
 import smtplib
 import uuid
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -30,7 +31,8 @@ from werkzeug.datastructures import MultiDict
 from catalogue import queries, vocabulary
 from catalogue.db import set_actor
 from catalogue.models import ErrorReport
-from web import maps
+from search.errors import InvalidQuery, SearchUnavailable
+from web import maps, search_
 from web.db import get_session
 from web.mail import send_mail
 from web.public import queries as pq
@@ -107,8 +109,6 @@ def _url_with(args: MultiDict, **changes) -> str:
 
 
 def _encode(args: MultiDict) -> str:
-    from urllib.parse import urlencode
-
     return urlencode([(k, v) for k, v in args.items(multi=True) if v not in ("", None)])
 
 
@@ -156,8 +156,6 @@ def _filters(facets: dict, args: MultiDict) -> list[dict]:
 
 def results_view(session, args: MultiDict) -> dict:
     """The results page as one plain dict. Raises search.errors.InvalidQuery."""
-    from web import search_
-
     settings = _settings()
     query = search_.query_from_args(args, default_radius_km=settings.default_radius_km)
     page = search_.run_search(query, log=True)
@@ -212,8 +210,6 @@ def results_view(session, args: MultiDict) -> dict:
 
 @bp.get("/recherche")
 def results():
-    from search.errors import InvalidQuery, SearchUnavailable
-
     session = get_session()
     args, choose = _resolve_commune_arg(session, MultiDict(request.args))
     if choose is not None:
