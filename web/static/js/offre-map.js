@@ -34,8 +34,12 @@
             m._offreId = uuid(p[2]);
             return m;
           });
+          // Fit first (bounds from the raw points), then cluster at the final zoom.
+          if (markers.length) {
+            map.fitBounds(L.latLngBounds(data.points.map(function (p) { return [p[1], p[0]]; })),
+                          { maxZoom: 13, animate: false });
+          }
           cluster.addLayers(markers);
-          if (markers.length) map.fitBounds(cluster.getBounds(), { maxZoom: 13 });
           el.setAttribute("data-count", String(markers.length));
           el.dispatchEvent(new CustomEvent("offre-map:loaded", { detail: { count: markers.length } }));
         })

@@ -1,0 +1,113 @@
+"""A referent's journey in a real Chromium: keyboard only, with and without
+JavaScript; the public map's clusters; axe-core on the four main pages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import AXE
+
+pytestmark = pytest.mark.browser
+
+
+def tab_until(page, predicate_js: str, limit: int = 250) -> None:
+    """Press Tab until the focused element satisfies `predicate_js` (a JS expression
+    over `el`); fails if it is never reached."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"(() => {{ const el = document.activeElement; return !!({predicate_js}); }})()"):
+            return
+    raise AssertionError(f"focus never reached: {predicate_js}")
+
+
+def search_laon_mobilite(page, *, with_suggestions: bool) -> None:
+    tab_until(page, "el.id === 'commune'")
+    page.keyboard.type("Laon", delay=30)
+    if with_suggestions:
+        page.wait_for_selector("#commune-suggestions [role=option]")
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
+        assert page.input_value("#commune") == "Laon (02000)"
+        assert page.input_value("#code_commune") == "02408"
+    tab_until(page, "el.id === 'besoin'")
+    page.keyboard.type("Mobilit")
+    assert page.input_value("#besoin") == "mobilite"
+    tab_until(page, "el.type === 'submit' && el.closest('form[role=search]')")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/recherche\?"))
+
+
+def open_first_result_with_keyboard(page) -> None:
+    page.keyboard.press("Tab")  # the skip link comes first
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Aller au contenu"
+    page.keyboard.press("Enter")
+    tab_until(page, "el.closest('.result-title')")
+    name = page.evaluate("document.activeElement.textContent.trim()")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/services/[0-9a-f-]{36}$"))
+    assert page.locator("h1").inner_text() == name
+
+
+def test_keyboard_only_search_laon_mobilite_to_a_service(page, live_server):
+    page.goto(live_server + "/")
+    search_laon_mobilite(page, with_suggestions=True)
+    assert "code_commune=02408" in page.url and "thematiques=mobilite" in page.url
+    assert "pour une personne habitant Laon" in page.locator("h1").inner_text()
+    assert page.locator(".result").count() > 0
+    open_first_result_with_keyboard(page)
+    assert page.get_by_text("Comment la mobiliser").count() == 1
+
+
+def test_same_journey_without_javascript(page_without_js, live_server):
+    page = page_without_js
+    page.goto(live_server + "/")
+    search_laon_mobilite(page, with_suggestions=False)
+    assert "commune=Laon" in page.url
+    assert "pour une personne habitant Laon" in page.locator("h1").inner_text()
+    open_first_result_with_keyboard(page)
+    assert page.get_by_text("Éligible :").count() >= 1
+
+
+def test_public_map_shows_clustered_markers(page, live_server, artifacts):
+    page.goto(live_server + "/carte")
+    page.wait_for_selector("offre-map[data-count]")
+    page.wait_for_function("document.querySelectorAll('.marker-cluster').length > 1")
+    clusters = page.locator(".marker-cluster").count()
+    assert clusters > 1
+    assert int(page.get_attribute("offre-map", "data-count")) > 100
+    shot = artifacts / "carte.png"
+    page.screenshot(path=str(shot), full_page=False)
+    assert shot.stat().st_size > 10_000
+
+
+def _axe(page) -> list[dict]:
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        """async () => {
+            const r = await axe.run(document);
+            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+        }"""
+    )
+
+
+def _service_url(page, live_server) -> str:
+    page.goto(live_server + "/recherche?code_commune=02408&thematiques=mobilite")
+    return live_server + page.locator(".result-title a").first.get_attribute("href")
+
+
+@pytest.mark.parametrize("which", ["home", "results", "service", "map"])
+def test_axe_no_serious_or_critical_violation(page, live_server, which):
+    urls = {
+        "home": lambda: live_server + "/",
+        "results": lambda: live_server + "/recherche?code_commune=02408&thematiques=mobilite",
+        "service": lambda: _service_url(page, live_server),
+        "map": lambda: live_server + "/carte",
+    }
+    page.goto(urls[which]())
+    if which == "map":
+        page.wait_for_selector(".marker-cluster")
+    bad = [v for v in _axe(page) if v["impact"] in ("serious", "critical")]
+    assert bad == [], bad
