@@ -174,7 +174,7 @@ class SourceListSchema(Schema):
 
 class ExportQuerySchema(Schema):
     cursor = fields.String(
-        validate=validate.Length(max=100, error="100 caractères au plus"),
+        validate=validate.Regexp(r"^[A-Za-z0-9_-]{22}$", error="curseur invalide (reprenez celui de links.next)"),
         metadata={"description": "Curseur de la page suivante (links.next)."},
     )
     size = fields.Integer(
