@@ -16,11 +16,13 @@ log = logging.getLogger(__name__)
 
 # Blueprints of the application, each a module with a `bp`; one per area.
 BLUEPRINTS = [
+    "web.imports_routes",
     "web.search_",
     "web.health",
     "web.security",
     "web.public.routes",
     "web.api",
+    "web.exports",
 ]
 
 

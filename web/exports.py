@@ -1,0 +1,259 @@
+"""Exports for people: any search result as CSV, XLSX or PDF, with the same query
+string as /recherche, and the date and the filters written in words on the file."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, render_template, request
+from sqlalchemy import text
+from werkzeug.datastructures import MultiDict
+
+from catalogue import vocabulary
+from catalogue.models import Structure
+from geo.names import normalise_name
+from search.contract import MAX_PAGE_SIZE
+from search.errors import InvalidQuery, SearchUnavailable
+from web.api.geo import search_communes
+from web.db import get_session
+from web.search_ import load_services, query_from_args, run_search
+
+bp = Blueprint("exports", __name__)
+
+PARIS = ZoneInfo("Europe/Paris")
+# Enough for any real list; a PDF is for reading and printing, so shorter.
+MAX_ROWS = {"csv": 5000, "xlsx": 5000, "pdf": 1000}
+COLUMNS = (
+    ("nom", "Offre"),
+    ("structure", "Structure"),
+    ("thematiques", "Thématiques"),
+    ("publics", "Publics"),
+    ("frais", "Frais"),
+    ("modes_accueil", "Accueil"),
+    ("commune", "Commune"),
+    ("adresse", "Adresse"),
+    ("telephone", "Téléphone"),
+    ("courriel", "Courriel"),
+    ("mobilisation", "Comment mobiliser"),
+    ("distance_km", "Distance (km)"),
+    ("date_maj", "Mise à jour"),
+    ("lien", "Fiche en ligne"),
+)
+
+
+def _labels(codes, labels: dict[str, str]) -> str:
+    return ", ".join(labels.get(c, c) for c in codes or [])
+
+
+def _thematique_label(code: str) -> str:
+    group = vocabulary.spie_group_by_code().get(code)
+    if group:
+        return group.label
+    return vocabulary.categories().get(code) or vocabulary.thematiques().get(code) or code
+
+
+def _resolve_commune(session, args: MultiDict) -> MultiDict:
+    """/recherche also takes `commune` (a name or a code): resolve it to code_commune,
+    or refuse it by name; never drop it."""
+    name = (args.get("commune") or "").strip()
+    if not name or args.get("code_commune"):
+        return args
+    found = search_communes(session, name, 5)
+    exact = [c for c in found if c["code"] == name.upper() or normalise_name(c["nom"]) == normalise_name(name)]
+    if len(exact) != 1 and len(found) != 1:
+        raise InvalidQuery("commune", f"commune introuvable ou ambiguë : « {name} » (donnez son code INSEE dans code_commune)")
+    args = MultiDict(args)
+    args["code_commune"] = (exact or found)[0]["code"]
+    return args
+
+
+def describe(session, query) -> list[str]:
+    """The filters of the query, in words, one per line."""
+    lines = []
+    if query.text:
+        lines.append(f"Recherche : « {query.text} »")
+    if query.code_commune:
+        nom = session.scalar(text("SELECT nom FROM geo_commune WHERE code = :c"), {"c": query.code_commune})
+        lines.append(f"Commune : {nom or query.code_commune} ({query.code_commune}), dans un rayon de {query.radius_km:g} km")
+    elif query.point:
+        lon, lat = query.point
+        lines.append(f"Autour du point {lat:.5f}, {lon:.5f}, dans un rayon de {query.radius_km:g} km")
+    if query.thematiques:
+        lines.append("Thématiques : " + ", ".join(_thematique_label(c) for c in query.thematiques))
+    if query.publics:
+        lines.append("Publics : " + _labels(query.publics, vocabulary.publics()) + " (et les offres tous publics)")
+    if query.frais:
+        lines.append("Frais : " + _labels(query.frais, vocabulary.frais()))
+    if query.types:
+        lines.append("Types : " + _labels(query.types, vocabulary.types()))
+    if query.modes_accueil:
+        lines.append("Accueil : " + _labels(query.modes_accueil, vocabulary.modes_accueil()))
+    if query.mobilisable_par:
+        lines.append("Mobilisable par : " + _labels(query.mobilisable_par, vocabulary.mobilisable_par()))
+    if query.sources:
+        lines.append("Sources : " + ", ".join(query.sources))
+    if query.structure:
+        nom = session.get(Structure, query.structure)
+        lines.append(f"Structure : {nom.nom if nom else query.structure}")
+    if query.territory:
+        nom = session.scalar(text("SELECT nom FROM geo_territory WHERE slug = :s"), {"s": query.territory})
+        lines.append(f"Territoire : {nom or query.territory}")
+    if query.open_at:
+        lines.append(f"Ouvert le {query.open_at:%d/%m/%Y à %H:%M}")
+    if not lines:
+        lines.append("Aucun filtre : toute l'offre publiée")
+    lines.append(f"Tri : {query.sort.value}")
+    return lines
+
+
+def export_view(session, args: MultiDict, fmt: str) -> dict:
+    """The rows of every page of the search (up to MAX_ROWS[fmt]) as one plain dict."""
+    settings = current_app.extensions["offre"]["settings"]
+    args = _resolve_commune(session, args)
+    query = query_from_args(args, default_radius_km=settings.default_radius_km)
+    query = dataclasses.replace(query, page=1, size=MAX_PAGE_SIZE, cursor=None, with_facets=False)
+    limit = MAX_ROWS[fmt]
+    rows, total, first = [], 0, True
+    while len(rows) < limit:
+        page = run_search(query, log=first)
+        if first:
+            total, first = page.total, False
+        distances = {h.id: h.distance_m for h in page.hits}
+        for service in load_services(session, page.hits):
+            rows.append(_row(service, distances.get(service.id), settings.base_url))
+        if not page.next_cursor or not page.hits:
+            break
+        query = dataclasses.replace(query, cursor=page.next_cursor)
+    rows = rows[:limit]
+    now = datetime.now(PARIS)
+    return {
+        "title": f"{settings.site_name} — {settings.departement_nom}",
+        "generated": f"Export du {now:%d/%m/%Y à %H:%M}",
+        "filters": describe(session, query),
+        "total": total,
+        "rows": rows,
+        "truncated": total > len(rows),
+        "columns": COLUMNS,
+    }
+
+
+def _row(service, distance_m, base_url: str) -> dict:
+    how = _labels(service.modes_mobilisation, vocabulary.modes_mobilisation())
+    if service.mobilisation_precisions:
+        how = f"{how}. {service.mobilisation_precisions}" if how else service.mobilisation_precisions
+    address = " ".join(x for x in (service.adresse, service.code_postal) if x)
+    return {
+        "nom": service.nom,
+        "structure": service.structure.nom if service.structure else "",
+        "thematiques": _labels(service.thematiques, vocabulary.thematiques()),
+        "publics": _labels(service.publics, vocabulary.publics()),
+        "frais": vocabulary.frais().get(service.frais, service.frais or ""),
+        "modes_accueil": _labels(service.modes_accueil, vocabulary.modes_accueil()),
+        "commune": service.commune or "",
+        "adresse": address,
+        "telephone": service.telephone or "",
+        "courriel": service.courriel or "",
+        "mobilisation": how,
+        "distance_km": round(distance_m / 1000, 1) if distance_m is not None else "",
+        "date_maj": service.date_maj.strftime("%d/%m/%Y") if service.date_maj else "",
+        "lien": f"{base_url.rstrip('/')}/services/{service.id}",
+    }
+
+
+def _header_lines(view: dict) -> list[str]:
+    count = f"{view['total']} offre(s)"
+    if view["truncated"]:
+        count += f", dont les {len(view['rows'])} premières dans ce fichier"
+    return [view["title"], view["generated"], *view["filters"], count]
+
+
+def to_csv(view: dict) -> bytes:
+    out = io.StringIO()
+    # Semicolons and a BOM: what a French spreadsheet opens without asking.
+    writer = csv.writer(out, delimiter=";")
+    for line in _header_lines(view):
+        writer.writerow([line])
+    writer.writerow([])
+    writer.writerow([label for _, label in COLUMNS])
+    for row in view["rows"]:
+        writer.writerow([row[key] for key, _ in COLUMNS])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_xlsx(view: dict) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Offres"
+    for i, line in enumerate(_header_lines(view)):
+        ws.append([line])
+        if i == 0:
+            ws.cell(row=1, column=1).font = Font(bold=True, size=14)
+    ws.append([])
+    ws.append([label for _, label in COLUMNS])
+    header_row = ws.max_row
+    for cell in ws[header_row]:
+        cell.font = Font(bold=True)
+    for row in view["rows"]:
+        ws.append([row[key] for key, _ in COLUMNS])
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    widths = {"nom": 45, "structure": 35, "thematiques": 45, "mobilisation": 45, "lien": 50}
+    for index, (key, _) in enumerate(COLUMNS, start=1):
+        ws.column_dimensions[ws.cell(row=header_row, column=index).column_letter].width = widths.get(key, 18)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def to_pdf(view: dict) -> bytes:
+    from weasyprint import HTML
+
+    html = render_template("exports/results.html", **view)
+    return HTML(string=html, base_url=request.host_url).write_pdf()
+
+
+FORMATS = {
+    "csv": (to_csv, "text/csv; charset=utf-8"),
+    "xlsx": (to_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "pdf": (to_pdf, "application/pdf"),
+}
+
+
+def _export(fmt: str):
+    session = get_session()
+    try:
+        view = export_view(session, MultiDict(request.args), fmt)
+    except InvalidQuery as exc:
+        message = f"{exc.field} : {exc.message}"
+        return render_template("error.html", code=400, title="Export impossible : filtre invalide", message=message), 400
+    except SearchUnavailable:
+        return render_template(
+            "error.html", code=503, title="Export momentanément indisponible",
+            message="Le moteur de recherche ne répond pas. Réessayez dans quelques instants.",
+        ), 503
+    render, mimetype = FORMATS[fmt]
+    stamp = datetime.now(PARIS).strftime("%Y-%m-%d")
+    response = current_app.response_class(render(view), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="offres-{stamp}.{fmt}"'
+    return response
+
+
+@bp.get("/recherche/export.csv")
+def export_csv():
+    return _export("csv")
+
+
+@bp.get("/recherche/export.xlsx")
+def export_xlsx():
+    return _export("xlsx")
+
+
+@bp.get("/recherche/export.pdf")
+def export_pdf():
+    return _export("pdf")
