@@ -69,13 +69,14 @@ class PostgresBackend:
         """Nothing to remove: archived and unpublished services are excluded at
         query time by their status, which the catalogue keeps."""
 
-    def rebuild(self, documents: Iterable[ServiceDocument] | None = None) -> None:
+    def rebuild(self, documents: Iterable[ServiceDocument] | None = None) -> int:
         """Recompute every document (labels included) in the current transaction:
         readers keep seeing the old documents until it commits."""
         from search.labels import refresh_labels
 
         refresh_labels(self.session)
         self.session.execute(text("SELECT search_refresh(ARRAY(SELECT id FROM service))"))
+        return self.session.scalar(text("SELECT count(*) FROM search_document"))
 
     def check(self) -> None:
         try:

@@ -23,7 +23,7 @@ from catalogue.models import Service
 from catalogue.schemas import INSEE_COMMUNE, in_france
 from search.backends import make_backend
 from search.contract import MAX_PAGE_SIZE, Hit, SearchPage, SearchQuery, Sort
-from search.errors import InvalidQuery, SearchError, SearchUnavailable
+from search.errors import InvalidQuery, SearchError, SearchUnavailable, UnsupportedFilter
 from search.postgres import PostgresBackend
 from web.db import get_session
 
@@ -238,6 +238,9 @@ def run_search(query: SearchQuery, *, log: bool = True) -> SearchPage:
         backend = PostgresBackend(session)
     try:
         page = backend.search(query)
+    except UnsupportedFilter:
+        # What the engine cannot answer exactly (opening hours, cursors), PostgreSQL does.
+        page = PostgresBackend(session).search(query)
     except SearchUnavailable as exc:
         if isinstance(backend, PostgresBackend):
             raise

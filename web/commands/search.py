@@ -1,0 +1,68 @@
+"""offre search …: the search index (sync from the outbox, rebuild, worker)."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import text
+
+from catalogue.db import transaction
+from search import sync
+from search.documents import all_documents
+from search.errors import SearchError
+from web.commands.base import sessions
+from web.search_ import backend_for
+
+
+@click.group("search", help="Index de recherche (PostgreSQL ou Meilisearch).")
+def search_group():
+    pass
+
+
+@search_group.command("sync", help="Applique une fois les changements en attente (outbox) à l'index.")
+@click.option("--batch", default=1000, show_default=True)
+@with_appcontext
+def search_sync(batch):
+    try:
+        result = sync.sync_all(sessions(), backend_for, batch)
+    except SearchError as exc:
+        raise click.ClickException(f"Synchronisation impossible : {exc}") from exc
+    click.echo(
+        f"Synchronisation : {result.rows} changements, {result.indexed} offres indexées, "
+        f"{result.deleted} retirées de l'index."
+    )
+
+
+@search_group.command("worker", help="Synchronise en continu (nouvel essai avec attente croissante en cas d'échec).")
+@click.option("--interval", default=2.0, show_default=True, help="Secondes entre deux passes.")
+@click.option("--batch", default=1000, show_default=True)
+@with_appcontext
+def search_worker(interval, batch):
+    click.echo(f"Synchronisation continue ({current_app.extensions['offre']['settings'].search_backend}) ; Ctrl-C pour arrêter.")
+    try:
+        sync.worker(sessions(), backend_for, interval=interval, batch=batch)
+    except KeyboardInterrupt:
+        click.echo("Arrêt.")
+
+
+@search_group.command("rebuild", help="Reconstruit tout l'index (à côté, puis bascule : sans interruption).")
+@with_appcontext
+def search_rebuild():
+    started = time.monotonic()
+    try:
+        with transaction(sessions(), actor="cli:search") as session:
+            # The outbox rows seen now are covered by the rebuild; later ones stay for sync.
+            last = session.execute(text("SELECT coalesce(max(id), 0) FROM search_outbox")).scalar()
+            backend = backend_for(session)
+            count = backend.rebuild(all_documents(session))
+            session.execute(text("DELETE FROM search_outbox WHERE id <= :last"), {"last": last})
+    except SearchError as exc:
+        raise click.ClickException(f"Reconstruction impossible : {exc}") from exc
+    shown = f"{count} offres" if isinstance(count, int) else "index"
+    click.echo(f"Index reconstruit ({shown}) en {time.monotonic() - started:.1f} s.")
+
+
+commands = [search_group]
