@@ -8,6 +8,7 @@ from flask.cli import FlaskGroup
 
 # Command modules, one per area (see web/commands/__init__.py).
 COMMAND_MODULES = [
+    "web.commands.imports",
     "web.commands.search",
     "web.commands.base",
     "web.commands.geo",

@@ -1,0 +1,496 @@
+"""load: validate, upsert on (source, source_id), quarantine, archive the vanished,
+flag duplicates, report.
+
+A run is a sequence of idempotent batches, each committed as it goes with the run
+record updated in the same transaction: an interrupted run leaves whole batches,
+and running it again completes it (what was loaded comes back "unchanged").
+File-level errors are found by the framing pass (importers.readers.inspect) before
+the first write, so a malformed file leaves the catalogue as it was.
+
+Upserts are set-based: one INSERT … SELECT FROM jsonb_populate_recordset per batch,
+ON CONFLICT (source, source_id) DO UPDATE only WHERE the normalised columns differ,
+so an unchanged record writes nothing (the audit and outbox triggers stay quiet).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from itertools import islice
+from typing import Any
+
+from marshmallow import ValidationError as MarshmallowError
+from sqlalchemy import insert, text, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from catalogue.db import set_actor
+from catalogue.schemas import ServiceInput, StructureInput, in_france
+from geo.errors import UnknownCode, ZoneError
+from geo.zones import FRANCE, kind_of
+from importers import duplicates
+from importers.models import ImportRun, QuarantinedRecord
+from importers.readers import RawRecord
+from importers.records import SERVICE, STRUCTURE, Item
+
+PLACE_COLUMNS = [
+    "commune", "code_postal", "code_insee", "adresse", "complement_adresse", "telephone",
+    "courriel", "horaires_accueil",
+]
+COLUMNS = {
+    STRUCTURE: [
+        "nom", "description", "siret", "lien_source", "site_web", "accessibilite_lieu",
+        "date_maj", "reseaux_porteurs", *PLACE_COLUMNS,
+    ],
+    SERVICE: [
+        "nom", "description", "lien_source", "date_maj", "type", "thematiques", "frais",
+        "frais_precisions", "publics", "publics_precisions", "conditions_acces", "modes_accueil",
+        "zone_eligibilite", "contact_nom_prenom", "lien_mobilisation", "modes_mobilisation",
+        "mobilisable_par", "mobilisation_precisions", "volume_horaire_hebdomadaire",
+        "nombre_semaines", *PLACE_COLUMNS, "structure_id",
+    ],
+}
+TABLES = {STRUCTURE: "structure", SERVICE: "service"}
+SCHEMAS = {STRUCTURE: StructureInput, SERVICE: ServiceInput}
+# Rejections kept in the run's report (all of them are in the quarantine).
+REPORT_REJECTIONS_MAX = 1000
+COUNTERS = ("lus", "crees", "modifies", "inchanges", "archives", "rejetes", "doublons")
+
+
+def _fold(name: str) -> str:
+    text_ = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", " ", text_).strip()
+
+
+class Referentiel:
+    """The référentiel in memory for one run: checking 100,000 records one query
+    each would be the bottleneck. Same rules as geo.zones.normalise_zone."""
+
+    def __init__(self, session: Session):
+        rows = session.execute(
+            text("SELECT code, nom, codes_postaux FROM geo_commune")
+        ).all()
+        self.communes = {r.code: r.nom for r in rows}
+        self.by_postal: dict[str, list[tuple[str, str]]] = {}
+        for r in rows:
+            for cp in r.codes_postaux or []:
+                self.by_postal.setdefault(cp, []).append((r.code, _fold(r.nom)))
+        self.departements = set(session.scalars(text("SELECT code FROM geo_departement")))
+        self.epcis = set(session.scalars(text("SELECT code FROM geo_epci")))
+        self.regions: dict[str, list[str]] = {}
+        for code, region in session.execute(
+            text("SELECT code, region_code FROM geo_departement ORDER BY code")
+        ):
+            self.regions.setdefault(region, []).append(code)
+        self._centres: dict[str, tuple[float, float] | None] = {}
+        self._zones: dict[tuple[str, ...], list[str]] = {}
+
+    def commune_from_postal(self, code_postal: str | None, commune: str | None) -> str | None:
+        """The INSEE code of a commune given its postal code (and name if shared)."""
+        found = self.by_postal.get(code_postal or "", [])
+        if len(found) == 1:
+            return found[0][0]
+        wanted = _fold(commune or "")
+        for code, name in found:
+            if wanted and name == wanted:
+                return code
+        return None
+
+    def normalise_zone(self, codes: list[str]) -> list[str]:
+        key = tuple(codes)
+        if key in self._zones:
+            return self._zones[key]
+        result: list[str] = []
+        for raw in codes:
+            code = raw.strip()
+            kind = kind_of(code)
+            if kind == "france":
+                found = [FRANCE]
+            elif kind == "region":
+                number = re.sub(r"^(region:|R)", "", code, flags=re.IGNORECASE)
+                if number not in self.regions:
+                    raise UnknownCode(number, "région")
+                found = self.regions[number]
+            elif kind == "commune":
+                if code.upper() not in self.communes:
+                    raise UnknownCode(code, "commune")
+                found = [code.upper()]
+            elif kind == "departement":
+                if code.upper() not in self.departements:
+                    raise UnknownCode(code, "département")
+                found = [code.upper()]
+            else:
+                if code not in self.epcis:
+                    raise UnknownCode(code, "EPCI")
+                found = [code]
+            result.extend(c for c in found if c not in result)
+        self._zones[key] = result
+        return result
+
+    def centres(self, session: Session, codes: Iterable[str]) -> None:
+        missing = [c for c in set(codes) if c and c not in self._centres]
+        if not missing:
+            return
+        for code in missing:
+            self._centres[code] = None
+        for code, lon, lat in session.execute(
+            text(
+                "SELECT code, ST_X(centre::geometry), ST_Y(centre::geometry) FROM geo_commune "
+                "WHERE code = ANY(:codes) AND centre IS NOT NULL"
+            ),
+            {"codes": missing},
+        ):
+            self._centres[code] = (lon, lat)
+
+    def centre(self, code: str | None) -> tuple[float, float] | None:
+        return self._centres.get(code or "")
+
+
+@dataclass
+class Report:
+    counts: dict[str, Counter] = field(
+        default_factory=lambda: {STRUCTURE: Counter(), SERVICE: Counter()}
+    )
+    rejections: list[dict] = field(default_factory=list)
+    warnings: Counter = field(default_factory=Counter)
+
+    def as_dict(self) -> dict:
+        return {
+            "compteurs": {k: {c: v.get(c, 0) for c in COUNTERS} for k, v in self.counts.items()},
+            "rejets": self.rejections[:REPORT_REJECTIONS_MAX],
+            "rejets_total": sum(v["rejetes"] for v in self.counts.values()),
+            "avertissements": dict(self.warnings.most_common()),
+        }
+
+
+def _json_default(value):
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(type(value))
+
+
+def dumps(value) -> str:
+    return json.dumps(value, default=_json_default, ensure_ascii=False)
+
+
+def _upsert_sql(kind: str) -> str:
+    table = TABLES[kind]
+    columns = COLUMNS[kind] + ["location", "location_precision"]
+    compared = [c for c in columns if c != "location"]
+    insert_cols = ["id", "source", "source_id", "raw", "status", *columns]
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in ["raw", *columns])
+    old = ", ".join([f"{table}.{c}" for c in compared] + [f"ST_AsBinary({table}.location)"])
+    new = ", ".join([f"EXCLUDED.{c}" for c in compared] + ["ST_AsBinary(EXCLUDED.location)"])
+    return (
+        f"INSERT INTO {table} ({', '.join(insert_cols)}) "
+        f"SELECT {', '.join(insert_cols)} FROM jsonb_populate_recordset(NULL::{table}, CAST(:rows AS jsonb)) "
+        f"ON CONFLICT (source, source_id) DO UPDATE SET {sets}, updated_at = now() "
+        f"WHERE ({old}) IS DISTINCT FROM ({new}) "
+        f"RETURNING id, source, source_id, (xmax = 0) AS inserted"
+    )
+
+
+class Loader:
+    """One import run. `normalise` is the source's pure normaliser."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        source: str,
+        normalise: Callable[[RawRecord, dict], list[Item]],
+        *,
+        location: str = "",
+        snapshot: bool = False,
+        actor: str | None = None,
+        options: dict | None = None,
+        geocoder=None,
+        batch_size: int = 2000,
+        progress: Callable[[int], Any] | None = None,
+    ):
+        self.sessions = sessions
+        self.source = source
+        self.normalise = normalise
+        self.location = location
+        self.snapshot = snapshot
+        self.actor = actor or f"import:{source}"
+        self.options = options or {}
+        self.geocoder = geocoder
+        self.batch_size = batch_size
+        self.progress = progress or (lambda n: None)
+        self.report = Report()
+        self.run_id: int | None = None
+        self.referentiel: Referentiel | None = None
+        self.structure_ids: dict[tuple[str, str], uuid.UUID] = {}
+        self.seen: dict[str, set[tuple[str, str]]] = {STRUCTURE: set(), SERVICE: set()}
+        self.created: dict[str, list[uuid.UUID]] = {STRUCTURE: [], SERVICE: []}
+        # Input positions whose records were all loaded (used by retries).
+        self.rejected_inputs: set[int] = set()
+
+    # --- run record ---------------------------------------------------------
+
+    def start(self) -> int:
+        with self.sessions() as session, session.begin():
+            run = ImportRun(
+                source=self.source, location=self.location, snapshot=self.snapshot,
+                status="en-cours", actor=self.actor, options=self.options, report={},
+            )
+            session.add(run)
+            session.flush()
+            self.run_id = run.id
+        return self.run_id
+
+    def fail(self, message: str) -> None:
+        """Record a file-level error: the run wrote nothing to the catalogue."""
+        if self.run_id is None:
+            self.start()
+        with self.sessions() as session, session.begin():
+            session.execute(
+                update(ImportRun).where(ImportRun.id == self.run_id).values(
+                    status="echoue", error=message, report=self.report.as_dict(),
+                    finished_at=datetime.now().astimezone(),
+                )
+            )
+
+    # --- the run ------------------------------------------------------------
+
+    def run(self, records: Iterable[RawRecord]) -> int:
+        if self.run_id is None:
+            self.start()
+        iterator: Iterator[tuple[int, RawRecord]] = iter(enumerate(records))
+        while batch := list(islice(iterator, self.batch_size)):
+            with self.sessions() as session, session.begin():
+                set_actor(session, self.actor)
+                if self.referentiel is None:
+                    self.referentiel = Referentiel(session)
+                self._batch(session, batch)
+                self._save_report(session)
+            self.progress(len(batch))
+        with self.sessions() as session, session.begin():
+            set_actor(session, self.actor)
+            if self.snapshot:
+                self._archive_vanished(session)
+            for kind, found in duplicates.flag(session, self.created).items():
+                self.report.counts[kind]["doublons"] += found
+            self._save_report(session, finished=True)
+        return self.run_id
+
+    def _save_report(self, session: Session, finished: bool = False) -> None:
+        values: dict[str, Any] = {"report": self.report.as_dict()}
+        if finished:
+            values.update(status="termine", finished_at=datetime.now().astimezone())
+        session.execute(update(ImportRun).where(ImportRun.id == self.run_id).values(**values))
+
+    # --- one batch ----------------------------------------------------------
+
+    def _batch(self, session: Session, batch: list[tuple[int, RawRecord]]) -> None:
+        rows: dict[str, dict[tuple[str, str], dict]] = {STRUCTURE: {}, SERVICE: {}}
+        origin: dict[tuple[str, str, str], tuple[int, RawRecord]] = {}
+        quarantine: list[dict] = []
+        pending: list[tuple[int, RawRecord, Item]] = []
+        for position, record in batch:
+            try:
+                items = self.normalise(record, self.options)
+            except Exception as exc:  # a normaliser bug must not lose the record
+                items = [Item(kind="enregistrement", source="", source_id="", data={}, raw=record.data,
+                              errors={"enregistrement": [f"illisible : {exc}"]})]
+            for item in items:
+                pending.append((position, record, item))
+        for _, _, item in pending:
+            data = item.data
+            if item.errors is None and not data.get("code_insee") and data.get("code_postal"):
+                data["code_insee"] = self.referentiel.commune_from_postal(
+                    str(data["code_postal"]), data.get("commune"))
+        codes = [i.data.get("code_insee") for _, _, i in pending if i.errors is None]
+        self.referentiel.centres(session, codes)
+        for position, record, item in pending:
+            kind = item.kind if item.kind in (STRUCTURE, SERVICE) else STRUCTURE
+            self.report.counts[kind]["lus"] += 1
+            for warning in item.warnings:
+                self.report.warnings[warning] += 1
+            if item.source_id:
+                self.seen[kind].add((item.source, item.source_id))
+            errors = item.errors
+            row = None
+            if errors is None:
+                if not item.source or not item.source_id:
+                    errors = {"id": ["identifiant ou source absent"]}
+                else:
+                    row, errors = self._validate(item)
+            if errors:
+                quarantine.append(self._reject(kind, item, record, position, errors))
+                continue
+            key = (item.source, item.source_id)
+            if key in rows[kind]:
+                # Repeated (a partner's structure on each row of its offers): counted once.
+                self.report.counts[kind]["lus"] -= 1
+                previous = {k: v for k, v in rows[kind][key].items() if k not in ("id", "raw")}
+                if previous != {k: v for k, v in row.items() if k not in ("id", "raw")}:
+                    self.report.warnings[f"{kind} en double dans le fichier (le dernier l'emporte)"] += 1
+            rows[kind][key] = row
+            origin[(kind, *key)] = (position, record)
+
+        self._upsert(session, STRUCTURE, rows[STRUCTURE])
+        for key in rows[STRUCTURE]:
+            if key not in self.structure_ids:
+                self.structure_ids[key] = None  # resolved below
+        self._resolve_structures(session, rows[SERVICE])
+        services = {}
+        for key, row in rows[SERVICE].items():
+            structure_key = tuple(row.pop("_structure_key"))
+            structure_id = self.structure_ids.get(structure_key)
+            if structure_id is None:
+                position, record = origin[(SERVICE, *key)]
+                item = Item(kind=SERVICE, source=key[0], source_id=key[1], data={}, raw=row.get("raw"))
+                quarantine.append(self._reject(
+                    SERVICE, item, record, position,
+                    {"structure_id": [f"structure inconnue : {structure_key[1]} (source {structure_key[0]})"]},
+                ))
+                continue
+            row["structure_id"] = str(structure_id)
+            services[key] = row
+        self._upsert(session, SERVICE, services)
+        if quarantine:
+            session.execute(insert(QuarantinedRecord), quarantine)
+        loaded = [(STRUCTURE, *k) for k in rows[STRUCTURE]] + [(SERVICE, *k) for k in services]
+        if loaded:
+            session.execute(
+                text(
+                    "UPDATE import_quarantine q SET resolved_at = now(), resolved_run_id = :run "
+                    "FROM unnest(CAST(:kinds AS text[]), CAST(:sources AS text[]), CAST(:ids AS text[])) "
+                    "AS l(kind, source, id) "
+                    "WHERE q.resolved_at IS NULL AND q.kind = l.kind AND q.record_source = l.source "
+                    "AND q.record_id = l.id"
+                ),
+                {"run": self.run_id, "kinds": [x[0] for x in loaded],
+                 "sources": [x[1] for x in loaded], "ids": [x[2] for x in loaded]},
+            )
+
+    def _reject(self, kind, item: Item, record: RawRecord, position: int, errors) -> dict:
+        reason = "; ".join(f"{f} : {', '.join(m)}" for f, m in errors.items())
+        self.report.counts[kind]["rejetes"] += 1
+        self.rejected_inputs.add(position)
+        if len(self.report.rejections) < REPORT_REJECTIONS_MAX:
+            self.report.rejections.append({
+                "type": kind, "source": item.source or None, "id": item.source_id or None,
+                "ligne": record.line, "motif": reason,
+            })
+        return {
+            "run_id": self.run_id, "source": self.source, "kind": kind,
+            "record_source": item.source or None, "record_id": item.source_id or None,
+            "reason": reason, "errors": errors,
+            "raw": json.loads(dumps(record.data)),
+        }
+
+    def _validate(self, item: Item) -> tuple[dict | None, dict | None]:
+        data = dict(item.data)
+        warnings = item.warnings
+        lon, lat = data.get("longitude"), data.get("latitude")
+        if lon is not None or lat is not None:
+            ok = isinstance(lon, (int, float)) and isinstance(lat, (int, float)) and in_france(lon, lat)
+            if not ok:
+                data["longitude"] = data["latitude"] = None
+                self.report.warnings["coordonnées absentes ou hors de France ignorées"] += 1
+        ref = self.referentiel
+        try:
+            clean = SCHEMAS[item.kind]().load(data)
+        except MarshmallowError as exc:
+            return None, {k: (v if isinstance(v, list) else [str(v)]) for k, v in exc.messages.items()}
+        errors: dict[str, list[str]] = {}
+        code = clean.get("code_insee")
+        if code and code not in ref.communes:
+            errors.setdefault("code_insee", []).append(f"commune inconnue : {code}")
+        if code and not clean.get("commune"):
+            clean["commune"] = ref.communes.get(code)
+        if item.kind == SERVICE:
+            try:
+                clean["zone_eligibilite"] = ref.normalise_zone(clean.get("zone_eligibilite") or [])
+            except UnknownCode as exc:
+                errors.setdefault("zone_eligibilite", []).append(f"{exc.kind} inconnu(e) : {exc.code}")
+            except ZoneError as exc:
+                errors.setdefault("zone_eligibilite", []).append(str(exc))
+        if errors:
+            return None, errors
+        row = {c: clean.get(c) for c in COLUMNS[item.kind] if c != "structure_id"}
+        for c in ("thematiques", "publics", "modes_accueil", "modes_mobilisation",
+                  "mobilisable_par", "reseaux_porteurs"):
+            if c in row:
+                row[c] = sorted(set(row[c] or []))
+        if item.kind == SERVICE:
+            row["_structure_key"] = item.structure_key
+        row.update(id=str(uuid.uuid4()), source=item.source, source_id=item.source_id,
+                   raw=item.raw, status="publie")
+        row["location"], row["location_precision"] = self._place(clean, warnings)
+        return row, None
+
+    def _place(self, clean: dict, warnings: list[str]) -> tuple[str | None, str | None]:
+        lon, lat = clean.get("longitude"), clean.get("latitude")
+        if lon is not None and lat is not None:
+            return f"SRID=4326;POINT({lon} {lat})", "source"
+        if self.geocoder is not None and clean.get("adresse"):
+            found = self.geocoder.locate(clean.get("adresse"), clean.get("code_insee"))
+            if found is not None and in_france(found.lon, found.lat):
+                return f"SRID=4326;POINT({found.lon} {found.lat})", found.precision
+        centre = self.referentiel.centre(clean.get("code_insee"))
+        if centre is not None:
+            return f"SRID=4326;POINT({centre[0]} {centre[1]})", "commune"
+        return None, None
+
+    def _upsert(self, session: Session, kind: str, rows: dict[tuple[str, str], dict]) -> None:
+        if not rows:
+            return
+        result = session.execute(text(_upsert_sql(kind)), {"rows": dumps(list(rows.values()))}).all()
+        counts = self.report.counts[kind]
+        for r in result:
+            if r.inserted:
+                counts["crees"] += 1
+                self.created[kind].append(r.id)
+            else:
+                counts["modifies"] += 1
+            if kind == STRUCTURE:
+                self.structure_ids[(r.source, r.source_id)] = r.id
+        counts["inchanges"] += len(rows) - len(result)
+
+    def _resolve_structures(self, session: Session, services: dict) -> None:
+        wanted = {tuple(r["_structure_key"]) for r in services.values()}
+        missing = [k for k in wanted | {k for k, v in self.structure_ids.items() if v is None}
+                   if self.structure_ids.get(k) is None]
+        if not missing:
+            return
+        for source, source_id, id_ in session.execute(
+            text(
+                "SELECT s.source, s.source_id, s.id FROM structure s "
+                "JOIN unnest(CAST(:sources AS text[]), CAST(:ids AS text[])) AS k(source, id) "
+                "ON s.source = k.source AND s.source_id = k.id"
+            ),
+            {"sources": [k[0] for k in missing], "ids": [k[1] for k in missing]},
+        ):
+            self.structure_ids[(source, source_id)] = id_
+
+    # --- snapshot -------------------------------------------------------------
+
+    def _archive_vanished(self, session: Session) -> None:
+        """Archive (never delete) what a full snapshot no longer holds, among the
+        sources the file speaks for."""
+        for kind in (SERVICE, STRUCTURE):
+            seen = self.seen[kind]
+            sources = sorted({s for s, _ in seen})
+            if not sources:
+                continue
+            table = TABLES[kind]
+            archived = session.execute(
+                text(
+                    f"UPDATE {table} t SET status = 'archive', updated_at = now() "
+                    f"WHERE t.source = ANY(:sources) AND t.status <> 'archive' AND NOT EXISTS ("
+                    "SELECT 1 FROM unnest(CAST(:s AS text[]), CAST(:i AS text[])) AS k(source, id) "
+                    "WHERE k.source = t.source AND k.id = t.source_id) RETURNING t.id"
+                ),
+                {"sources": sources, "s": [k[0] for k in seen], "i": [k[1] for k in seen]},
+            ).all()
+            self.report.counts[kind]["archives"] += len(archived)

@@ -1,0 +1,356 @@
+"""Reading files into raw records, streamed: JSON arrays, NDJSON, CSV, XLSX.
+
+`inspect` is the framing pass: it reads the whole file once (streamed, bounded
+memory) and raises FileFormatError for any file-level problem — empty, truncated
+JSON, a line that is not JSON, undecodable text, binary garbage, a missing sheet —
+before the loader writes anything. It also counts the records (the progress bar).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+import shutil
+import tempfile
+import unicodedata
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from importers.errors import FileFormatError
+
+CHUNK = 1 << 16
+FORMATS = ("json", "ndjson", "csv", "xlsx")
+# Keys under which APIs wrap their list of records (Soliguide: places; DORA: results).
+LIST_KEYS = ("places", "results", "data", "items", "services", "structures")
+
+
+@dataclass
+class RawRecord:
+    """A record as read. `kind` is set when the container says it (a sheet or a
+    file named structures/services); `line` locates it in the file (1-based)."""
+
+    data: dict
+    kind: str | None = None
+    line: int | None = None
+
+
+@dataclass
+class FileInfo:
+    path: Path
+    format: str
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    count: int = 0
+    sheets: list[str] = field(default_factory=list)
+    kind: str | None = None  # from the file name (structures.csv, services.ndjson)
+
+
+def normalise_header(name: str) -> str:
+    """'  Code Postal ' -> 'code_postal'; 'Téléphone' -> 'telephone'."""
+    text = unicodedata.normalize("NFKD", str(name or "")).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^a-z0-9]+", "_", text.strip().lower())
+    return text.strip("_")
+
+
+def fetch(location: str, workdir: Path) -> Path:
+    """A local path for `location`: itself, or a URL downloaded (streamed) to workdir."""
+    if re.match(r"^https?://", location):
+        target = workdir / (Path(location.split("?")[0]).name or "telechargement")
+        try:
+            with urllib.request.urlopen(location, timeout=60) as response, open(target, "wb") as out:
+                shutil.copyfileobj(response, out, CHUNK)
+        except OSError as exc:
+            raise FileFormatError(f"téléchargement impossible de {location} : {exc}") from exc
+        return target
+    path = Path(location)
+    if not path.exists():
+        raise FileFormatError(f"fichier introuvable : {location}")
+    return path
+
+
+def _kind_from_name(path: Path) -> str | None:
+    stem = normalise_header(path.stem)
+    if "structure" in stem:
+        return "structure"
+    if "service" in stem:
+        return "service"
+    return None
+
+
+def detect_format(path: Path) -> str:
+    """The format of the file, from its first bytes (then its extension for CSV)."""
+    with open(path, "rb") as f:
+        head = f.read(CHUNK)
+    if not head.strip():
+        raise FileFormatError(f"le fichier {path.name} est vide")
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if text[:1] == b"[":
+        return "json"
+    if text[:1] == b"{":
+        first_line = text.split(b"\n", 1)[0].strip()
+        try:
+            json.loads(first_line)
+            return "ndjson" if b"\n" in text.strip() or path.suffix in (".ndjson", ".jsonl") else "json"
+        except ValueError:
+            return "json"
+    if b"\x00" in head:
+        raise FileFormatError(
+            f"le fichier {path.name} n'est ni du JSON, ni du NDJSON, ni du CSV, ni un classeur Excel "
+            "(contenu binaire)"
+        )
+    if path.suffix.lower() in (".json", ".ndjson", ".jsonl"):
+        raise FileFormatError(
+            f"le fichier {path.name} n'est pas du JSON valide : il devrait commencer par « [ » ou « {{ »"
+        )
+    return "csv"
+
+
+def _encoding(path: Path) -> str:
+    """utf-8-sig (BOM), utf-8, or cp1252 — checked on the whole file, streamed."""
+    with open(path, "rb") as f:
+        if f.read(3) == codecs.BOM_UTF8:
+            candidates = ["utf-8-sig"]
+        else:
+            candidates = ["utf-8", "cp1252"]
+    for encoding in candidates:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with open(path, "rb") as f:
+                while chunk := f.read(CHUNK):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    raise FileFormatError(
+        f"le fichier {path.name} n'est pas un texte lisible (encodage attendu : UTF-8 ou Windows-1252)"
+    )
+
+
+# --- JSON -------------------------------------------------------------------
+
+
+def _iter_json_array(f: io.TextIOBase, name: str) -> Iterator[dict]:
+    """Items of a top-level JSON array, parsed object by object (bounded memory)."""
+    decoder = json.JSONDecoder()
+    buf = f.read(CHUNK).lstrip()
+    if buf.startswith("\ufeff"):
+        buf = buf[1:].lstrip()
+    if not buf.startswith("["):
+        raise FileFormatError(f"{name} : un tableau JSON « [ … ] » est attendu")
+    buf, pos, index, eof = buf[1:], 0, 0, False
+    while True:
+        # Skip separators; stop at the closing bracket.
+        while True:
+            while pos < len(buf) and buf[pos] in " \t\r\n,":
+                pos += 1
+            if pos < len(buf) or eof:
+                break
+            buf, pos = f.read(CHUNK), 0
+            eof = not buf
+        if pos >= len(buf):
+            raise FileFormatError(f"{name} : JSON tronqué (le tableau n'est pas refermé par « ] »)")
+        if buf[pos] == "]":
+            rest = (buf[pos + 1 :] + f.read()).strip()
+            if rest:
+                raise FileFormatError(f"{name} : contenu inattendu après la fin du tableau JSON")
+            return
+        while True:
+            try:
+                obj, end = decoder.raw_decode(buf, pos)
+                break
+            except json.JSONDecodeError as exc:
+                more = f.read(CHUNK)
+                if not more:
+                    raise FileFormatError(
+                        f"{name} : JSON tronqué ou invalide après l'élément {index} ({exc.msg})"
+                    ) from exc
+                buf, pos = buf[pos:] + more, 0
+        index += 1
+        if not isinstance(obj, dict):
+            raise FileFormatError(f"{name} : l'élément {index} du tableau n'est pas un objet JSON")
+        yield obj
+        buf, pos = buf[end:], 0
+
+
+def iter_json(path: Path, encoding: str) -> Iterator[RawRecord]:
+    with open(path, encoding=encoding) as f:
+        head = f.read(CHUNK).lstrip("\ufeff \t\r\n")
+        f.seek(0)
+        if head.startswith("["):
+            for i, obj in enumerate(_iter_json_array(f, path.name), start=1):
+                yield RawRecord(obj, line=i)
+            return
+        # A wrapping object (an API page): small enough to load whole.
+        try:
+            data = json.load(f)
+        except json.JSONDecodeError as exc:
+            raise FileFormatError(f"{path.name} : JSON tronqué ou invalide ({exc.msg}, ligne {exc.lineno})") from exc
+    if not isinstance(data, dict):
+        raise FileFormatError(f"{path.name} : un tableau ou un objet JSON est attendu")
+    found = False
+    for key in LIST_KEYS:
+        items = data.get(key)
+        if isinstance(items, list):
+            found = True
+            kind = {"structures": "structure", "services": "service"}.get(key)
+            for i, obj in enumerate(items, start=1):
+                if not isinstance(obj, dict):
+                    raise FileFormatError(f"{path.name} : l'élément {i} de « {key} » n'est pas un objet")
+                yield RawRecord(obj, kind=kind, line=i)
+    if not found:
+        yield RawRecord(data, line=1)
+
+
+def iter_ndjson(path: Path, encoding: str) -> Iterator[RawRecord]:
+    with open(path, encoding=encoding) as f:
+        for number, line in enumerate(f, start=1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise FileFormatError(
+                    f"{path.name}, ligne {number} : ce n'est pas un objet JSON ({exc.msg}) — fichier tronqué ?"
+                ) from exc
+            if not isinstance(obj, dict):
+                raise FileFormatError(f"{path.name}, ligne {number} : un objet JSON est attendu")
+            yield RawRecord(obj, line=number)
+
+
+# --- CSV ----------------------------------------------------------------------
+
+
+def _delimiter(path: Path, encoding: str) -> str:
+    with open(path, encoding=encoding, newline="") as f:
+        sample = f.read(CHUNK)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        first = sample.split("\n", 1)[0]
+        counts = {d: first.count(d) for d in ",;\t|"}
+        best = max(counts, key=counts.get)
+        if counts[best] == 0:
+            return ","
+        return best
+
+
+def _rows_to_records(rows, name: str, kind: str | None) -> Iterator[RawRecord]:
+    header = None
+    for number, row in enumerate(rows, start=1):
+        if header is None:
+            cells = [normalise_header(c) for c in row]
+            if not any(cells):
+                continue
+            header = cells
+            if len(set(c for c in header if c)) < 2:
+                raise FileFormatError(
+                    f"{name} : la ligne d'en-tête ne nomme pas de colonnes reconnaissables"
+                )
+            continue
+        values = ["" if v is None else v for v in row]
+        if not any(str(v).strip() for v in values):
+            continue
+        if len(values) > len(header) and any(str(v).strip() for v in values[len(header):]):
+            raise FileFormatError(
+                f"{name}, ligne {number} : {len(values)} colonnes pour {len(header)} dans l'en-tête "
+                "(séparateur ou guillemets incorrects ?)"
+            )
+        record = {h: v for h, v in zip(header, values, strict=False) if h}
+        yield RawRecord(record, kind=kind, line=number)
+    if header is None:
+        raise FileFormatError(f"{name} : aucune ligne d'en-tête")
+
+
+def iter_csv(path: Path, encoding: str, delimiter: str, kind: str | None = None) -> Iterator[RawRecord]:
+    with open(path, encoding=encoding, newline="") as f:
+        try:
+            yield from _rows_to_records(csv.reader(f, delimiter=delimiter), path.name, kind)
+        except csv.Error as exc:
+            raise FileFormatError(f"{path.name} : CSV illisible ({exc})") from exc
+
+
+# --- XLSX ---------------------------------------------------------------------
+
+
+def _open_workbook(path: Path):
+    import openpyxl
+
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise FileFormatError(f"{path.name} : classeur Excel illisible ({exc.__class__.__name__})") from exc
+
+
+def sheet_names(path: Path) -> list[str]:
+    wb = _open_workbook(path)
+    try:
+        return list(wb.sheetnames)
+    finally:
+        wb.close()
+
+
+def iter_xlsx(path: Path, sheets: list[str] | None = None) -> Iterator[RawRecord]:
+    """Rows of the named sheets (all by default), in that order; a sheet named like
+    'structures' or 'services' gives the kind of its rows."""
+    wb = _open_workbook(path)
+    try:
+        for name in sheets or wb.sheetnames:
+            if name not in wb.sheetnames:
+                raise FileFormatError(f"{path.name} : la feuille « {name} » est absente")
+            kind = _kind_from_name(Path(name))
+            rows = wb[name].iter_rows(values_only=True)
+            yield from _rows_to_records(rows, f"{path.name}, feuille « {name} »", kind)
+    finally:
+        wb.close()
+
+
+# --- the framing pass --------------------------------------------------------
+
+
+def inspect(path: Path, sheets: list[str] | None = None, fmt: str | None = None) -> FileInfo:
+    """Detect format, encoding and delimiter, then read every record once to check
+    the framing and count them. Raises FileFormatError; writes nothing."""
+    fmt = fmt or detect_format(path)
+    info = FileInfo(path=path, format=fmt, kind=_kind_from_name(path))
+    if fmt == "xlsx":
+        info.sheets = sheets or sheet_names(path)
+    else:
+        info.encoding = _encoding(path)
+        if fmt == "csv":
+            info.delimiter = _delimiter(path, info.encoding)
+    count = 0
+    for _ in iter_records(info):
+        count += 1
+    if count == 0:
+        raise FileFormatError(f"le fichier {path.name} ne contient aucun enregistrement")
+    info.count = count
+    return info
+
+
+def iter_records(info: FileInfo) -> Iterator[RawRecord]:
+    if info.format == "json":
+        records = iter_json(info.path, info.encoding)
+    elif info.format == "ndjson":
+        records = iter_ndjson(info.path, info.encoding)
+    elif info.format == "csv":
+        records = iter_csv(info.path, info.encoding, info.delimiter, info.kind)
+    else:
+        records = iter_xlsx(info.path, info.sheets)
+    for record in records:
+        if record.kind is None and info.kind is not None:
+            record.kind = info.kind
+        yield record
+
+
+def workdir() -> tempfile.TemporaryDirectory:
+    return tempfile.TemporaryDirectory(prefix="offre-import-")

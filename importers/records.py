@@ -1,0 +1,87 @@
+"""What a normaliser returns: catalogue input for one structure or one service,
+with its provenance and raw payload. Normalisers are pure: no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+STRUCTURE = "structure"
+SERVICE = "service"
+
+# Fields of the catalogue that hold lists of codes (sorted, to compare runs).
+LIST_FIELDS = (
+    "thematiques", "publics", "modes_accueil", "zone_eligibilite", "modes_mobilisation",
+    "mobilisable_par", "reseaux_porteurs",
+)
+FLOAT_FIELDS = ("longitude", "latitude", "volume_horaire_hebdomadaire")
+INT_FIELDS = ("nombre_semaines", "frequence_maj_jours")
+
+
+@dataclass
+class Item:
+    """One normalised record. `data` uses the catalogue's field names
+    (catalogue.schemas); services name their structure by `structure_key`
+    (source, source_id). `errors` set means the normaliser refused the record."""
+
+    kind: str
+    source: str
+    source_id: str
+    data: dict[str, Any]
+    raw: dict | list | None
+    structure_key: tuple[str, str] | None = None
+    warnings: list[str] = field(default_factory=list)
+    errors: dict[str, list[str]] | None = None
+
+
+def split_list(value: Any) -> list[str]:
+    """A list from a cell: a JSON-ish list, or text separated by , ; | or new lines."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple, set)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    text = str(value).strip()
+    if not text:
+        return []
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    parts = []
+    for piece in text.replace("\n", ",").replace(";", ",").replace("|", ",").split(","):
+        piece = piece.strip().strip("'\"").strip()
+        if piece:
+            parts.append(piece)
+    return parts
+
+
+def blank_to_none(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def to_float(value: Any) -> Any:
+    value = blank_to_none(value)
+    if isinstance(value, str):
+        try:
+            return float(value.replace(",", ".").replace(" ", ""))
+        except ValueError:
+            return value  # left for validation to name
+    return value
+
+
+def to_int(value: Any) -> Any:
+    value = blank_to_none(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    return value
+
+
+def sorted_codes(values) -> list[str]:
+    """Codes as a sorted list without duplicates (sets from the source have no order)."""
+    return sorted({str(v) for v in values or []})

@@ -1,0 +1,1 @@
+"""One module per source format: a reader choice and a pure normaliser."""

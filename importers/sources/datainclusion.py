@@ -1,0 +1,119 @@
+"""data·inclusion v1: structures and services, validated with the national
+`data-inclusion-schema` pydantic models. Each record keeps its own `source` and
+`id` as provenance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pydantic
+from data_inclusion.schema import v1
+
+from importers.readers import RawRecord
+from importers.records import (
+    FLOAT_FIELDS,
+    INT_FIELDS,
+    LIST_FIELDS,
+    SERVICE,
+    STRUCTURE,
+    Item,
+    blank_to_none,
+    sorted_codes,
+    split_list,
+    to_float,
+    to_int,
+)
+
+_PROVENANCE = ("source", "id", "structure_id")
+
+_PYDANTIC_FR = {
+    "missing": "champ obligatoire",
+    "string_too_short": "trop court",
+    "string_too_long": "trop long",
+    "string_pattern_mismatch": "format invalide",
+    "enum": "valeur inconnue",
+    "date_from_datetime_parsing": "date invalide (AAAA-MM-JJ)",
+    "date_parsing": "date invalide (AAAA-MM-JJ)",
+    "date_type": "date invalide (AAAA-MM-JJ)",
+    "url_parsing": "adresse web invalide (https://…)",
+    "url_scheme": "adresse web invalide (https://…)",
+    "value_error": "valeur invalide",
+    "float_parsing": "nombre attendu",
+    "int_parsing": "nombre entier attendu",
+    "too_short": "ne peut pas être vide",
+    "list_type": "une liste est attendue",
+    "set_type": "une liste est attendue",
+    "string_type": "texte attendu",
+}
+
+
+def french_errors(exc: pydantic.ValidationError) -> dict[str, list[str]]:
+    """Pydantic's errors as {field: [French reason]}."""
+    errors: dict[str, list[str]] = {}
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        name = loc[0] if loc else "enregistrement"
+        reason = _PYDANTIC_FR.get(err["type"])
+        if err["type"] == "value_error" and err.get("ctx", {}).get("error"):
+            reason = str(err["ctx"]["error"])
+        if reason is None:
+            reason = err["msg"]
+        value = err.get("input")
+        if len(loc) >= 2 and name in ("zone_eligibilite",) and isinstance(value, str):
+            reason = f"code de zone invalide : {value}"
+        elif err["type"] in ("enum", "string_pattern_mismatch") and isinstance(value, str):
+            reason = f"{reason} : {value}"
+        errors.setdefault(name, [])
+        if reason not in errors[name]:
+            errors[name].append(reason)
+    return errors
+
+
+def kind_of(record: RawRecord) -> str:
+    if record.kind:
+        return record.kind
+    return SERVICE if "structure_id" in record.data else STRUCTURE
+
+
+def _clean(data: dict) -> dict:
+    """Cells of CSV/XLSX (text) turned into the types of JSON."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in LIST_FIELDS:
+            out[key] = split_list(value) or None
+        elif key in FLOAT_FIELDS:
+            out[key] = to_float(value)
+        elif key in INT_FIELDS:
+            out[key] = to_int(value)
+        elif hasattr(value, "isoformat") and key == "date_maj":
+            out[key] = value.isoformat()[:10]
+        elif isinstance(value, (int, float)) and key in ("code_postal", "code_insee", "siret"):
+            out[key] = str(int(value)).zfill(5 if key != "siret" else 14)
+        else:
+            out[key] = blank_to_none(value)
+    return out
+
+
+def to_catalogue(model: pydantic.BaseModel) -> dict:
+    data = model.model_dump(mode="json", exclude=set(_PROVENANCE))
+    for key in LIST_FIELDS:
+        if key in data:
+            data[key] = sorted_codes(data[key]) if key != "zone_eligibilite" else list(data[key] or [])
+    return data
+
+
+def normalise(record: RawRecord, options: dict | None = None) -> list[Item]:
+    kind = kind_of(record)
+    raw = record.data
+    cleaned = _clean(raw)
+    source = str(cleaned.get("source") or (options or {}).get("default_source") or "")
+    source_id = str(cleaned.get("id") or "")
+    model = v1.Service if kind == SERVICE else v1.Structure
+    item = Item(kind=kind, source=source, source_id=source_id, data={}, raw=raw)
+    if kind == SERVICE:
+        item.structure_key = (source, str(cleaned.get("structure_id") or ""))
+    try:
+        item.data = to_catalogue(model.model_validate(cleaned))
+    except pydantic.ValidationError as exc:
+        item.errors = french_errors(exc)
+    return [item]
