@@ -46,8 +46,10 @@ FRESH_DATE = (
 class PostgresBackend:
     name = "postgres"
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, *, explain_into: list | None = None):
         self.session = session
+        # When a list is given, the plan (EXPLAIN ANALYZE) of each search is appended.
+        self.explain_into = explain_into
 
     # --- the contract -------------------------------------------------------
     def search(self, query: SearchQuery) -> SearchPage:
@@ -245,6 +247,9 @@ class PostgresBackend:
                                               ORDER BY sortkey, id), '[]') FROM p) AS hits,
                    {facets_sql} AS facets
         """
+        if self.explain_into is not None:
+            plan = s.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + sql), params).scalars().all()
+            self.explain_into.append("\n".join(plan))
         row = s.execute(text(sql), params).one()
         rows = row.hits[: query.size]
         hits = tuple(
