@@ -1,6 +1,6 @@
 """Probable duplicates across sources: linked, never merged.
 
-The newer record (by creation, then id) gets `duplicate_of_id` pointing to the
+The newer record (one created by this run, then by creation time and id) gets `duplicate_of_id` pointing to the
 older one and a `duplicate_score` in 0..1; search hides flagged duplicates by
 default, and a moderator can unlink them. Only records created by the current run
 are examined, against every other source.
@@ -67,7 +67,8 @@ def structure_pairs(session: Session, ids: list[uuid.UUID]):
             "SELECT n.id AS new_id, n.nom AS new_nom, n.siret AS new_siret, o.id AS old_id, "
             "o.nom AS old_nom, o.siret AS old_siret, ST_Distance(n.location, o.location) AS d "
             "FROM structure n JOIN structure o ON o.source <> n.source AND o.status <> 'archive' "
-            "AND o.duplicate_of_id IS NULL AND (o.created_at, o.id) < (n.created_at, n.id) "
+            "AND o.duplicate_of_id IS NULL AND (NOT (o.id = ANY(CAST(:ids AS uuid[]))) "
+            "     OR (o.created_at, o.id) < (n.created_at, n.id)) "
             "AND ((n.siret IS NOT NULL AND o.siret = n.siret) "
             "     OR ST_DWithin(n.location, o.location, :radius)) "
             "WHERE n.id = ANY(CAST(:ids AS uuid[])) AND n.duplicate_of_id IS NULL"
@@ -88,7 +89,8 @@ def service_pairs(session: Session, ids: list[uuid.UUID]):
             "SELECT n.id AS new_id, n.nom AS new_nom, o.id AS old_id, o.nom AS old_nom "
             "FROM service n JOIN structure ns ON ns.id = n.structure_id "
             "JOIN service o ON o.source <> n.source AND o.status <> 'archive' "
-            "AND o.duplicate_of_id IS NULL AND (o.created_at, o.id) < (n.created_at, n.id) "
+            "AND o.duplicate_of_id IS NULL AND (NOT (o.id = ANY(CAST(:ids AS uuid[]))) "
+            "     OR (o.created_at, o.id) < (n.created_at, n.id)) "
             "AND o.thematiques && n.thematiques "
             "AND (o.structure_id = n.structure_id OR o.structure_id = ns.duplicate_of_id) "
             "WHERE n.id = ANY(CAST(:ids AS uuid[])) AND n.duplicate_of_id IS NULL"

@@ -39,3 +39,11 @@ def run_import(sessions, tmp_path):
 
 def counts(report: dict, kind: str) -> dict:
     return report["compteurs"][kind]
+
+
+@pytest.fixture
+def runner_env(app):
+    """ScriptInfo for invoking the `offre` CLI on the test app."""
+    from flask.cli import ScriptInfo
+
+    return ScriptInfo(create_app=lambda: app)
