@@ -1,0 +1,124 @@
+"""Benchmark of the results page: server-side render time of /recherche on a
+100,000-service catalogue (target: p95 at most 150 ms).
+
+    .venv/bin/python bench/pages.py [--database offre_bench] [--services 100000] [--runs 60]
+
+Uses the search benchmark's database `offre_bench` when it exists (it is only read),
+else builds `offre_bench_pages` (migrations, référentiel, demo catalogue, copies of
+the demo services up to --services). Queries mix communes of the Aisne, SPIE
+thematics, free text and filters. It prints its figures; it is not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+COMMUNES = ["02408", "02691", "02722", "02173", "02381", "02168", "02810", "02049"]
+GROUPS = ["mobilite", "logement", "emploi-formation", "sante", "garde-enfant-famille", "acces-aux-droits", ""]
+EXTRA = ["", "", "&frais=gratuit", "&publics=jeunes", "&q=permis", "&q=numerique", "&tri=distance", "&page=2"]
+
+
+def _map_bench():
+    spec = importlib.util.spec_from_file_location("bench_map", Path(__file__).parent / "map.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _exists(name: str, server_url: str) -> bool:
+    engine = create_engine(server_url)
+    with engine.connect() as c:
+        found = c.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+    engine.dispose()
+    return bool(found)
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(0.95 * len(ordered))) - 1))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default=None)
+    parser.add_argument("--services", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=6)
+    args = parser.parse_args()
+
+    bench = _map_bench()
+    name = args.database
+    if name is None:
+        name = "offre_bench" if _exists("offre_bench", bench.database_url("postgres")) else "offre_bench_pages"
+    if name == "offre_bench":
+        url = bench.database_url(name)  # the search benchmark's: read only
+    else:
+        url = bench.ensure_catalogue(name, args.services)
+
+    from web.app import create_app
+    from web.settings import Settings
+
+    app = create_app(Settings(database_url=url, tiles_url=""))
+    client = app.test_client()
+    engine = app.extensions["offre"]["engine"]
+    with engine.connect() as c:
+        n = c.scalar(text("SELECT count(*) FROM service WHERE status = 'publie'"))
+
+    rng = random.Random(args.seed)
+    urls = [
+        f"/recherche?code_commune={rng.choice(COMMUNES)}"
+        + (f"&thematiques={g}" if (g := rng.choice(GROUPS)) else "")
+        + rng.choice(EXTRA)
+        for _ in range(args.runs)
+    ]
+    # Time the engine's share apart: the page's own work is the rest.
+    from web import search_
+
+    engine_ms: list[float] = []
+    run_search = search_.run_search
+
+    def timed_run_search(*a, **kw):
+        t0 = time.perf_counter()
+        try:
+            return run_search(*a, **kw)
+        finally:
+            engine_ms.append((time.perf_counter() - t0) * 1000)
+
+    search_.run_search = timed_run_search
+    for u in urls[:5]:  # warm-up: pools, caches, templates
+        client.get(u)
+    engine_ms.clear()
+    timings = []
+    sizes = []
+    for u in urls:
+        t0 = time.perf_counter()
+        response = client.get(u)
+        timings.append((time.perf_counter() - t0) * 1000)
+        assert response.status_code == 200, (u, response.status_code)
+        sizes.append(len(response.data))
+    own = sorted(t - e for t, e in zip(timings, engine_ms, strict=True))
+    timings.sort()
+    engine_ms.sort()
+    print(f"results page /recherche — {n} published services, {len(urls)} queries "
+          "(machine shared by 8 engineers, 2 cores)")
+    print(f"  whole page:           p50 {statistics.median(timings):.0f} ms, p95 {p95(timings):.0f} ms, "
+          f"max {timings[-1]:.0f} ms (target: p95 <= 150 ms)")
+    print(f"  of which the engine:  p50 {statistics.median(engine_ms):.0f} ms, p95 {p95(engine_ms):.0f} ms")
+    print(f"  page without engine:  p50 {statistics.median(own):.0f} ms, p95 {p95(own):.0f} ms")
+    print(f"  page size: median {statistics.median(sizes) / 1024:.0f} KiB")
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
