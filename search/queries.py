@@ -33,8 +33,10 @@ def resolve_place(session: Session, query: SearchQuery) -> Place | None:
     if query.code_commune:
         row = session.execute(
             text(
-                "SELECT code, ST_X(centre::geometry) AS lon, ST_Y(centre::geometry) AS lat "
-                "FROM geo_commune WHERE code = :c"
+                # Paris, Lyon, Marseille: the centre of their arrondissements if none.
+                "SELECT c.code, ST_X(p.pt) AS lon, ST_Y(p.pt) AS lat FROM geo_commune c, "
+                "LATERAL (SELECT coalesce(c.centre::geometry, (SELECT ST_Centroid(ST_Collect(a.centre::geometry)) "
+                "FROM geo_commune a WHERE a.parent_code = c.code)) AS pt) p WHERE c.code = :c"
             ),
             {"c": query.code_commune},
         ).first()

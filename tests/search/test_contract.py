@@ -320,3 +320,5 @@ def test_unknown_commune(search):
     with pytest.raises(InvalidQuery) as exc:
         search(code_commune="99999")
     assert exc.value.field == "code_commune"
+
+
