@@ -111,3 +111,14 @@ def test_axe_no_serious_or_critical_violation(page, live_server, which):
         page.wait_for_selector(".marker-cluster")
     bad = [v for v in _axe(page) if v["impact"] in ("serious", "critical")]
     assert bad == [], bad
+
+
+def test_results_print_on_a4_without_filters_map_or_forms(page, live_server, artifacts):
+    page.goto(live_server + "/recherche?code_commune=02408&thematiques=mobilite")
+    page.emulate_media(media="print")
+    assert page.locator(".results-list .result").first.is_visible()
+    for hidden in (".filters", ".results-map", "form", ".site-header nav ul:last-child"):
+        assert not page.locator(hidden).first.is_visible(), hidden
+    pdf = artifacts / "resultats-a4.pdf"
+    page.pdf(path=str(pdf), format="A4")
+    assert pdf.read_bytes()[:4] == b"%PDF"
