@@ -34,7 +34,7 @@ def search_laon_mobilite(page, *, with_suggestions: bool) -> None:
     tab_until(page, "el.id === 'besoin'")
     page.keyboard.type("Mobilit")
     assert page.input_value("#besoin") == "mobilite"
-    tab_until(page, "el.type === 'submit' && el.closest('form[role=search]')")
+    tab_until(page, "el.type === 'submit' && el.closest('form[aria-label]')")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/recherche\?"))
 
