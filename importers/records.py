@@ -32,6 +32,9 @@ class Item:
     structure_key: tuple[str, str] | None = None
     warnings: list[str] = field(default_factory=list)
     errors: dict[str, list[str]] | None = None
+    # Already validated by the national schema (data·inclusion v1 pydantic models):
+    # the loader then checks only the catalogue's own extra rules.
+    prevalidated: bool = False
 
 
 def split_list(value: Any) -> list[str]:

@@ -114,6 +114,7 @@ def normalise(record: RawRecord, options: dict | None = None) -> list[Item]:
         item.structure_key = (source, str(cleaned.get("structure_id") or ""))
     try:
         item.data = to_catalogue(model.model_validate(cleaned))
+        item.prevalidated = True
     except pydantic.ValidationError as exc:
         item.errors = french_errors(exc)
     return [item]
