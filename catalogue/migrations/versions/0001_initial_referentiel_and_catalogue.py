@@ -17,29 +17,35 @@ depends_on = None
 
 TRIGGERS = r"""
 -- Audit: every insert/update of a structure or a service, whoever makes it.
--- Only the changed columns are kept (before/after); the raw payload and the
--- timestamps are left out to keep the log small.
-CREATE FUNCTION offre_audit() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  old_j jsonb := CASE WHEN TG_OP = 'UPDATE' THEN to_jsonb(OLD) - 'raw' - 'updated_at' ELSE NULL END;
-  new_j jsonb := to_jsonb(NEW) - 'raw' - 'updated_at';
-  b jsonb := '{}'; a jsonb := '{}'; k text;
+-- Statement-level triggers over transition tables: one set-based insert per
+-- statement, so bulk imports stay fast. Only the changed columns are kept
+-- (before/after); the raw payload and the timestamps are left out.
+CREATE FUNCTION offre_audit_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP = 'UPDATE' THEN
-    FOR k IN SELECT jsonb_object_keys(new_j) LOOP
-      IF (old_j -> k) IS DISTINCT FROM (new_j -> k) THEN
-        b := b || jsonb_build_object(k, old_j -> k);
-        a := a || jsonb_build_object(k, new_j -> k);
-      END IF;
-    END LOOP;
-    IF a = '{}'::jsonb THEN RETURN NEW; END IF;
-  ELSE
-    b := NULL; a := new_j - 'created_at';
-  END IF;
   INSERT INTO audit_log (actor, table_name, record_id, action, before, after)
-  VALUES (NULLIF(current_setting('offre.actor', true), ''), TG_TABLE_NAME, NEW.id,
-          lower(TG_OP), b, a);
-  RETURN NEW;
+  SELECT NULLIF(current_setting('offre.actor', true), ''), TG_TABLE_NAME, n.id, 'insert', NULL,
+         to_jsonb(n) - 'raw' - 'updated_at' - 'created_at'
+  FROM new_rows n;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION offre_audit_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO audit_log (actor, table_name, record_id, action, before, after)
+  SELECT NULLIF(current_setting('offre.actor', true), ''), TG_TABLE_NAME, d.id, 'update', d.b, d.a
+  FROM (
+    SELECT j.id,
+           (SELECT jsonb_object_agg(k, j.oj -> k) FROM jsonb_object_keys(j.nj) k
+             WHERE (j.oj -> k) IS DISTINCT FROM (j.nj -> k)) AS b,
+           (SELECT jsonb_object_agg(k, j.nj -> k) FROM jsonb_object_keys(j.nj) k
+             WHERE (j.oj -> k) IS DISTINCT FROM (j.nj -> k)) AS a
+    FROM (
+      SELECT n.id, to_jsonb(o) - 'raw' - 'updated_at' AS oj, to_jsonb(n) - 'raw' - 'updated_at' AS nj
+      FROM new_rows n JOIN old_rows o ON o.id = n.id
+    ) j
+  ) d
+  WHERE d.a IS NOT NULL;
+  RETURN NULL;
 END $$;
 
 -- Nothing is hard-deleted: a DELETE archives the row instead.
@@ -53,28 +59,37 @@ END $$;
 -- Search outbox: every change of a service, or of the structure it belongs to.
 CREATE FUNCTION offre_outbox_service() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO search_outbox (service_id) VALUES (NEW.id);
-  RETURN NEW;
+  INSERT INTO search_outbox (service_id) SELECT id FROM new_rows;
+  RETURN NULL;
 END $$;
 
 CREATE FUNCTION offre_outbox_structure() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO search_outbox (service_id) SELECT id FROM service WHERE structure_id = NEW.id;
-  RETURN NEW;
+  INSERT INTO search_outbox (service_id)
+  SELECT s.id FROM service s JOIN new_rows n ON s.structure_id = n.id;
+  RETURN NULL;
 END $$;
 
-CREATE TRIGGER structure_audit AFTER INSERT OR UPDATE ON structure
-  FOR EACH ROW EXECUTE FUNCTION offre_audit();
-CREATE TRIGGER service_audit AFTER INSERT OR UPDATE ON service
-  FOR EACH ROW EXECUTE FUNCTION offre_audit();
+CREATE TRIGGER structure_audit_insert AFTER INSERT ON structure
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION offre_audit_insert();
+CREATE TRIGGER structure_audit_update AFTER UPDATE ON structure
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION offre_audit_update();
+CREATE TRIGGER service_audit_insert AFTER INSERT ON service
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION offre_audit_insert();
+CREATE TRIGGER service_audit_update AFTER UPDATE ON service
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION offre_audit_update();
 CREATE TRIGGER structure_no_delete BEFORE DELETE ON structure
   FOR EACH ROW EXECUTE FUNCTION offre_archive_instead_of_delete();
 CREATE TRIGGER service_no_delete BEFORE DELETE ON service
   FOR EACH ROW EXECUTE FUNCTION offre_archive_instead_of_delete();
-CREATE TRIGGER service_outbox AFTER INSERT OR UPDATE ON service
-  FOR EACH ROW EXECUTE FUNCTION offre_outbox_service();
+CREATE TRIGGER service_outbox_insert AFTER INSERT ON service
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION offre_outbox_service();
+CREATE TRIGGER service_outbox_update AFTER UPDATE ON service
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION offre_outbox_service();
 CREATE TRIGGER structure_outbox AFTER UPDATE ON structure
-  FOR EACH ROW EXECUTE FUNCTION offre_outbox_structure();
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION offre_outbox_structure();
 """
 
 
@@ -260,7 +275,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f('ix_error_report_service_id'), table_name='error_report')
     op.drop_table('error_report')
-    for name in ("offre_audit", "offre_archive_instead_of_delete",
+    for name in ("offre_audit_insert", "offre_audit_update", "offre_archive_instead_of_delete",
                  "offre_outbox_service", "offre_outbox_structure"):
         op.execute(f"DROP FUNCTION IF EXISTS {name}() CASCADE")
     op.drop_index('ix_service_zone_eligibilite', table_name='service', postgresql_using='gin')
