@@ -52,6 +52,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         if hasattr(module, "init_app"):
             module.init_app(app)
 
+    from web import access
+
+    access.init_app(app)
     _register_errors(app)
 
     @app.context_processor
