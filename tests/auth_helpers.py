@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
 from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
@@ -74,8 +75,14 @@ def page_csrf_token(client, path: str) -> str:
 
 
 def csrf_token(client) -> str:
-    """The CSRF token of the client's current session (read from a form page)."""
-    return page_csrf_token(client, "/connexion")
+    """The CSRF token of the client's current session (created if none yet), for
+    POSTs to any form: `data={"csrf_token": csrf_token(client), ...}`."""
+    with client.session_transaction() as session:
+        token = session.get("_csrf")
+        if not token:
+            token = secrets.token_urlsafe(32)
+            session["_csrf"] = token
+    return token
 
 
 def login(client, email: str, password: str = DEFAULT_PASSWORD, next: str | None = None):
