@@ -14,6 +14,7 @@ MODEL_MODULES = [
     "catalogue.accounts",  # partners' accounts, roles, moderation (migration 0004)
     "catalogue.tokens",  # API tokens (migration 0005)
     "catalogue.cto",  # levers, shortlists, committees (migration 0006)
+    "catalogue.freshness",  # freshness reminders sent (migration 0007)
     "importers.models",  # import runs, quarantine (migration 0002)
     "search.models",  # search support, anonymous search log (migration 0003)
 ]
