@@ -363,6 +363,7 @@ class Loader:
                 continue
             row["structure_id"] = str(structure_id)
             services[key] = row
+        self._keep_taken_over(session, services)
         self._upsert(session, SERVICE, services)
         if quarantine:
             session.execute(insert(QuarantinedRecord), quarantine)
@@ -494,6 +495,32 @@ class Loader:
             if kind == STRUCTURE:
                 self.structure_ids[(r.source, r.source_id)] = r.id
         counts["inchanges"] += len(rows) - len(result)
+
+    def _keep_taken_over(self, session: Session, services: dict[tuple[str, str], dict]) -> None:
+        """The fields a structure took over (edited itself, table taken_over_field)
+        keep their current value: the import writes them back unchanged. One query
+        per batch, for the services that have such fields only."""
+        if not services:
+            return
+        found = session.execute(
+            text(
+                "SELECT s.source, s.source_id, array_agg(t.field) AS fields, "
+                "to_jsonb(s) - 'raw' AS current FROM service s "
+                "JOIN unnest(CAST(:sources AS text[]), CAST(:ids AS text[])) AS k(source, id) "
+                "ON s.source = k.source AND s.source_id = k.id "
+                "JOIN taken_over_field t ON t.service_id = s.id GROUP BY s.id"
+            ),
+            {"sources": [k[0] for k in services], "ids": [k[1] for k in services]},
+        ).all()
+        for source, source_id, fields, current in found:
+            row = services[(source, source_id)]
+            for name in fields:
+                if name == "location":
+                    row["location"] = current.get("location")
+                    row["location_precision"] = current.get("location_precision")
+                elif name in row:
+                    row[name] = current.get(name)
+            self.report.warnings["champs repris par la structure conservés"] += 1
 
     def _resolve_structures(self, session: Session, services: dict) -> None:
         wanted = {tuple(r["_structure_key"]) for r in services.values()}
