@@ -23,6 +23,8 @@ BLUEPRINTS = [
     "web.public.routes",
     "web.api",
     "web.exports",
+    "web.auth",
+    "web.members",
 ]
 
 

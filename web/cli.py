@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "web.commands.geo",
     "web.commands.export",
     "web.commands.api",
+    "web.commands.accounts",
 ]
 
 
