@@ -25,6 +25,7 @@ BLUEPRINTS = [
     "web.exports",
     "web.auth",
     "web.members",
+    "web.backoffice.routes",
 ]
 
 

@@ -1,0 +1,55 @@
+"""Fixtures of the back-office tests: two structures A and B, and a user of each
+role, logged in by setting the session as web/auth.py does."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalogue.models import Status
+from tests.auth_helpers import add_member, csrf_token, make_moderator, make_user
+
+
+@pytest.fixture
+def world(db, factories):
+    a = factories.StructureFactory(nom="Structure A", code_insee="02408", commune="Laon")
+    b = factories.StructureFactory(nom="Structure B", code_insee="02691", commune="Saint-Quentin")
+    a_pub = factories.ServiceFactory(structure=a, nom="Offre publiée de A")
+    b_pub = factories.ServiceFactory(structure=b, nom="Offre publiée de B", code_insee="02691", commune="Saint-Quentin")
+    b_draft = factories.ServiceFactory(structure=b, nom="Brouillon secret de B", status=Status.BROUILLON,
+                                       code_insee="02691", commune="Saint-Quentin")
+    users = {
+        "verifie": make_user(db, email="verifie@example.org"),
+        "membre_a": make_user(db, email="membre-a@example.org"),
+        "admin_a": make_user(db, email="admin-a@example.org"),
+        "membre_b": make_user(db, email="membre-b@example.org"),
+        "moderateur_autre": make_user(db, email="moderateur-80@example.org"),
+        "moderateur": make_user(db, email="moderateur-02@example.org"),
+        "administrateur": make_user(db, email="admin@example.org", is_admin=True),
+    }
+    add_member(db, users["membre_a"], a)
+    add_member(db, users["admin_a"], a, "admin")
+    add_member(db, users["membre_b"], b)
+    make_moderator(db, users["moderateur_autre"], departement="80")
+    make_moderator(db, users["moderateur"], departement="02")
+    db.commit()
+    return {"a": a, "b": b, "a_pub": a_pub, "b_pub": b_pub, "b_draft": b_draft, "users": users}
+
+
+def log_in(client, user) -> None:
+    with client.session_transaction() as s:
+        s["user_id"] = user.id
+        s["auth_nonce"] = "test"
+
+
+@pytest.fixture
+def as_user(client):
+    def _as(user):
+        log_in(client, user)
+        return client
+
+    return _as
+
+
+def post(client, url: str, data: dict | None = None, **kw):
+    payload = {"csrf_token": csrf_token(client), **(data or {})}
+    return client.post(url, data=payload, **kw)

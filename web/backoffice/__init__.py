@@ -1,0 +1,1 @@
+"""The partners' back office: editing offers, freshness, moderation, history."""
