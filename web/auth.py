@@ -192,6 +192,8 @@ def start_session(user: User) -> None:
     session.clear()
     session["user_id"] = user.id
     session["auth_nonce"] = secrets.token_urlsafe(24)
+    # A new password (reset or change) ends the sessions opened with the old one.
+    session["pwfp"] = _password_fingerprint(user)
     session.permanent = False
     user.last_login_at = datetime.now(UTC)
 
@@ -245,6 +247,23 @@ def join_status_label(status: str) -> str:
 @bp.app_context_processor
 def _inject():
     return {"oidc_enabled": oidc_enabled, "role_label": role_label, "join_status_label": join_status_label}
+
+
+@bp.before_app_request
+def _end_sessions_of_an_old_password():
+    user_id, fingerprint = session.get("user_id"), session.get("pwfp")
+    if user_id and fingerprint:
+        user = get_session().get(User, user_id)
+        if user is None or not secrets.compare_digest(fingerprint, _password_fingerprint(user)):
+            session.clear()
+
+
+def forbidden(exc):
+    message = exc.description or "Vous n'avez pas accès à cette page."
+    return render_template("error.html", code=403, title="Accès refusé", message=message), 403
+
+
+bp.register_error_handler(403, forbidden)
 
 
 def route_exists(path: str, method: str = "GET") -> bool:
@@ -453,6 +472,29 @@ def reset_password(token):
     session.clear()
     flash("Votre mot de passe est changé. Connectez-vous avec le nouveau.", "success")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/espace/mot-de-passe", methods=["GET", "POST"])
+@login_required
+def change_password():
+    user = current_user()
+    if request.method == "GET":
+        return render_template("account/change_password.html", errors={})
+    db = get_session()
+    errors = {}
+    current = request.form.get("current_password") or ""
+    if user.password_hash is not None and not check_password(user, current):
+        errors["current_password"] = "Mot de passe actuel : il n'est pas le bon."
+    password = request.form.get("password") or ""
+    errors.update(password_errors(password, request.form.get("password_confirm") or ""))
+    if errors:
+        return render_template("account/change_password.html", errors=errors), 400
+    set_actor(db, f"user:{user.id}")
+    user.password_hash = hash_password(password)
+    start_session(user)  # this session goes on, the others end
+    db.commit()
+    flash("Votre mot de passe est changé. Vos autres sessions sont fermées.", "success")
+    return redirect(url_for("auth.espace"))
 
 
 # ---------------------------------------------------------------- OpenID Connect

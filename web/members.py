@@ -22,6 +22,7 @@ from web.access import current_user, login_required
 from web.db import get_session
 
 bp = Blueprint("members", __name__)
+bp.register_error_handler(403, auth.forbidden)
 
 MESSAGE_MAX = 1000
 SEARCH_LIMIT = 30

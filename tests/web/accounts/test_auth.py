@@ -300,3 +300,52 @@ def test_smtp_down_is_said_plainly(client, db, settings, app):
     response = _register(client)
     assert response.status_code == 200
     assert "n'a pas pu partir" in response.get_data(as_text=True)
+
+
+def test_password_reset_ends_the_other_sessions(app, client, db, inbox):
+    make_user(db, email="a@example.org")
+    login(client, "a@example.org")
+    assert client.get("/espace").status_code == 200
+    other = app.test_client()  # the same person, another browser
+    other.post(
+        "/mot-de-passe-oublie",
+        data={"csrf_token": page_csrf_token(other, "/mot-de-passe-oublie"), "email": "a@example.org"},
+    )
+    inbox.wait(1)
+    link = inbox.link("a@example.org", "/reinitialiser/")
+    other.get(link)
+    other.post(link, data={"csrf_token": csrf_token(other), "password": PASSWORD, "password_confirm": PASSWORD})
+    assert client.get("/espace").status_code == 302  # the first session is over
+
+
+def test_change_password(app, client, db):
+    make_user(db, email="a@example.org")
+    login(client, "a@example.org")
+    second = app.test_client()
+    login(second, "a@example.org")
+    assert second.get("/espace").status_code == 200
+    page = client.get("/espace/mot-de-passe")
+    assert page.status_code == 200
+    wrong = client.post("/espace/mot-de-passe", data={
+        "csrf_token": csrf_token(client), "current_password": "faux", "password": PASSWORD, "password_confirm": PASSWORD,
+    })
+    assert wrong.status_code == 400
+    assert "Mot de passe actuel : il n" in wrong.get_data(as_text=True)
+    done = client.post("/espace/mot-de-passe", data={
+        "csrf_token": csrf_token(client), "current_password": DEFAULT_PASSWORD,
+        "password": PASSWORD, "password_confirm": PASSWORD,
+    })
+    assert done.status_code == 302
+    assert client.get("/espace").status_code == 200  # this session goes on
+    assert second.get("/espace").status_code == 302  # the other one ends
+    assert login(second, "a@example.org", PASSWORD).status_code == 302
+
+
+def test_forbidden_pages_are_in_french(client, db, factories):
+    structure = factories.StructureFactory()
+    make_user(db, email="a@example.org")
+    login(client, "a@example.org")
+    response = client.get(f"/espace/structures/{structure.id}/membres")
+    assert response.status_code == 403
+    text = response.get_data(as_text=True)
+    assert "Accès refusé" in text and "Seuls les administrateurs" in text
