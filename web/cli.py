@@ -14,7 +14,9 @@ COMMAND_MODULES = [
     "web.commands.geo",
     "web.commands.export",
     "web.commands.api",
+    "web.commands.reminders",
     "web.commands.accounts",
+    "web.commands.cto",
 ]
 
 

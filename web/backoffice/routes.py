@@ -147,14 +147,13 @@ def _geocode(data: dict, service: Service | None) -> str | None:
     )
     if not changed:
         return None
-    from geo.geocoding import make_geocoder
+    from geo.geocoding import ADDRESS, make_geocoder
 
-    geocoder = make_geocoder(None, _settings().geocoder_url)
-    if geocoder is not None and data.get("adresse"):
-        found = geocoder.locate(data["adresse"], data.get("code_insee"))
-        if found is not None:
+    if _settings().geocoder_url and data.get("adresse"):
+        found = make_geocoder(get_session(), _settings().geocoder_url).locate(data["adresse"], data.get("code_insee"))
+        if found is not None and found.precision == ADDRESS:
             data["longitude"], data["latitude"] = found.lon, found.lat
-            return found.precision
+            return "adresse"
     return "commune"
 
 

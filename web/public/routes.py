@@ -28,7 +28,7 @@ from flask import (
 )
 from werkzeug.datastructures import MultiDict
 
-from catalogue import queries, vocabulary
+from catalogue import moderation, queries, vocabulary
 from catalogue.db import set_actor
 from catalogue.models import ErrorReport
 from search.errors import InvalidQuery, SearchUnavailable
@@ -302,6 +302,7 @@ def report_error(service_id):
     set_actor(session, "public:signalement")
     report = ErrorReport(service_id=sid, message=message, email=email or None)
     session.add(report)
+    moderation.enqueue_report(session, report, service)  # the moderators' queue
     session.commit()
     settings = _settings()
     recipients = [a for a in (service.structure.courriel, service.courriel, settings.contact_email) if a]

@@ -53,3 +53,35 @@ def as_user(client):
 def post(client, url: str, data: dict | None = None, **kw):
     payload = {"csrf_token": csrf_token(client), **(data or {})}
     return client.post(url, data=payload, **kw)
+
+
+class _Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(app):
+    """A local SMTP server (aiosmtpd); the app's settings point to it."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings = app.extensions["offre"]["settings"]
+    app.extensions["offre"]["settings"] = settings.replace(smtp_host="127.0.0.1", smtp_port=port)
+    yield inbox
+    controller.stop()
+
+
+def text_of(response) -> str:
+    return response.get_data(as_text=True)
