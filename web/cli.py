@@ -16,7 +16,6 @@ COMMAND_MODULES = [
     "web.commands.api",
     "web.commands.reminders",
     "web.commands.accounts",
-    "web.commands.cto",
 ]
 
 
