@@ -13,6 +13,7 @@ from functools import lru_cache
 import numpy
 import shapely
 from pyproj import Geod, Transformer
+from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -77,5 +78,8 @@ def buffer_m(geom: BaseGeometry, metres: float) -> BaseGeometry:
 
 def simplify_m(geom: BaseGeometry, tolerance_m: float) -> BaseGeometry:
     """The geometry simplified with a tolerance in metres (Lambert-93), topology
-    kept (no self-intersection), back in EPSG:4326."""
-    return from_lambert93(to_lambert93(geom).simplify(tolerance_m, preserve_topology=True))
+    kept (no self-intersection), back in EPSG:4326. A MultiPolygon stays one."""
+    simplified = from_lambert93(to_lambert93(geom).simplify(tolerance_m, preserve_topology=True))
+    if isinstance(geom, MultiPolygon) and isinstance(simplified, Polygon):
+        simplified = MultiPolygon([simplified])
+    return simplified

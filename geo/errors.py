@@ -5,13 +5,17 @@ class GeoError(Exception):
     """Base of every geo error."""
 
 
+_FEMININE = {"commune", "région"}
+
+
 class UnknownCode(GeoError):
     """An INSEE/EPCI/département/région code that the référentiel does not know."""
 
     def __init__(self, code: str, kind: str = "code"):
         self.code = code
         self.kind = kind
-        super().__init__(f"{kind} inconnu : {code!r}")
+        ending = "e" if kind in _FEMININE else ""
+        super().__init__(f"{kind} inconnu{ending} : {code!r}")
 
 
 class ZoneError(GeoError):

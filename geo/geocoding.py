@@ -147,10 +147,12 @@ class BanGeocoder:
         return found
 
 
-def make_geocoder(session: Session, url: str | None = None, **options) -> Geocoder:
-    """The BAN client (falling back to the commune centre) when `url` is set
-    (setting GEOCODER_URL), else the offline commune-centre geocoder."""
-    offline = CommuneCentreGeocoder(session)
+def make_geocoder(session: Session | None, url: str | None = None, **options) -> Geocoder | None:
+    """The BAN client when `url` is set (setting GEOCODER_URL), falling back to the
+    commune centre; else the offline commune-centre geocoder. Without a session
+    there is no offline geocoder: the BAN alone (None below its threshold), or None
+    when no URL is set (the caller then uses the commune centre itself)."""
+    offline = CommuneCentreGeocoder(session) if session is not None else None
     if not url:
         return offline
     return BanGeocoder(url, fallback=offline, **options)

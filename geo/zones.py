@@ -27,15 +27,16 @@ _REGION = re.compile(r"^(?:region:|R)(\d{2})$", re.IGNORECASE)
 def kind_of(code: str) -> str:
     """'france', 'commune', 'departement', 'epci' or 'region' (input only);
     raises ZoneError for a code of no known shape."""
+    code = code.strip()
     if code.lower() in (FRANCE, "99100"):
         return "france"
     if _REGION.match(code):
         return "region"
     if _EPCI.match(code):
         return "epci"
-    if _COMMUNE.match(code):
+    if _COMMUNE.match(code.upper()):  # "2a004" is Ajaccio as much as "2A004"
         return "commune"
-    if _DEPARTEMENT.match(code):
+    if _DEPARTEMENT.match(code.upper()):
         return "departement"
     raise ZoneError(
         f"code de zone non reconnu : {code!r} (attendu : commune, EPCI, département, "
