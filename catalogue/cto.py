@@ -27,10 +27,12 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from catalogue import vocabulary
 from catalogue.errors import ValidationError
 from catalogue.models import Base
 
@@ -39,6 +41,10 @@ AGENDA_DEADLINE_DAYS = 3  # the agenda is fixed at D-3
 SENDING_DAYS = 2  # and sent at D-2
 DEFAULT_SHORTLIST_DAYS = 30
 MAX_SHORTLIST_DAYS = 180
+MAX_REMARKS = 2000
+MAX_NOTE = 1000
+MAX_BARRIERS = 10
+LOW_RESULTS = 3  # a search with 1 to 3 results is a "low-result" one
 TOO_MANY_SITUATIONS = "Un comité examine au plus 10 situations : celle-ci ne peut pas être ajoutée."
 
 # A reference is a file number: letters, digits and separators, with at least one
@@ -136,7 +142,20 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def create_committee(session: Session, territory_slug: str, day: date, user_id: int | None) -> Committee:
+def create_committee(
+    session: Session, territory_slug: str, day: date, user_id: int | None, *, today: date | None = None
+) -> Committee:
+    """A committee on `day` for a territory (geo_territory slug); its agenda is
+    fixed at D-3 and sent at D-2. Refuses an unknown territory and a past date."""
+    errors: dict[str, list[str]] = {}
+    if not territory_slug or not session.scalar(
+        text("SELECT 1 FROM geo_territory WHERE slug = :s"), {"s": territory_slug}
+    ):
+        errors["territoire"] = ["choisissez un territoire de la liste"]
+    if today is not None and day < today:
+        errors["date"] = [f"la date du comité ({day:%d/%m/%Y}) est passée"]
+    if errors:
+        raise ValidationError(errors)
     committee = Committee(
         territory_slug=territory_slug,
         date=day,
@@ -168,12 +187,23 @@ def check_reference(reference: str) -> str:
 
 
 def add_situation(
-    session: Session, committee: Committee, reference: str, shortlist_id: int | None, user_id: int | None
+    session: Session,
+    committee: Committee,
+    reference: str,
+    shortlist_id: int | None,
+    user_id: int | None,
+    *,
+    today: date | None = None,
 ) -> Situation:
     """Adds a situation to the committee's agenda. Refuses the 11th (the committee
-    row is locked, so two referents cannot both add the 10th) and a reference
-    already on the agenda."""
+    row is locked, so two referents cannot both add the 10th), a reference already
+    on the agenda, and, when `today` is given, any addition after the agenda
+    deadline (D-3)."""
     reference = check_reference(reference)
+    if today is not None and today > committee.agenda_deadline:
+        raise ValidationError(
+            {"situation": [f"l'ordre du jour est arrêté depuis le {committee.agenda_deadline:%d/%m/%Y} (J-3)"]}
+        )
     session.execute(select(Committee.id).where(Committee.id == committee.id).with_for_update())
     count = session.scalar(select(func.count()).select_from(Situation).where(Situation.committee_id == committee.id))
     if count >= MAX_SITUATIONS:
@@ -199,3 +229,141 @@ def purge(session: Session, retention_days: int, now: datetime) -> tuple[int, in
     logs = session.execute(delete(SearchLog).where(SearchLog.week < cutoff)).rowcount
     lists = session.execute(delete(Shortlist).where(Shortlist.expires_at <= now)).rowcount
     return logs, lists
+
+
+def check_days(raw: str | int | None) -> int:
+    """Days a shortlist is kept: 1 to MAX_SHORTLIST_DAYS (default 30)."""
+    if raw is None or str(raw).strip() == "":
+        return DEFAULT_SHORTLIST_DAYS
+    raw = str(raw).strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_SHORTLIST_DAYS:
+        raise ValidationError(
+            {"duree": [f"durée de conservation : un nombre de jours entre 1 et {MAX_SHORTLIST_DAYS}, reçu « {raw} »"]}
+        )
+    return int(raw)
+
+
+def save_shortlist(
+    session: Session,
+    *,
+    code_commune: str,
+    publics: list[str],
+    barriers: list[str],
+    constraints: dict,
+    remarks: str | None,
+    results: dict[str, list[str]],
+    days: int,
+    user_id: int | None,
+    now: datetime,
+) -> Shortlist:
+    """Stores a shortlist with a secret token (the share link) and its expiry."""
+    remarks = (remarks or "").strip() or None
+    if remarks and len(remarks) > MAX_REMARKS:
+        raise ValidationError({"remarques": [f"{MAX_REMARKS} caractères au plus ({len(remarks)} reçus)"]})
+    shortlist = Shortlist(
+        token=new_token(),
+        code_commune=code_commune,
+        publics=list(publics),
+        barriers=list(barriers),
+        constraints=dict(constraints),
+        remarks=remarks,
+        results={k: [str(i) for i in v] for k, v in results.items()},
+        annotations={},
+        created_by_id=user_id,
+        expires_at=now + timedelta(days=days),
+    )
+    session.add(shortlist)
+    session.flush()
+    return shortlist
+
+
+def annotate(shortlist: Shortlist, service_id: str, note: str) -> None:
+    """Sets (or, when empty, removes) the referent's note on one offer of the list."""
+    kept = {i for ids in shortlist.results.values() for i in ids}
+    if service_id not in kept:
+        raise ValidationError({"offre": ["cette offre n'est pas dans la liste"]})
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE:
+        raise ValidationError({"note": [f"{MAX_NOTE} caractères au plus ({len(note)} reçus)"]})
+    annotations = dict(shortlist.annotations or {})
+    if note:
+        annotations[service_id] = note
+    else:
+        annotations.pop(service_id, None)
+    shortlist.annotations = annotations
+
+
+def live_shortlist(session: Session, token: str, now: datetime) -> Shortlist | None:
+    """The shortlist of a share token, unless it has expired (the purge job may
+    not have run yet)."""
+    if not token or len(token) > 64:
+        return None
+    return session.scalar(select(Shortlist).where(Shortlist.token == token, Shortlist.expires_at > now))
+
+
+# --- unmet demand ------------------------------------------------------------------
+
+_UNMET_SQL = text(
+    """
+    WITH map(c, g) AS (SELECT * FROM unnest(CAST(:keys AS text[]), CAST(:groups AS text[]))),
+    rows AS (
+        SELECT l.id, l.week, l.code_commune, l.result_count, x.g
+        FROM search_log l
+        LEFT JOIN LATERAL (
+            SELECT DISTINCT map.g FROM unnest(l.thematiques) t JOIN map ON map.c = split_part(t, '--', 1)
+        ) x ON true
+        WHERE l.week >= :since
+    )
+    SELECT r.week, r.g AS groupe, r.code_commune, gc.nom AS commune,
+           count(*) AS searches,
+           count(*) FILTER (WHERE r.result_count = 0) AS zero,
+           count(*) FILTER (WHERE r.result_count BETWEEN 1 AND :low) AS low
+    FROM rows r LEFT JOIN geo_commune gc ON gc.code = r.code_commune
+    GROUP BY r.week, r.g, r.code_commune, gc.nom
+    HAVING count(*) FILTER (WHERE r.result_count <= :low) > 0 OR :all_rows
+    ORDER BY r.week DESC, zero DESC, low DESC, r.g NULLS LAST, gc.nom NULLS LAST
+    LIMIT :limit
+    """
+)
+
+
+def _group_map() -> tuple[list[str], list[str]]:
+    keys, groups = [], []
+    for g in vocabulary.spie_groups():
+        keys.append(g.code)
+        groups.append(g.code)
+        for c in g.categories:
+            keys.append(c)
+            groups.append(g.code)
+    return keys, groups
+
+
+def unmet_demand(
+    session: Session, since: date, *, low: int = LOW_RESULTS, limit: int = 2000, all_rows: bool = False
+) -> list[dict]:
+    """Searches by week x SPIE thematic x commune since the week of `since`, with
+    how many had no result and how few (1 to `low`). Only the rows with zero- or
+    low-result searches unless `all_rows`. A search asking for two thematics
+    counts in each."""
+    keys, groups = _group_map()
+    rows = session.execute(
+        _UNMET_SQL,
+        {"keys": keys, "groups": groups, "since": week_of(since), "low": low, "limit": limit, "all_rows": all_rows},
+    ).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def top_unmet(session: Session, since: date, *, low: int = LOW_RESULTS, limit: int = 10) -> list[dict]:
+    """The thematic x commune pairs with the most zero-result searches (then
+    low-result ones) since `since`, summed over the weeks."""
+    totals: dict[tuple, dict] = {}
+    for r in unmet_demand(session, since, low=low, limit=100_000):
+        key = (r["groupe"], r["code_commune"])
+        t = totals.setdefault(
+            key, {"groupe": r["groupe"], "code_commune": r["code_commune"], "commune": r["commune"],
+                  "searches": 0, "zero": 0, "low": 0}
+        )
+        for k in ("searches", "zero", "low"):
+            t[k] += r[k]
+    ranked = sorted(totals.values(), key=lambda t: (-t["zero"], -t["low"], -t["searches"], str(t["commune"])))
+    return ranked[:limit]

@@ -26,6 +26,7 @@ BLUEPRINTS = [
     "web.auth",
     "web.members",
     "web.backoffice.routes",
+    "web.cto.routes",
 ]
 
 

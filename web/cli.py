@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "web.commands.api",
     "web.commands.reminders",
     "web.commands.accounts",
+    "web.commands.cto",
 ]
 
 

@@ -1,0 +1,47 @@
+"""The coverage map: communes coloured by the distance band of their nearest
+eligible on-site offer, the gaps of the chosen radius outlined. Drawn with
+folium over web.maps (our own Leaflet, no CDN); the page's tables say the same."""
+
+from __future__ import annotations
+
+import folium
+
+from web import maps
+
+
+def add_choropleth(m: folium.Map, geojson: dict, colours: dict, labels: dict, radius_km: int) -> None:
+    def style(feature):
+        p = feature["properties"]
+        return {
+            "fillColor": colours[p["band"]],
+            "fillOpacity": 0.75,
+            "color": "#000000" if p["gap"] else "#555555",
+            "weight": 2 if p["gap"] else 0.4,
+        }
+
+    for feature in geojson["features"]:
+        p = feature["properties"]
+        p["classe"] = labels[p["band"]]
+        p["sans_offre"] = f"sans offre sur place à moins de {radius_km} km" if p["gap"] else f"offre sur place à moins de {radius_km} km"
+    folium.GeoJson(
+        geojson,
+        name="Couverture",
+        style_function=style,
+        tooltip=folium.GeoJsonTooltip(
+            fields=["nom", "population", "classe", "sans_offre"],
+            aliases=["Commune", "Population", "Offre la plus proche", "Rayon choisi"],
+            localize=False,
+        ),
+    ).add_to(m)
+    bounds = _bounds(geojson)
+    if bounds:
+        m.fit_bounds(bounds)
+
+
+def _bounds(geojson: dict):
+    boxes = [maps._bounds(f["geometry"]) for f in geojson["features"]]
+    boxes = [b for b in boxes if b]
+    if not boxes:
+        return None
+    return [[min(b[0][0] for b in boxes), min(b[0][1] for b in boxes)],
+            [max(b[1][0] for b in boxes), max(b[1][1] for b in boxes)]]

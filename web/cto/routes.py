@@ -1,0 +1,563 @@
+"""Pages of the CTO (/cto/…, any logged-in professional) and of the steering
+(/pilotage/…, moderators and the SPIE team). Every page works without
+JavaScript; every map has its table; every form carries its CSRF token."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select, text
+from werkzeug.datastructures import MultiDict
+
+from catalogue import coverage, cto, steering, vocabulary
+from catalogue.cto import Committee, Shortlist, Situation
+from catalogue.errors import ValidationError
+from search.errors import InvalidQuery, SearchUnavailable
+from web import maps
+from web.access import current_user, login_required, moderator_required
+from web.cto import charts, choropleth, levers, searchlog, views
+from web.db import get_session
+
+bp = Blueprint("cto", __name__)
+
+PARIS = ZoneInfo("Europe/Paris")
+_DEPARTEMENT = re.compile(r"^(\d{2}|2[AB]|97\d)$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+DEFAULT_WEEKS = 12
+
+
+def _settings():
+    return current_app.extensions["offre"]["settings"]
+
+
+def _now() -> datetime:
+    return datetime.now(PARIS)
+
+
+def _today() -> date:
+    return _now().date()
+
+
+def _errors_of(exc: ValidationError) -> list[str]:
+    names = {"reference": "Référence interne", "situation": "Situation", "territoire": "Territoire",
+             "date": "Date", "duree": "Durée de conservation", "remarques": "Remarques", "note": "Note",
+             "offre": "Offre"}
+    return [f"{names.get(k, k)} : {m}" for k, msgs in exc.errors.items() for m in msgs]
+
+
+def _pdf(html: str, filename: str):
+    from weasyprint import HTML
+
+    response = current_app.response_class(HTML(string=html, base_url=request.host_url).write_pdf(),
+                                          mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _csv(data: bytes, filename: str):
+    response = current_app.response_class(data, mimetype="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# ------------------------------------------------------------------- home
+
+@bp.get("/cto")
+@login_required
+def home():
+    from catalogue import permissions
+
+    session = get_session()
+    return render_template(
+        "cto/home.html",
+        is_moderator=permissions.is_moderator(session, current_user()),
+        mine=_my_shortlists(session),
+        committees=_upcoming_committees(session),
+    )
+
+
+def _my_shortlists(session) -> list[Shortlist]:
+    return list(
+        session.scalars(
+            select(Shortlist)
+            .where(Shortlist.created_by_id == current_user().id, Shortlist.expires_at > _now())
+            .order_by(Shortlist.created_at.desc())
+            .limit(100)
+        )
+    )
+
+
+def _upcoming_committees(session) -> list[Committee]:
+    return list(
+        session.scalars(
+            select(Committee).where(Committee.date >= _today()).order_by(Committee.date, Committee.id).limit(100)
+        )
+    )
+
+
+# ------------------------------------------------------------------- levers
+
+def _lever_form(form: MultiDict | None = None, errors: dict | None = None, status: int = 200):
+    form = form or MultiDict()
+    return render_template(
+        "cto/levers_form.html",
+        form=form,
+        errors=errors or {},
+        groups=views.thematique_options(),
+        publics=vocabulary.publics(),
+        days=levers.DAYS,
+        default_days=cto.DEFAULT_SHORTLIST_DAYS,
+        max_days=cto.MAX_SHORTLIST_DAYS,
+    ), status
+
+
+@bp.get("/cto/leviers")
+@login_required
+def levers_form():
+    return _lever_form()
+
+
+@bp.post("/cto/leviers")
+@login_required
+def levers_find():
+    session = get_session()
+    settings = _settings()
+    situation, errors = levers.parse(session, request.form, settings.departement_code)
+    days = None
+    if situation is not None:
+        try:
+            days = cto.check_days(situation.keep_days)
+        except ValidationError as exc:
+            errors = {"duree": _errors_of(exc)[0]}
+    if errors:
+        return _lever_form(request.form, errors, 400)
+    try:
+        found = levers.find(session, situation, settings.default_radius_km, _today())
+    except InvalidQuery as exc:
+        return _lever_form(request.form, {exc.field: f"{exc.field} : {exc.message}"}, 400)
+    except SearchUnavailable:
+        return render_template("error.html", code=503, title="Recherche momentanément indisponible",
+                               message="Le moteur de recherche ne répond pas. Réessayez dans quelques instants."), 503
+    constraints = situation.constraints()
+    constraints["rayon_km_utilise"] = situation.max_km or settings.default_radius_km
+    constraints["totaux"] = {b["code"]: b["total"] for b in found}
+    constraints["fermees_les_jours"] = {b["code"]: b["closed_on_days"] for b in found}
+    try:
+        shortlist = cto.save_shortlist(
+            session,
+            code_commune=situation.code_commune,
+            publics=situation.publics,
+            barriers=situation.barriers,
+            constraints=constraints,
+            remarks=situation.remarks,
+            results={b["code"]: b["ids"] for b in found},
+            days=days,
+            user_id=current_user().id,
+            now=_now(),
+        )
+    except ValidationError as exc:
+        session.rollback()
+        return _lever_form(request.form, {"remarques": _errors_of(exc)[0]}, 400)
+    session.commit()
+    flash(f"Liste enregistrée jusqu'au {shortlist.expires_at.astimezone(PARIS):%d/%m/%Y}, puis supprimée.", "success")
+    return redirect(url_for("cto.shortlist", token=shortlist.token))
+
+
+def _shortlist_or_404(session, token: str) -> Shortlist:
+    found = cto.live_shortlist(session, token, _now())
+    if found is None:
+        abort(404)
+    return found
+
+
+def _can_edit(shortlist: Shortlist) -> bool:
+    user = current_user()
+    return user is not None and (user.is_admin or shortlist.created_by_id == user.id)
+
+
+@bp.get("/cto/listes/<token>")
+@login_required
+def shortlist(token):
+    session = get_session()
+    found = _shortlist_or_404(session, token)
+    view = views.shortlist_view(session, found, _today())
+    share_url = _settings().base_url.rstrip("/") + url_for("cto.shortlist", token=token)
+    return render_template("cto/shortlist.html", **view, can_edit=_can_edit(found), share_url=share_url,
+                           committees=_upcoming_committees(session))
+
+
+@bp.get("/cto/listes/<token>.pdf")
+@login_required
+def shortlist_pdf(token):
+    session = get_session()
+    found = _shortlist_or_404(session, token)
+    view = views.shortlist_view(session, found, _today())
+    html = render_template("cto/pdf_shortlist.html", lists=[view], title="Leviers pour une situation",
+                           generated=f"Document du {_now():%d/%m/%Y à %H:%M}")
+    return _pdf(html, f"leviers-{_today():%Y-%m-%d}.pdf")
+
+
+@bp.post("/cto/listes/<token>/notes")
+@login_required
+def shortlist_note(token):
+    session = get_session()
+    found = _shortlist_or_404(session, token)
+    if not _can_edit(found):
+        abort(403, description="Seule la personne qui a enregistré la liste peut l'annoter.")
+    service_id = request.form.get("offre", "")
+    try:
+        cto.annotate(found, service_id, request.form.get("note", ""))
+    except ValidationError as exc:
+        for message in _errors_of(exc):
+            flash(message, "error")
+        return redirect(url_for("cto.shortlist", token=token)), 303
+    session.commit()
+    flash("Note enregistrée.", "success")
+    return redirect(url_for("cto.shortlist", token=token) + f"#offre-{service_id}"), 303
+
+
+@bp.post("/cto/listes/<token>/supprimer")
+@login_required
+def shortlist_delete(token):
+    session = get_session()
+    found = _shortlist_or_404(session, token)
+    if not _can_edit(found):
+        abort(403, description="Seule la personne qui a enregistré la liste peut la supprimer.")
+    session.delete(found)
+    session.commit()
+    flash("Liste supprimée.", "success")
+    return redirect(url_for("cto.home")), 303
+
+
+# ------------------------------------------------------------------- committees
+
+def _territories(session) -> list:
+    return session.execute(text("SELECT slug, nom FROM geo_territory ORDER BY nom")).all()
+
+
+@bp.get("/cto/comites")
+@login_required
+def committees():
+    session = get_session()
+    return _committees_page(session, {}, MultiDict())
+
+
+def _committees_page(session, errors, form, status=200):
+    names = dict(_territories(session))
+    rows = _upcoming_committees(session)
+    return render_template("cto/committees.html", committees=rows, territories=_territories(session),
+                           names=names, errors=errors, form=form, max_situations=cto.MAX_SITUATIONS), status
+
+
+@bp.post("/cto/comites")
+@login_required
+def committee_create():
+    session = get_session()
+    raw = (request.form.get("date") or "").strip()
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        return _committees_page(session, {"date": f"Date : date invalide « {raw} » (attendu AAAA-MM-JJ)."},
+                                request.form, 400)
+    try:
+        committee = cto.create_committee(session, request.form.get("territoire", ""), day, current_user().id,
+                                         today=_today())
+    except ValidationError as exc:
+        session.rollback()
+        errors = {k: f"{'Territoire' if k == 'territoire' else 'Date'} : {v[0]}" for k, v in exc.errors.items()}
+        return _committees_page(session, errors, request.form, 400)
+    session.commit()
+    flash("Comité créé.", "success")
+    return redirect(url_for("cto.committee", committee_id=committee.id)), 303
+
+
+def _committee_or_404(session, committee_id: int) -> Committee:
+    found = session.get(Committee, committee_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _committee_page(session, committee: Committee, errors: list[str] | None = None, form=None, status=200):
+    territory = session.scalar(text("SELECT nom FROM geo_territory WHERE slug = :s"), {"s": committee.territory_slug})
+    return render_template(
+        "cto/committee.html",
+        committee=committee,
+        territory=territory or committee.territory_slug,
+        mine=_my_shortlists(session),
+        errors=errors or [],
+        form=form or MultiDict(),
+        max_situations=cto.MAX_SITUATIONS,
+        full=len(committee.situations) >= cto.MAX_SITUATIONS,
+        closed=_today() > committee.agenda_deadline,
+        now=_now(),
+    ), status
+
+
+@bp.get("/cto/comites/<int:committee_id>")
+@login_required
+def committee(committee_id):
+    session = get_session()
+    return _committee_page(session, _committee_or_404(session, committee_id))
+
+
+def _token_of(value: str) -> str:
+    """A share link or its token."""
+    value = (value or "").strip().rstrip("/")
+    return value.rsplit("/", 1)[-1] if "/" in value else value
+
+
+@bp.post("/cto/comites/<int:committee_id>/situations")
+@login_required
+def situation_add(committee_id):
+    session = get_session()
+    found = _committee_or_404(session, committee_id)
+    shortlist_id = None
+    raw = request.form.get("liste", "").strip()
+    if raw:
+        listed = cto.live_shortlist(session, _token_of(raw), _now())
+        if listed is None:
+            return _committee_page(session, found, ["Liste de leviers : lien inconnu ou liste expirée."],
+                                   request.form, 400)
+        shortlist_id = listed.id
+    try:
+        cto.add_situation(session, found, request.form.get("reference", ""), shortlist_id, current_user().id,
+                          today=_today())
+    except ValidationError as exc:
+        session.rollback()
+        found = _committee_or_404(session, committee_id)
+        return _committee_page(session, found, _errors_of(exc), request.form, 400)
+    session.commit()
+    flash("Situation ajoutée à l'ordre du jour.", "success")
+    return redirect(url_for("cto.committee", committee_id=committee_id)), 303
+
+
+@bp.post("/cto/comites/<int:committee_id>/situations/<int:situation_id>/retirer")
+@login_required
+def situation_remove(committee_id, situation_id):
+    session = get_session()
+    found = session.get(Situation, situation_id)
+    if found is None or found.committee_id != committee_id:
+        abort(404)
+    user = current_user()
+    if not (user.is_admin or user.id in (found.created_by_id, found.committee.created_by_id)):
+        abort(403, description="Seul le référent qui l'a inscrite ou l'organisateur du comité peut retirer cette situation.")
+    session.delete(found)
+    session.commit()
+    flash("Situation retirée de l'ordre du jour.", "success")
+    return redirect(url_for("cto.committee", committee_id=committee_id)), 303
+
+
+@bp.get("/cto/comites/<int:committee_id>/ordre-du-jour.pdf")
+@login_required
+def committee_pdf(committee_id):
+    session = get_session()
+    found = _committee_or_404(session, committee_id)
+    territory = session.scalar(text("SELECT nom FROM geo_territory WHERE slug = :s"), {"s": found.territory_slug})
+    lists = []
+    for situation in found.situations:
+        sl = situation.shortlist
+        view = views.shortlist_view(session, sl, _today()) if sl is not None and sl.expires_at > _now() else None
+        lists.append({"situation": situation, "view": view})
+    html = render_template("cto/pdf_agenda.html", committee=found, territory=territory or found.territory_slug,
+                           situations=lists, generated=f"Document du {_now():%d/%m/%Y à %H:%M}")
+    return _pdf(html, f"cto-{found.date:%Y-%m-%d}-ordre-du-jour.pdf")
+
+
+# ------------------------------------------------------------------- coverage
+
+def _area(session, args) -> tuple[str, str, list[str]] | tuple[None, str, None]:
+    """(key, label, communes) of the area asked (?territoire=slug or
+    ?departement=02), or (None, error message, None)."""
+    slug = (args.get("territoire") or "").strip()
+    dep = (args.get("departement") or "").strip().upper()
+    if slug:
+        if not _SLUG.match(slug):
+            return None, f"territoire : identifiant invalide « {slug} »", None
+        row = session.execute(text("SELECT nom, communes FROM geo_territory WHERE slug = :s"), {"s": slug}).first()
+        if row is None:
+            return None, f"territoire : territoire inconnu « {slug} »", None
+        return f"territoire={slug}", f"Territoire : {row.nom}", list(row.communes or [])
+    dep = dep or _settings().departement_code
+    if not _DEPARTEMENT.match(dep):
+        return None, f"departement : « {dep} » n'est pas un code de département", None
+    nom = session.scalar(text("SELECT nom FROM geo_departement WHERE code = :c"), {"c": dep})
+    if nom is None:
+        return None, f"departement : département inconnu « {dep} »", None
+    return f"departement={dep}", f"Département : {nom} ({dep})", coverage.communes_of_departement(session, dep)
+
+
+def _coverage_args(session):
+    args = request.args
+    key, label, communes = _area(session, args)
+    if key is None:
+        abort(400, description=label)
+    thematique = (args.get("thematique") or "mobilite").strip()
+    if thematique not in levers.barrier_codes():
+        abort(400, description=f"thematique : thématique inconnue « {thematique} »")
+    raw = (args.get("rayon") or "30").strip()
+    if not raw.isdigit() or int(raw) not in coverage.RADII_KM:
+        abort(400, description=f"rayon : {raw} km n'est pas un des rayons proposés (10, 30 ou 50 km)")
+    return key, label, communes, thematique, int(raw)
+
+
+@bp.get("/pilotage/couverture")
+@moderator_required
+def coverage_page():
+    session = get_session()
+    key, label, communes, thematique, radius = _coverage_args(session)
+    result = coverage.coverage(session, communes, thematique)
+    settings = _settings()
+    geojson = coverage.gap_geojson(session, result, radius)
+    m = maps.new_map(tiles_url=settings.tiles_url, attribution=settings.tiles_attribution,
+                     label=f"Carte des communes sans offre sur place à moins de {radius} km")
+    choropleth.add_choropleth(m, geojson, views.BAND_COLOURS, views.BAND_LABELS, radius)
+    bands = []
+    for band, band_label in views.BAND_LABELS.items():
+        rows = [r for r in result.rows if r.band == band]
+        bands.append({"band": band, "label": band_label, "colour": views.BAND_COLOURS[band], "communes": len(rows),
+                      "population": sum(r.population for r in rows)})
+    return render_template(
+        "cto/coverage.html",
+        area_key=key, area_label=label, thematique=thematique, thematique_label=levers.barrier_label(thematique),
+        radius=radius, radii=coverage.RADII_KM, result=result, gaps=result.gaps(radius),
+        summary=coverage.summary(result), bands=bands, map=maps.render(m),
+        groups=views.thematique_options(), territories=_territories(session),
+        departement=request.args.get("departement", ""), territoire=request.args.get("territoire", ""),
+        query_string=request.query_string.decode(),
+    )
+
+
+@bp.get("/pilotage/couverture.csv")
+@moderator_required
+def coverage_csv():
+    session = get_session()
+    key, label, communes, thematique, _radius = _coverage_args(session)
+    result = coverage.coverage(session, communes, thematique)
+    data = views.coverage_csv(label, result, f"Export du {_now():%d/%m/%Y à %H:%M}")
+    return _csv(data, f"couverture-{thematique}-{_today():%Y-%m-%d}.csv")
+
+
+# ------------------------------------------------------------------- unmet demand
+
+def _weeks() -> int:
+    raw = (request.args.get("semaines") or str(DEFAULT_WEEKS)).strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= 104:
+        abort(400, description=f"semaines : un nombre de semaines entre 1 et 104, reçu « {raw} »")
+    return int(raw)
+
+
+def _group_label(code: str | None) -> str:
+    if code is None:
+        return "Sans thématique"
+    group = vocabulary.spie_group_by_code().get(code)
+    return group.label if group else code
+
+
+@bp.get("/pilotage/demande")
+@moderator_required
+def demand():
+    session = get_session()
+    weeks = _weeks()
+    since = _today() - timedelta(weeks=weeks)
+    rows = cto.unmet_demand(session, since)
+    for r in rows:
+        r["groupe_label"] = _group_label(r["groupe"])
+    return render_template("cto/demand.html", rows=rows, weeks=weeks, low=cto.LOW_RESULTS,
+                           top=_top(session, since), retention=_settings().search_log_retention_days)
+
+
+def _top(session, since, limit=10):
+    rows = cto.top_unmet(session, since, limit=limit)
+    for r in rows:
+        r["groupe_label"] = _group_label(r["groupe"])
+    return rows
+
+
+@bp.get("/pilotage/demande.csv")
+@moderator_required
+def demand_csv():
+    session = get_session()
+    weeks = _weeks()
+    rows = cto.unmet_demand(session, _today() - timedelta(weeks=weeks), limit=100_000)
+    data = views.rows_csv(
+        f"Recherches sans ou avec peu de résultats (1 à {cto.LOW_RESULTS}), {weeks} dernières semaines",
+        ["Semaine du", "Thématique du SPIE", "Code INSEE", "Commune", "Recherches", "Sans résultat", "Peu de résultats"],
+        [[f"{r['week']:%d/%m/%Y}", _group_label(r["groupe"]), r["code_commune"] or "", r["commune"] or "non précisée",
+          r["searches"], r["zero"], r["low"]] for r in rows],
+    )
+    return _csv(data, f"demande-non-satisfaite-{_today():%Y-%m-%d}.csv")
+
+
+# ------------------------------------------------------------------- dashboard
+
+def _dashboard_data(session) -> dict:
+    today = _today()
+    groups = steering.by_group(session, today)
+    return {
+        "totals": steering.totals(session, today),
+        "groups": groups,
+        "territories": steering.by_territory(session, _settings().departement_code),
+        "sources": steering.by_source(session, today),
+        "duplicates": steering.duplicates(session),
+        "top": _top(session, today - timedelta(weeks=DEFAULT_WEEKS)),
+        "spie": vocabulary.spie_groups(),
+    }
+
+
+@bp.get("/pilotage")
+@moderator_required
+def dashboard():
+    session = get_session()
+    data = _dashboard_data(session)
+    data["charts"] = {
+        "offers": charts.bar_chart([(g["label"], g["offers"]) for g in data["groups"]],
+                                   title="Offres publiées par thématique du SPIE", chart_id="ch-offres"),
+        "fresh": charts.bar_chart([(g["label"], g["fresh_pct"]) for g in data["groups"]],
+                                  title="Part des offres à jour par thématique (%)", unit=" %", max_value=100,
+                                  chart_id="ch-fraicheur"),
+        "sources": charts.bar_chart([(s["source"], s["offers"]) for s in data["sources"]],
+                                    title="Offres publiées par source", chart_id="ch-sources"),
+    }
+    data["weeks"] = DEFAULT_WEEKS
+    return render_template("cto/dashboard.html", **data)
+
+
+EXPORTS = ("thematiques", "territoires", "sources", "besoins")
+
+
+@bp.get("/pilotage/export/<name>.csv")
+@moderator_required
+def dashboard_csv(name):
+    if name not in EXPORTS:
+        abort(404)
+    session = get_session()
+    data = _dashboard_data(session)
+    stamp = f"au {_today():%d/%m/%Y}"
+    if name == "thematiques":
+        body = views.rows_csv(f"Offres par thématique du SPIE {stamp}",
+                              ["Thématique", "Offres publiées", "À jour", "Part à jour (%)"],
+                              [[g["label"], g["offers"], g["fresh"], g["fresh_pct"]] for g in data["groups"]])
+    elif name == "territoires":
+        body = views.rows_csv(f"Offres par territoire et thématique du SPIE {stamp}",
+                              ["Territoire", *[g.label for g in data["spie"]]],
+                              [[t["nom"], *[t["by_group"][g.code] for g in data["spie"]]] for t in data["territories"]])
+    elif name == "sources":
+        body = views.rows_csv(f"Offres par source {stamp}",
+                              ["Source", "Offres publiées", "À jour", "Part à jour (%)", "Signalées en doublon"],
+                              [[s["source"], s["offers"], s["fresh"], s["fresh_pct"], s["duplicates"]]
+                               for s in data["sources"]])
+    else:
+        body = views.rows_csv(f"Besoins non satisfaits ({DEFAULT_WEEKS} dernières semaines) {stamp}",
+                              ["Thématique du SPIE", "Code INSEE", "Commune", "Recherches", "Sans résultat",
+                               "Peu de résultats"],
+                              [[t["groupe_label"], t["code_commune"] or "", t["commune"] or "non précisée",
+                                t["searches"], t["zero"], t["low"]] for t in data["top"]])
+    return _csv(body, f"pilotage-{name}-{_today():%Y-%m-%d}.csv")
+
+
+def init_app(app) -> None:
+    searchlog.install()

@@ -1,0 +1,138 @@
+"""Plain dicts of the CTO and steering pages (templates and PDF render them)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import date
+
+from sqlalchemy import text
+
+from catalogue import coverage, vocabulary
+from catalogue.cto import Shortlist
+from search.contract import Hit
+from web.cto import levers
+from web.public import queries as pq
+from web.public import views as pv
+from web.search_ import load_services
+
+
+def _distances(session, ids: list[uuid.UUID], code_commune: str) -> dict[uuid.UUID, float]:
+    """Metres from the commune centre to each on-site offer with a place."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        text(
+            """
+            SELECT s.id, ST_Distance(s.location, c.centre) AS d
+            FROM service s, geo_commune c
+            WHERE s.id = ANY(CAST(:ids AS uuid[])) AND c.code = :c AND s.location IS NOT NULL
+              AND c.centre IS NOT NULL
+              AND (s.modes_accueil = '{}' OR 'en-presentiel' = ANY (s.modes_accueil))
+            """
+        ),
+        {"ids": ids, "c": code_commune},
+    ).all()
+    return {r.id: r.d for r in rows}
+
+
+def shortlist_view(session, shortlist: Shortlist, today: date) -> dict:
+    """A saved shortlist in words: the situation, then per barrier the offers kept
+    (as they are in the catalogue now), their notes, and the barriers without an
+    answer."""
+    commune = pq.commune(session, shortlist.code_commune)
+    constraints = shortlist.constraints or {}
+    totals = constraints.get("totaux", {})
+    closed = constraints.get("fermees_les_jours", {})
+    all_ids = levers.parse_ids([i for ids in (shortlist.results or {}).values() for i in ids])
+    services = {s.id: s for s in load_services(session, [Hit(i, 0.0, None) for i in all_ids])}
+    distances = _distances(session, list(services), shortlist.code_commune)
+    names = pq.zone_names(session, {c for s in services.values() for c in (s.zone_eligibilite or [])})
+    week_start = levers.next_week(today)
+    days = constraints.get("jours") or []
+    barriers = []
+    for code in shortlist.barriers:
+        ids = levers.parse_ids((shortlist.results or {}).get(code, []))
+        offers = []
+        for i in ids:
+            s = services.get(i)
+            if s is None or s.status.value != "publie":
+                offers.append({"id": str(i), "gone": True, "note": (shortlist.annotations or {}).get(str(i))})
+                continue
+            summary = pv.service_summary(s, names, today, distances.get(s.id))
+            summary["note"] = (shortlist.annotations or {}).get(str(s.id))
+            summary["gone"] = False
+            if days:
+                summary["jours"] = levers.open_on_days(
+                    s.horaires_accueil or s.structure.horaires_accueil, days, week_start
+                )
+            offers.append(summary)
+        barriers.append(
+            {
+                "code": code,
+                "label": levers.barrier_label(code),
+                "total": totals.get(code, len(ids)),
+                "closed_on_days": closed.get(code, 0),
+                "offers": offers,
+                "no_answer": not ids,
+            }
+        )
+    return {
+        "shortlist": shortlist,
+        "commune": commune,
+        "publics": [vocabulary.publics().get(p, p) for p in shortlist.publics or []],
+        "sans_vehicule": constraints.get("sans_vehicule"),
+        "rayon_km": constraints.get("rayon_km_utilise") or constraints.get("rayon_km"),
+        "jours": [label for code, label in levers.DAYS if code in days],
+        "barriers": barriers,
+        "no_answer": [b for b in barriers if b["no_answer"]],
+    }
+
+
+# --- coverage -------------------------------------------------------------------------
+
+BAND_LABELS = {
+    10: "offre sur place à moins de 10 km",
+    30: "la plus proche entre 10 et 30 km",
+    50: "la plus proche entre 30 et 50 km",
+    None: "aucune offre sur place à moins de 50 km",
+}
+BAND_COLOURS = {10: "#d9ecf5", 30: "#f6d28b", 50: "#e8893b", None: "#9e1b1b"}
+
+
+def thematique_options() -> list[dict]:
+    """SPIE thematics, each with its data·inclusion thematiques, for a <select>."""
+    labels = vocabulary.thematiques()
+    return [
+        {"code": g.code, "label": g.label,
+         "children": [{"code": t, "label": labels[t]} for t in vocabulary.expand_thematiques([g.code])]}
+        for g in vocabulary.spie_groups()
+    ]
+
+
+def coverage_csv(area_label: str, result: coverage.Coverage, generated: str) -> bytes:
+    out = io.StringIO()
+    w = csv.writer(out, delimiter=";")
+    w.writerow([f"Couverture de l'offre — {area_label} — thématique : {levers.barrier_label(result.thematique)}"])
+    w.writerow([generated])
+    w.writerow([])
+    w.writerow(["Code INSEE", "Commune", "Population", "Sur place ≤ 10 km", "Sur place ≤ 30 km", "Sur place ≤ 50 km",
+                "À distance", "Joignables (30 km ou à distance)", "Plus proche sur place (km)",
+                "Sans offre sur place à 10 km", "à 30 km", "à 50 km"])
+    for r in result.rows:
+        w.writerow([r.code, r.nom, r.population, r.on_site[10], r.on_site[30], r.on_site[50], r.remote,
+                    r.reachable[30], "" if r.nearest_km is None else str(r.nearest_km).replace(".", ","),
+                    *("oui" if r.gap(k) else "non" for k in coverage.RADII_KM)])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def rows_csv(title: str, header: list[str], rows: list[list]) -> bytes:
+    out = io.StringIO()
+    w = csv.writer(out, delimiter=";")
+    w.writerow([title])
+    w.writerow([])
+    w.writerow(header)
+    for r in rows:
+        w.writerow(["" if v is None else (str(v).replace(".", ",") if isinstance(v, float) else v) for v in r])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
