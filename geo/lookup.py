@@ -114,14 +114,17 @@ def find_communes(
         params["dep"] = departement.upper()
     if INSEE_CODE.match(query):
         code = query.upper()
-        where.append("(c.code = :code OR :code = ANY(c.codes_postaux))")
+        # `@>` and `&&` let the GIN index of codes_postaux answer (`= ANY` would not).
+        where.append("(c.code = :code OR c.codes_postaux @> CAST(ARRAY[:code] AS varchar[]))")
         params["code"] = code
         # A postal code is what people type most; an INSEE code of the same digits
         # (another commune) comes after the communes of that postal code.
-        order.append("(:code = ANY(c.codes_postaux)) DESC")
+        order.append("(c.codes_postaux @> CAST(ARRAY[:code] AS varchar[])) DESC")
     elif _POSTAL_PREFIX.match(query):
-        where.append("array_to_string(c.codes_postaux, ' ') ~ :regex")
-        params["regex"] = rf"(^| ){query}"
+        # The beginning of a postal code: every code it may begin (at most 1,000).
+        width = 5 - len(query)
+        params["codes"] = [f"{query}{n:0{width}d}" for n in range(10**width)]
+        where.append("c.codes_postaux && CAST(:codes AS varchar[])")
     else:
         name = normalise_name(query)
         if not name:

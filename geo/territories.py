@@ -267,8 +267,17 @@ def territory_geojson(
     """The territory's boundary as a GeoJSON geometry (EPSG:4326), simplified in
     Lambert-93 with `tolerance_m` metres and rounded to 5 decimals, for display;
     None for an unknown territory or one without a boundary."""
+    # A territory written without its boundary (by hand, in SQL) gets its union here.
     raw = session.scalar(
-        text("SELECT ST_AsBinary(contour) FROM geo_territory WHERE slug = :s"), {"s": slug}
+        text(
+            """
+            SELECT ST_AsBinary(coalesce(t.contour, (
+                SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Union(c.contour)), 3))
+                FROM geo_commune c WHERE c.code = ANY(t.communes))))
+            FROM geo_territory t WHERE t.slug = :s
+            """
+        ),
+        {"s": slug},
     )
     if raw is None:
         return None

@@ -152,3 +152,24 @@ def test_stored_boundary_matches_geometry_library(db):
     territory = t.save_territory(db, "Laon", ["200043495"])
     raw = db.scalar(text("SELECT ST_AsBinary(contour) FROM geo_territory WHERE id = :i"), {"i": territory.id})
     assert wkb.loads(bytes(raw)).is_valid
+
+
+def test_api_serves_territories_with_their_simplified_boundary(db, client):
+    t.create_aisne_cohorts(db)
+    listed = client.get("/api/v1/territoires").json["items"]
+    assert {x["slug"] for x in listed} >= {"laon", "soissons-chateau-thierry", "la-fere-chauny-tergnier"}
+    r = client.get("/api/v1/territoires/la-fere-chauny-tergnier")
+    assert r.status_code == 200
+    assert r.json["nom"] == "La Fère / Chauny / Tergnier"
+    assert {"code": "02304", "nom": "La Fère"} in r.json["communes"]
+    assert r.json["contour"]["type"] == "MultiPolygon" and len(r.data) < 200 * 1024
+    # A territory written in SQL without its boundary gets the union of its communes.
+    db.execute(text("INSERT INTO geo_territory (slug, nom, communes) VALUES ('a-la-main', 'À la main', '{02408,02173}')"))
+    assert client.get("/api/v1/territoires/a-la-main").json["contour"]["type"] == "MultiPolygon"
+    assert client.get("/api/v1/territoires/inconnu").status_code == 404
+
+
+def test_api_commune_lookup_is_the_geo_lookup(client):
+    items = client.get("/api/v1/communes?q=havre").json["items"]
+    assert items[0]["code"] == "76351" and items[0]["nom"] == "Le Havre"
+    assert client.get("/api/v1/communes?q=chateau thierry").json["items"][0]["code"] == "02168"
