@@ -206,12 +206,17 @@ def save_territory(
     return territory
 
 
-def create_aisne_cohorts(session: Session) -> list[Territory]:
-    """The three cohort territories of the Aisne SPIE, created or brought up to date."""
-    return [
-        save_territory(session, nom, epcis, slug=slug, replace=True)
-        for slug, nom, epcis in AISNE_SPIE_COHORTS
-    ]
+def create_aisne_cohorts(session: Session, *, replace: bool = True) -> list[Territory]:
+    """The three cohort territories of the Aisne SPIE, created or brought up to
+    date; with `replace=False`, those that exist already are left as they are."""
+    made = []
+    for slug, nom, epcis in AISNE_SPIE_COHORTS:
+        existing = get_territory(session, slug)
+        if existing is not None and not replace:
+            made.append(existing)
+            continue
+        made.append(save_territory(session, nom, epcis, slug=slug, replace=True))
+    return made
 
 
 def list_territories(session: Session) -> list[TerritorySummary]:

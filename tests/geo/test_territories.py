@@ -173,3 +173,12 @@ def test_api_commune_lookup_is_the_geo_lookup(client):
     items = client.get("/api/v1/communes?q=havre").json["items"]
     assert items[0]["code"] == "76351" and items[0]["nom"] == "Le Havre"
     assert client.get("/api/v1/communes?q=chateau thierry").json["items"][0]["code"] == "02168"
+
+
+def test_demo_load_creates_the_aisne_cohorts_and_keeps_edited_ones(db, cli):
+    t.save_territory(db, "Laon (redéfini)", ["02408"], slug="laon")
+    result = cli("demo", "load", "--structures", "5", "--services", "10")
+    assert result.exit_code == 0, result.output
+    assert "Territoires des cohortes SPIE : Laon (redéfini), Soissons / Château-Thierry" in result.output
+    assert t.get_territory(db, "laon").communes == ["02408"]
+    assert "02304" in t.get_territory(db, "la-fere-chauny-tergnier").communes

@@ -74,8 +74,14 @@ def demo_group():
 @with_appcontext
 def demo_load(departement, structures, services, seed, if_empty):
     from catalogue import demo
+    from geo.territories import create_aisne_cohorts
 
     with transaction(sessions(), actor="demo") as session:
+        if departement == "02":
+            # The Aisne SPIE cohort territories (real definitions, not demo data);
+            # existing ones are kept as the SPIE team left them.
+            cohorts = create_aisne_cohorts(session, replace=False)
+            click.echo("Territoires des cohortes SPIE : " + ", ".join(t.nom for t in cohorts) + ".")
         if if_empty and demo.catalogue_has_services(session):
             click.echo("Le catalogue a déjà des offres : démonstration non chargée.")
             return
