@@ -21,7 +21,7 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from catalogue import freshness, history, moderation, permissions, takeover, vocabulary, writes
 from catalogue.accounts import ModerationItem
@@ -126,9 +126,24 @@ def _form_context(session, structure: Structure, service: Service | None, values
         "taken": sorted(views.field_label(f) for f in taken),
         "before_publish": _settings().moderation_before_publish and not _is_moderator_of(session, structure),
         "has_map": True,
+        "map_centre": _map_centre(session, service),
         "tiles_url": _settings().tiles_url,
         "tiles_attribution": _settings().tiles_attribution,
     }
+
+
+def _map_centre(session, service: Service | None) -> tuple[float, float] | None:
+    """Where the place map opens when the offer has no point yet: its commune, else
+    the centre of the deploying département."""
+    code = service.code_insee if service is not None else None
+    row = session.execute(
+        text(
+            "SELECT ST_Y(ST_Centroid(ST_Collect(centre::geometry))), ST_X(ST_Centroid(ST_Collect(centre::geometry))) "
+            "FROM geo_commune WHERE CASE WHEN CAST(:c AS text) IS NOT NULL THEN code = :c ELSE departement_code = :d END"
+        ),
+        {"c": code, "d": _settings().departement_code},
+    ).first()
+    return (row[0], row[1]) if row and row[0] is not None else None
 
 
 def _point(session, service: Service | None):

@@ -10,8 +10,11 @@
     box.hidden = false;
     var start = [parseFloat(lat.value), parseFloat(lon.value)];
     var placed = !isNaN(start[0]) && !isNaN(start[1]);
-    if (!placed) start = [49.56, 3.62];
-    var map = L.map(box).setView(start, placed ? 15 : 9);
+    if (!placed) {
+      var centre = (box.getAttribute("data-centre") || "46.6,2.4").split(",").map(parseFloat);
+      start = centre;
+    }
+    var map = L.map(box).setView(start, placed ? 15 : (box.getAttribute("data-centre") ? 9 : 5));
     var tiles = box.getAttribute("data-tiles");
     if (tiles) L.tileLayer(tiles, { attribution: box.getAttribute("data-attribution"), maxZoom: 19 }).addTo(map);
     var marker = L.marker(start, { draggable: true, keyboard: true, title: "Lieu d'accueil (déplaçable)" }).addTo(map);
