@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
+from catalogue import tokens
 from catalogue.accounts import Invitation, JoinRequest, Membership, ModerationItem
 from tests.auth_helpers import csrf_token, make_user
 from tests.web.backoffice.conftest import log_in
@@ -56,6 +57,9 @@ POLICY = {
     "members.resend_invitation": "structure",
     "members.cancel_invitation": "structure",
     "members.decide": "structure",
+    "tokens.tokens_page": "structure",
+    "tokens.create": "structure",
+    "tokens.revoke": "structure",
     "members.join": "personnel",
     "members.request_to_join": "demande",
     "auth.espace": "personnel",
@@ -88,6 +92,7 @@ PAYLOAD = {
     "thematiques": ["mobilite--preparer-un-permis"], "publics": ["tous-publics"], "commune": "Laon",
     "frequence_maj_jours": "30", "email": "intrus@example.org", "role": "admin", "decision": "masquer",
     "commentaire": "intrusion", "cible": "", "message": "Je veux entrer.", "password": "x" * 12,
+    "name": "Jeton de l'intrus", "scopes": ["read", "write"],
 }
 
 
@@ -104,6 +109,7 @@ def _snapshot(db, world) -> str:
         "items": "SELECT to_jsonb(m) FROM moderation_item m WHERE structure_id = :b ORDER BY id",
         "decisions": "SELECT to_jsonb(d) FROM moderation_decision d JOIN moderation_item m ON m.id = d.item_id WHERE m.structure_id = :b",
         "taken": "SELECT to_jsonb(t) FROM taken_over_field t JOIN service s ON s.id = t.service_id WHERE s.structure_id = :b",
+        "tokens": "SELECT to_jsonb(t) - 'last_used_at' FROM api_token t WHERE structure_id = :b ORDER BY id",
         "services_total": "SELECT count(*) FROM service",
     }
     state = {k: [r[0] for r in db.execute(text(q), {"b": b})] for k, q in queries.items()}
@@ -126,6 +132,7 @@ def targets(db, world):
     item = ModerationItem(kind="nouvelle_offre", service_id=world["b_draft"].id, structure_id=b.id)
     db.add_all([join, invitation, item])
     db.flush()
+    token, _ = tokens.create_token(db, b.id, scopes=["read", "write"], name="Logiciel de B")
     membership = db.scalars(
         Membership.__table__.select().where(Membership.structure_id == b.id)
     ).first()
@@ -138,6 +145,7 @@ def targets(db, world):
         "invitation_id": str(invitation.id),
         "request_id": str(join.id),
         "decision": "accepter",
+        "token_id": str(token.id),
     }
 
 
