@@ -286,8 +286,13 @@ def territory_geojson(
     )
     if raw is None:
         return None
-    simplified = simplify_m(wkb.loads(bytes(raw)), tolerance_m)
-    geometry = mapping(simplified)
+    return display_geojson(wkb.loads(bytes(raw)), tolerance_m)
+
+
+def display_geojson(geom, tolerance_m: float = DISPLAY_TOLERANCE_M) -> dict:
+    """A boundary (shapely, EPSG:4326) as a GeoJSON geometry for a map: simplified in
+    Lambert-93 with a tolerance in metres, coordinates rounded to 5 decimals."""
+    geometry = mapping(simplify_m(geom, tolerance_m))
     return {"type": geometry["type"], "coordinates": _rounded(geometry["coordinates"], GEOJSON_DECIMALS)}
 
 
