@@ -242,3 +242,25 @@ def gap_geojson(session: Session, result: Coverage, radius_km: int, *, tolerance
         )
     features.sort(key=lambda f: f["properties"]["code"])
     return {"type": "FeatureCollection", "features": features}
+
+
+def matrix(session: Session, areas: dict[str, list[str]], thematiques: list[str], radius_km: int) -> dict:
+    """For each area (key -> communes) x thematique: communes and population with
+    no on-site offer within the radius, and the area's communes and population.
+    One coverage query per thematique over the union of the areas' communes (a
+    commune's coverage does not depend on the area it is seen from)."""
+    check_radius(radius_km)
+    union = sorted({c for communes in areas.values() for c in communes})
+    out: dict[str, dict[str, dict]] = {key: {} for key in areas}
+    for thematique in thematiques:
+        rows = {r.code: r for r in coverage(session, union, thematique).rows}
+        for key, communes in areas.items():
+            mine = [rows[c] for c in communes if c in rows]
+            gaps = [r for r in mine if r.gap(radius_km)]
+            out[key][thematique] = {
+                "gap_communes": len(gaps),
+                "gap_population": sum(r.population for r in gaps),
+                "communes": len(mine),
+                "population": sum(r.population for r in mine),
+            }
+    return out

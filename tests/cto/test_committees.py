@@ -110,3 +110,19 @@ def test_agenda_pdf_with_shortlists(db, client, factories, committee, token):
     r = client.post(f"/cto/comites/{committee.id}/situations",
                     data={"csrf_token": token(), "reference": "CTO-2026-015", "liste": "jeton-inconnu"})
     assert r.status_code == 400 and "lien inconnu ou liste expirée" in r.get_data(as_text=True)
+
+
+def test_put_a_shortlist_on_the_agenda_from_its_page(db, client, factories, committee, token):
+    factories.ServiceFactory()
+    db.flush()
+    url = client.post("/cto/leviers", data={"csrf_token": token(), "commune": "Laon", "code_commune": "02408",
+                                            "freins": ["mobilite"]}).headers["Location"]
+    assert f'value="{committee.id}"' in client.get(url).get_data(as_text=True)
+    r = client.post(url + "/comite", data={"csrf_token": token(), "comite": str(committee.id), "reference": "Jean Martin"})
+    assert r.status_code == 303
+    assert "jamais le nom de la personne" in html.unescape(client.get(url).get_data(as_text=True))
+    r = client.post(url + "/comite", data={"csrf_token": token(), "comite": str(committee.id), "reference": "DOS-7"})
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/cto/comites/{committee.id}")
+    db.expire_all()
+    situation = db.get(Committee, committee.id).situations[0]
+    assert situation.reference == "DOS-7" and situation.shortlist.token in url

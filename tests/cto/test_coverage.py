@@ -128,3 +128,18 @@ def test_reserved_to_moderators_and_bad_input(db, client, territory):
     assert client.get("/pilotage/couverture?rayon=20").status_code == 400
     assert client.get("/pilotage/couverture?territoire=nulle-part").status_code == 400
     assert client.get("/pilotage/couverture?departement=02&thematique=mobilite&rayon=10").status_code == 200
+
+
+def test_synthesis_by_territory_and_thematic(db, client, moderator, territory):
+    table = coverage.matrix(db, {"t": territory["all"], "near": sorted(territory["near"])},
+                            ["mobilite", "sante"], 30)
+    assert table["t"]["mobilite"]["gap_communes"] == 15 and table["near"]["mobilite"]["gap_communes"] == 0
+    assert table["t"]["sante"]["gap_communes"] == 40  # no health offer at all
+    far_population = db.scalar(text("SELECT sum(population) FROM geo_commune WHERE code = ANY(:c)"),
+                               {"c": sorted(territory["far"])})
+    assert table["t"]["mobilite"]["gap_population"] == far_population
+    html = client.get("/pilotage/couverture/synthese?rayon=30").get_data(as_text=True)
+    row = html.split("Laonnois et alentours", 1)[1].split("</tr>", 1)[0]
+    assert "territoire=test-laonnois&thematique=mobilite&rayon=30\">15 communes" in row
+    csv = client.get("/pilotage/couverture/synthese.csv?rayon=30").get_data(as_text=True)
+    assert "Laonnois et alentours;Mobilité;40;15;" in csv

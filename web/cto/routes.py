@@ -335,6 +335,30 @@ def situation_add(committee_id):
     return redirect(url_for("cto.committee", committee_id=committee_id)), 303
 
 
+@bp.post("/cto/listes/<token>/comite")
+@login_required
+def situation_add_from_list(token):
+    """Puts the situation of a shortlist on a committee's agenda."""
+    session = get_session()
+    listed = _shortlist_or_404(session, token)
+    raw = (request.form.get("comite") or "").strip()
+    found = session.get(Committee, int(raw)) if raw.isdigit() else None
+    if found is None:
+        flash("Comité : choisissez un comité de la liste.", "error")
+        return redirect(url_for("cto.shortlist", token=token)), 303
+    try:
+        cto.add_situation(session, found, request.form.get("reference", ""), listed.id, current_user().id,
+                          today=_today())
+    except ValidationError as exc:
+        session.rollback()
+        for message in _errors_of(exc):
+            flash(message, "error")
+        return redirect(url_for("cto.shortlist", token=token) + "#titre-comite"), 303
+    session.commit()
+    flash("Situation inscrite à l'ordre du jour.", "success")
+    return redirect(url_for("cto.committee", committee_id=found.id)), 303
+
+
 @bp.post("/cto/comites/<int:committee_id>/situations/<int:situation_id>/retirer")
 @login_required
 def situation_remove(committee_id, situation_id):
@@ -429,6 +453,55 @@ def coverage_page():
         departement=request.args.get("departement", ""), territoire=request.args.get("territoire", ""),
         query_string=request.query_string.decode(),
     )
+
+
+def _synthesis(session, radius: int):
+    dep = _settings().departement_code
+    areas = {"departement=" + dep: coverage.communes_of_departement(session, dep)}
+    names = {"departement=" + dep: f"Département ({dep})"}
+    for slug, nom, communes in session.execute(text("SELECT slug, nom, communes FROM geo_territory ORDER BY nom")):
+        areas["territoire=" + slug] = list(communes or [])
+        names["territoire=" + slug] = nom
+    groups = [g.code for g in vocabulary.spie_groups()]
+    return names, coverage.matrix(session, areas, groups, radius)
+
+
+def _radius_arg() -> int:
+    raw = (request.args.get("rayon") or "30").strip()
+    if not raw.isdigit() or int(raw) not in coverage.RADII_KM:
+        abort(400, description=f"rayon : {raw} km n'est pas un des rayons proposés (10, 30 ou 50 km)")
+    return int(raw)
+
+
+@bp.get("/pilotage/couverture/synthese")
+@moderator_required
+def coverage_synthesis():
+    session = get_session()
+    radius = _radius_arg()
+    names, table = _synthesis(session, radius)
+    return render_template("cto/coverage_synthesis.html", names=names, table=table, radius=radius,
+                           radii=coverage.RADII_KM, spie=vocabulary.spie_groups())
+
+
+@bp.get("/pilotage/couverture/synthese.csv")
+@moderator_required
+def coverage_synthesis_csv():
+    session = get_session()
+    radius = _radius_arg()
+    names, table = _synthesis(session, radius)
+    rows = []
+    for key, by_group in table.items():
+        for g in vocabulary.spie_groups():
+            cell = by_group[g.code]
+            rows.append([names[key], g.label, cell["communes"], cell["gap_communes"], cell["population"],
+                         cell["gap_population"]])
+    data = views.rows_csv(
+        f"Communes sans offre sur place à moins de {radius} km, par territoire et thématique du SPIE, au {_today():%d/%m/%Y}",
+        ["Territoire", "Thématique", "Communes", "Communes sans offre sur place", "Population",
+         "Population concernée"],
+        rows,
+    )
+    return _csv(data, f"zones-blanches-{radius}km-{_today():%Y-%m-%d}.csv")
 
 
 @bp.get("/pilotage/couverture.csv")
