@@ -17,16 +17,24 @@
     var map = L.map(box).setView(start, placed ? 15 : (box.getAttribute("data-centre") ? 9 : 5));
     var tiles = box.getAttribute("data-tiles");
     if (tiles) L.tileLayer(tiles, { attribution: box.getAttribute("data-attribution"), maxZoom: 19 }).addTo(map);
-    var marker = L.marker(start, { draggable: true, keyboard: true, title: "Lieu d'accueil (déplaçable)" }).addTo(map);
+    var marker = null;  // no point yet: the marker appears at the first click
     function fill(p) {
       lat.value = p.lat.toFixed(6);
       lon.value = p.lng.toFixed(6);
     }
-    marker.on("dragend", function () { fill(marker.getLatLng()); });
-    map.on("click", function (e) { marker.setLatLng(e.latlng); fill(e.latlng); });
+    function place(p) {
+      if (!marker) {
+        marker = L.marker(p, { draggable: true, keyboard: true, title: "Lieu d'accueil (déplaçable)" }).addTo(map);
+        marker.on("dragend", function () { fill(marker.getLatLng()); });
+      } else {
+        marker.setLatLng(p);
+      }
+    }
+    if (placed) place(start);
+    map.on("click", function (e) { place(e.latlng); fill(e.latlng); });
     function follow() {
       var p = [parseFloat(lat.value), parseFloat(lon.value)];
-      if (!isNaN(p[0]) && !isNaN(p[1])) { marker.setLatLng(p); map.setView(p); }
+      if (!isNaN(p[0]) && !isNaN(p[1])) { place(p); map.setView(p); }
     }
     lat.addEventListener("change", follow);
     lon.addEventListener("change", follow);
