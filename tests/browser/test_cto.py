@@ -1,0 +1,74 @@
+"""The CTO and steering pages in a real Chromium: the coverage choropleth drawn
+from our own Leaflet (no request elsewhere), « Trouver des leviers » without
+JavaScript, axe-core on the main pages."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from catalogue.db import make_engine, make_sessionmaker
+from tests.auth_helpers import DEFAULT_PASSWORD, make_user
+from tests.browser.test_journeys import _axe
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def steering_admin(browser_database):
+    engine = make_engine(browser_database)
+    email = f"pilotage-{uuid.uuid4().hex[:8]}@example.org"
+    with make_sessionmaker(engine)() as db, db.begin():
+        make_user(db, email=email, is_admin=True, nom="Équipe SPIE")
+    engine.dispose()
+    return email
+
+
+def _login(page, live_server, email):
+    page.goto(live_server + "/connexion")
+    page.get_by_label("Adresse électronique").fill(email)
+    page.get_by_label("Mot de passe").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_load_state()
+
+
+def _serious(page):
+    return [v for v in _axe(page) if v["impact"] in ("serious", "critical")]
+
+
+def test_coverage_map_of_the_departement(page, live_server, steering_admin, artifacts):
+    _login(page, live_server, steering_admin)
+    page.goto(live_server + "/pilotage/couverture?departement=02&thematique=mobilite&rayon=10")
+    page.wait_for_selector(".leaflet-overlay-pane path.leaflet-interactive")
+    shapes = page.locator(".leaflet-overlay-pane path.leaflet-interactive").count()
+    assert shapes > 700  # every commune of the Aisne
+    rows = page.locator("table.gaps tbody tr").count()
+    heading = page.locator("#zones-blanches").inner_text()
+    assert heading.startswith(f"{rows} commune")
+    page.locator(".map-box").screenshot(path=str(artifacts / "couverture.png"))
+    assert _serious(page) == []
+
+
+def test_levers_without_javascript(page_without_js, live_server, steering_admin):
+    page = page_without_js
+    _login(page, live_server, steering_admin)
+    page.goto(live_server + "/cto/leviers")
+    page.get_by_label("Commune où vit la personne").fill("Laon")
+    page.get_by_label("Mobilité", exact=True).check()
+    page.get_by_label("Santé", exact=True).check()
+    page.get_by_role("checkbox", name=re.compile("Sans véhicule")).check()
+    page.get_by_role("button", name="Trouver des leviers et enregistrer la liste").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Leviers pour une situation"
+    assert "/cto/listes/" in page.get_by_label("Lien de la liste").input_value()
+    assert page.locator("h2", has_text="Mobilité").count() == 1
+
+
+def test_axe_on_cto_pages(page, live_server, steering_admin):
+    _login(page, live_server, steering_admin)
+    for path in ("/cto", "/cto/leviers", "/cto/comites", "/pilotage", "/pilotage/demande",
+                 "/pilotage/couverture/synthese"):
+        page.goto(live_server + path)
+        assert _serious(page) == [], path
