@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from catalogue import vocabulary
@@ -77,10 +77,51 @@ def _vocab(name: str) -> dict[str, str] | None:
     }.get(name)
 
 
-def value_words(name: str, value) -> str:
+class Names:
+    """Names of the codes and ids an audit row holds (zone codes, structure and
+    offer ids), looked up once per page."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.cache: dict[str, str] = {"france": "France entière"}
+
+    def load(self, codes: set[str], ids: set[str]) -> None:
+        codes = {c for c in codes if c not in self.cache}
+        if codes:
+            rows = self.session.execute(
+                text(
+                    "SELECT code, nom FROM geo_commune WHERE code = ANY(:c) "
+                    "UNION ALL SELECT code, nom FROM geo_epci WHERE code = ANY(:c) "
+                    "UNION ALL SELECT code, nom FROM geo_departement WHERE code = ANY(:c)"
+                ),
+                {"c": list(codes)},
+            )
+            for code, nom in rows:
+                self.cache[code] = f"{nom} ({code})"
+        ids = {i for i in ids if i not in self.cache}
+        if ids:
+            rows = self.session.execute(
+                text(
+                    "SELECT id::text, nom FROM structure WHERE id::text = ANY(:i) "
+                    "UNION ALL SELECT id::text, nom FROM service WHERE id::text = ANY(:i)"
+                ),
+                {"i": list(ids)},
+            )
+            for id_, nom in rows:
+                self.cache[id_] = nom
+
+    def get(self, key: str) -> str:
+        return self.cache.get(key, key)
+
+
+def value_words(name: str, value, names: Names | None = None) -> str:
     """A stored value as a person reads it."""
     if value is None or value == [] or value == "":
         return "(vide)"
+    if names is not None and name == "zone_eligibilite" and isinstance(value, list):
+        return ", ".join(names.get(v) for v in value)
+    if names is not None and name in ("structure_id", "duplicate_of_id"):
+        return names.get(str(value))
     if name == "status":
         try:
             return STATUS_LABELS[Status(value)]
@@ -145,6 +186,8 @@ def actor_words(session: Session, actor: str | None, users: dict[int, User]) -> 
         return "ligne de commande"
     if kind == "demo":
         return "données de démonstration"
+    if kind == "test":
+        return f"tests automatiques ({rest})"
     return actor
 
 
@@ -156,6 +199,14 @@ def history(session: Session, record: Service | Structure) -> list[Entry]:
         .order_by(AuditLog.at.desc(), AuditLog.id.desc())
     ).all()
     users: dict[int, User] = {}
+    names = Names(session)
+    codes: set[str] = set()
+    ids: set[str] = set()
+    for row in rows:
+        for side in (row.before or {}, row.after or {}):
+            codes.update(side.get("zone_eligibilite") or [])
+            ids.update(str(side[k]) for k in ("structure_id", "duplicate_of_id") if side.get(k))
+    names.load(codes, ids)
     entries = []
     for row in rows:
         after = row.after or {}
@@ -170,8 +221,8 @@ def history(session: Session, record: Service | Structure) -> list[Entry]:
                 Change(
                     field=name,
                     label=FIELD_LABELS.get(name, name),
-                    before=value_words(name, before.get(name)) if row.action != "insert" else "",
-                    after=value_words(name, after.get(name)),
+                    before=value_words(name, before.get(name), names) if row.action != "insert" else "",
+                    after=value_words(name, after.get(name), names),
                 )
             )
         changes.sort(key=lambda c: list(FIELD_LABELS).index(c.field) if c.field in FIELD_LABELS else 999)

@@ -112,3 +112,17 @@ def test_history_shows_who_when_and_fields_before_after_in_french(client, db, wo
     assert "Offre publiée de B" in page and "Permis pour tous" in page  # before -> after
     assert "Publics" in page and "Jeunes" in page and "Tous publics" in page  # labels, not codes
     assert "Création" in page
+
+
+def test_history_names_zone_codes_and_linked_records(client, db, world):
+    s = world["b_pub"]
+    set_actor(db, f"user:{world['users']['moderateur'].id}")
+    s.zone_eligibilite = ["02408", "france"]
+    s.duplicate_of_id = world["a_pub"].id
+    db.commit()
+    log_in(client, world["users"]["membre_b"])
+    page = text_of(client.get(f"/espace/services/{s.id}/historique"))
+    assert "Laon (02408), France entière" in page
+    assert "Doublon de" in page and "Offre publiée de A" in page
+    assert "Structure B" in page  # the structure's name, not its id
+    assert "moderateur-02@example.org" in page
