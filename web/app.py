@@ -26,6 +26,7 @@ BLUEPRINTS = [
     "web.auth",
     "web.members",
     "web.backoffice.routes",
+    "web.backoffice.tokens",
     "web.cto.routes",
 ]
 
