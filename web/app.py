@@ -7,6 +7,7 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from catalogue.db import make_engine, make_sessionmaker
 from web.db import close_session
@@ -43,6 +44,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False
+    if settings.trusted_proxies > 0:
+        # Behind n reverse proxies, the client's address (per-IP limits of the login
+        # and of the API), scheme and host come from the n last X-Forwarded-* values.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     engine = make_engine(settings.database_url) if settings.database_url else None
     app.extensions["offre"] = {
         "settings": settings,

@@ -71,6 +71,9 @@ class Settings:
     api_rate_limit_per_minute: int = setting(
         300, "Requêtes par minute permises à l'API, par jeton et par adresse IP (0 : sans limite)."
     )
+    trusted_proxies: int = setting(
+        0, "Nombre de mandataires inverses (proxys) devant l'application dont on croit les en-têtes X-Forwarded-* (0 : aucun)."
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
