@@ -43,8 +43,8 @@ NOT_YOURS = (
     "et l'équipe du SPIE gèrent ses jetons d'API."
 )
 SCOPE_HELP = {
-    "read": "relire les offres publiées par ce jeton",
-    "write": "créer, remplacer et archiver les offres de la structure (et les relire)",
+    "read": "relire les offres que la structure a publiées par l'API",
+    "write": "créer, remplacer, archiver et relire les offres de la structure publiées par l'API",
 }
 
 
