@@ -316,7 +316,10 @@ def parse(session: Session, form: MultiDict, departement_code: str | None, servi
     p.shown["latitude"], p.shown["longitude"] = lat, lon
     moved = (lat, lon) != ((form.get("latitude_origine") or "").strip(), (form.get("longitude_origine") or "").strip())
     p.shown["point_moved"] = False
-    if moved and (lat or lon):
+    p.shown["relocate"] = moved and not lat and not lon  # emptied: placed again from the address
+    if moved and bool(lat) != bool(lon):
+        p.error("latitude", "longitude et latitude vont ensemble : indiquez les deux, ou aucune")
+    elif moved and lat and lon:
         try:
             p.data["latitude"], p.data["longitude"] = float(lat.replace(",", ".")), float(lon.replace(",", "."))
             p.shown["point_moved"] = True

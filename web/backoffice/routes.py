@@ -152,12 +152,13 @@ def _point(session, service: Service | None):
     return pq.points_of(session, [service.id]).get(service.id)
 
 
-def _geocode(data: dict, service: Service | None) -> str | None:
+def _geocode(data: dict, service: Service | None, relocate: bool = False) -> str | None:
     """Locate the address when the point was not moved by hand and the address or
-    the commune changed: the BAN if configured, else the commune's centre."""
+    the commune changed (or the point was emptied): the BAN if configured, else the
+    commune's centre."""
     if "latitude" in data:
         return None
-    changed = service is None or any(
+    changed = relocate or service is None or any(
         (data.get(k) or None) != (getattr(service, k) or None) for k in ("adresse", "code_insee")
     )
     if not changed:
@@ -181,7 +182,7 @@ def _save(session, structure: Structure, service: Service | None):
         return None, (render_template("backoffice/service_form.html",
                                       **_form_context(session, structure, service, values, parsed.errors)), 400)
     data = parsed.data
-    precision = _geocode(data, service)
+    precision = _geocode(data, service, relocate=parsed.shown.get("relocate", False))
     if precision == "commune" and service is not None:
         service.location = None  # writes._apply puts the commune's centre
     _write(session)

@@ -93,3 +93,19 @@ def test_every_back_office_form_carries_a_csrf_token(client, world):
         page = text_of(client.get(url))
         forms = page.count('method="post"')
         assert forms > 0 and page.count('name="csrf_token"') == forms, url
+
+
+def test_emptied_point_is_placed_again_from_the_commune(client, db, world):
+    log_in(client, world["users"]["membre_b"])
+    s = world["b_pub"]  # placed at Laon, precision « adresse »
+    r = post(client, f"/espace/services/{s.id}/modifier", {
+        "nom": s.nom, "thematiques": ["mobilite--preparer-un-permis"], "commune": "Saint-Quentin (02691)",
+        "frequence_maj_jours": "180", "action": "enregistrer", "latitude": "", "longitude": "",
+        "latitude_origine": "49.564100", "longitude_origine": "3.624400",
+    })
+    assert r.status_code == 302, text_of(r)[:1500]
+    db.expire_all()
+    s = db.get(Service, s.id)
+    assert s.location_precision == LocationPrecision.COMMUNE
+    lon = db.scalar(text("SELECT ST_X(location::geometry) FROM service WHERE id = :i"), {"i": s.id})
+    assert round(lon, 1) == 3.3  # Saint-Quentin, not Laon (3.6)
