@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from importlib import resources
 
 import click
@@ -53,10 +54,11 @@ def db_check():
 @click.option("--bind", default="127.0.0.1:5000", show_default=True)
 @click.option("--workers", default=2, show_default=True)
 def serve(bind, workers):
-    os.execvp(
-        "gunicorn",
-        ["gunicorn", "--bind", bind, "--workers", str(workers), "--access-logfile", "-",
-         "web.app:create_app()"],
+    # The gunicorn of this interpreter (the venv's), whatever PATH holds.
+    os.execv(
+        sys.executable,
+        [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers),
+         "--access-logfile", "-", "web.app:create_app()"],
     )
 
 
