@@ -27,7 +27,7 @@ from catalogue import freshness, history, moderation, permissions, takeover, voc
 from catalogue.accounts import ModerationItem
 from catalogue.db import set_actor
 from catalogue.errors import ValidationError
-from catalogue.models import LocationPrecision, Service, Status, Structure
+from catalogue.models import ErrorReport, LocationPrecision, Service, Status, Structure
 from web.access import current_user, login_required, moderator_required
 from web.backoffice import forms, views
 from web.db import get_session
@@ -107,7 +107,12 @@ def dashboard(structure_id):
 def _form_context(session, structure: Structure, service: Service | None, values: dict,
                   errors: dict[str, list[str]] | None = None) -> dict:
     taken = takeover.taken_over(session, service.id) if service is not None else set()
+    reports = list(session.scalars(
+        select(ErrorReport).where(ErrorReport.service_id == service.id, ErrorReport.status == "nouveau")
+        .order_by(ErrorReport.created_at.desc()).limit(20)
+    )) if service is not None and service.id else []
     return {
+        "reports": reports,
         "structure": structure,
         "service": service,
         "v": values,
@@ -380,8 +385,19 @@ def service_history(service_id):
     session = get_session()
     service = _service(service_id)
     return render_template(
-        "backoffice/history.html", service=service, entries=history.history(session, service),
+        "backoffice/history.html", service=service, record=service, entries=history.history(session, service),
         imported=takeover.is_imported(service), paris=public_views.PARIS,
+    )
+
+
+@bp.get("/structures/<structure_id>/historique")
+@login_required
+def structure_history(structure_id):
+    session = get_session()
+    structure = _structure(structure_id)
+    return render_template(
+        "backoffice/history.html", record=structure, entries=history.history(session, structure),
+        imported=structure.source != takeover.LOCAL_SOURCE, paris=public_views.PARIS, structure=structure,
     )
 
 

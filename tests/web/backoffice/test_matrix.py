@@ -47,6 +47,7 @@ POLICY = {
     "backoffice.restore": "offre",
     "backoffice.confirm": "offre",
     "backoffice.service_history": "offre",
+    "backoffice.structure_history": "offre",
     "backoffice.queue": "moderation",
     "backoffice.stale": "moderation",
     "backoffice.decide": "moderation",

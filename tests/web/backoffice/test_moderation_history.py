@@ -126,3 +126,15 @@ def test_history_names_zone_codes_and_linked_records(client, db, world):
     assert "Doublon de" in page and "Offre publiée de A" in page
     assert "Structure B" in page  # the structure's name, not its id
     assert "moderateur-02@example.org" in page
+
+
+def test_structure_history_and_reports_on_the_form(client, db, world, smtp):
+    set_actor(db, f"user:{world['users']['membre_b'].id}")
+    world["b"].telephone = "03 11 22 33 44"
+    db.commit()
+    _report(client, world["b_pub"], "Le lieu a déménagé rue Neuve.")
+    log_in(client, world["users"]["membre_b"])
+    page = text_of(client.get(f"/espace/structures/{world['b'].id}/historique"))
+    assert "Historique de la structure « Structure B »" in page and "03 11 22 33 44" in page
+    page = text_of(client.get(f"/espace/services/{world['b_pub'].id}/modifier"))
+    assert "Signalements reçus (1)" in page and "Le lieu a déménagé rue Neuve." in page
