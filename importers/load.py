@@ -29,7 +29,7 @@ from marshmallow import ValidationError as MarshmallowError
 from sqlalchemy import insert, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalogue import hours
+from catalogue import hours, moderation
 from catalogue.db import set_actor
 from catalogue.schemas import ServiceInput, StructureInput, in_france
 from geo.errors import UnknownCode, ZoneError
@@ -286,6 +286,8 @@ class Loader:
                     session.execute(text(f"ANALYZE {table}"))
             for kind, found in duplicates.flag(session, self.created).items():
                 self.report.counts[kind]["doublons"] += found
+            # Each new duplicate suggestion goes to the moderators' queue.
+            moderation.sync_duplicates(session)
             self._save_report(session, finished=True)
         return self.run_id
 
