@@ -8,12 +8,22 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from catalogue.db import make_engine, make_sessionmaker
 from web.db import close_session
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
+
+PG_INT_MAX = 2**31 - 1
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """`<int:…>` limited to PostgreSQL's integer range."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=PG_INT_MAX, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 # Blueprints of the application, each a module with a `bp`; one per area.
 BLUEPRINTS = [
@@ -56,6 +66,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         "sessionmaker": make_sessionmaker(engine) if engine is not None else None,
     }
     app.teardown_appcontext(close_session)
+
+    # Ids in URLs are database integers: a larger number is an unknown page (404),
+    # not a database error.
+    app.url_map.converters["int"] = BoundedIntegerConverter
 
     for name in BLUEPRINTS:
         module = importlib.import_module(name)
