@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from catalogue import vocabulary
 
-RADII_KM = (10, 30, 50)
+RADII_KM = (10, 30, 50)  # the SQL below compares squared metres: 1e8, 9e8, 2.5e9
 MAX_RADIUS_KM = max(RADII_KM)
 
 # Distances in Lambert-93 (EPSG:2154, metres): planar and fast, within a few per
@@ -70,21 +70,28 @@ _COVERAGE_SQL = text(
     SELECT c.code, c.nom, c.population, agg.*
     FROM c
     CROSS JOIN LATERAL (
-        SELECT coalesce(sum(x.n) FILTER (WHERE x.d2 <= 1e8), 0) AS on_site_10,
-               coalesce(sum(x.n) FILTER (WHERE x.d2 <= 9e8), 0) AS on_site_30,
-               coalesce(sum(x.n) FILTER (WHERE x.d2 <= 2.5e9), 0) AS on_site_50,
-               coalesce(sum(x.n) FILTER (WHERE x.remote), 0) AS remote,
-               coalesce(sum(x.n) FILTER (WHERE x.remote OR x.d2 <= 1e8), 0) AS reach_10,
-               coalesce(sum(x.n) FILTER (WHERE x.remote OR x.d2 <= 9e8), 0) AS reach_30,
-               coalesce(sum(x.n) FILTER (WHERE x.remote OR x.d2 <= 2.5e9), 0) AS reach_50,
-               sqrt(min(x.d2) FILTER (WHERE x.d2 <= 2.5e9)) AS nearest_m
+        -- per commune: the reachable groups folded into at most 8 (band, remote)
+        -- rows first (one sum, one min per row), then the counts from those
+        SELECT coalesce(sum(g.n) FILTER (WHERE g.b <= 1), 0) AS on_site_10,
+               coalesce(sum(g.n) FILTER (WHERE g.b <= 2), 0) AS on_site_30,
+               coalesce(sum(g.n) FILTER (WHERE g.b <= 3), 0) AS on_site_50,
+               coalesce(sum(g.n) FILTER (WHERE g.remote), 0) AS remote,
+               coalesce(sum(g.n) FILTER (WHERE g.remote OR g.b <= 1), 0) AS reach_10,
+               coalesce(sum(g.n) FILTER (WHERE g.remote OR g.b <= 2), 0) AS reach_30,
+               coalesce(sum(g.n), 0) AS reach_50,
+               sqrt(min(g.d2)) AS nearest_m
         FROM (
-            -- squared planar distance, plain arithmetic: much cheaper than a
-            -- PostGIS call per commune x service pair
-            SELECT s.n, s.remote, (s.px - c.cx) ^ 2 + (s.py - c.cy) ^ 2 AS d2
-            FROM s
-            WHERE s.zone = '{}' OR s.zone && c.covering
-        ) x
+            SELECT x.b, x.remote, sum(x.n) AS n, min(x.d2) AS d2
+            FROM (
+                -- squared planar distance in plain arithmetic: much cheaper than a
+                -- PostGIS call per commune x service pair
+                SELECT s.n, s.remote, d.d2,
+                       CASE WHEN d.d2 <= 1e8 THEN 1 WHEN d.d2 <= 9e8 THEN 2 WHEN d.d2 <= 2.5e9 THEN 3 END AS b
+                FROM s, LATERAL (SELECT (s.px - c.cx) ^ 2 + (s.py - c.cy) ^ 2 AS d2) d
+                WHERE (s.zone = '{}' OR s.zone && c.covering) AND (s.remote OR d.d2 <= 2.5e9)
+            ) x
+            GROUP BY x.b, x.remote
+        ) g
     ) agg
     ORDER BY c.nom, c.code
     """

@@ -238,7 +238,7 @@ def check_days(raw: str | int | None) -> int:
     raw = str(raw).strip()
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_SHORTLIST_DAYS:
         raise ValidationError(
-            {"duree": [f"durée de conservation : un nombre de jours entre 1 et {MAX_SHORTLIST_DAYS}, reçu « {raw} »"]}
+            {"duree": [f"un nombre de jours entre 1 et {MAX_SHORTLIST_DAYS}, reçu « {raw} »"]}
         )
     return int(raw)
 

@@ -70,7 +70,7 @@ def test_bad_input_is_named(db, client, pro, token):
     assert "Distance : un nombre entier" in html
     assert "aucune commune ne correspond à « Nullepartville »" in html
     r = client.post("/cto/leviers", data=_form(token(), duree="999"))
-    assert r.status_code == 400 and "durée de conservation" in r.get_data(as_text=True)
+    assert r.status_code == 400 and "Durée de conservation : un nombre de jours entre 1 et 180, reçu « 999 »" in r.get_data(as_text=True)
     assert client.post("/cto/leviers", data=_form("faux")).status_code == 400  # CSRF
 
 
