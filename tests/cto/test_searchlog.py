@@ -111,3 +111,26 @@ def test_listener_is_installed_once(app):
     from web import search_
 
     assert search_.SEARCH_LISTENERS.count(searchlog.record) == 1
+
+
+def test_thematiques_of_the_text_when_another_engine_answered(db, app, client, factories, monkeypatch):
+    """An engine that does not say which thematiques the text matched (Meilisearch):
+    the log still gets them from the labels, never the text."""
+    from search.contract import SearchPage
+    from web import search_
+
+    factories.ServiceFactory(thematiques=["logement-hebergement--louer-un-logement"])
+    db.flush()
+    app.extensions["offre"]["settings"] = app.extensions["offre"]["settings"].replace(search_backend="meilisearch")
+
+    def engine_without_matches(query, *, log=True):
+        page = SearchPage(hits=(), total=0, page=1, size=20)
+        for listener in search_.SEARCH_LISTENERS:
+            listener(query, page)
+        return page
+
+    monkeypatch.setattr("web.api.search.run_search", engine_without_matches)
+    client.get("/api/v1/services/search", query_string={"q": "louer un logement"})
+    row = db.scalars(select(SearchLog)).one()
+    assert "logement-hebergement--louer-un-logement" in row.thematiques
+    assert "louer" not in str(row.filters)

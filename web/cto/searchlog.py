@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from sqlalchemy import insert
 
 from catalogue.cto import SearchLog, week_of
@@ -23,10 +23,10 @@ ORIGINS = {"api_root": "api", "search_api": "api", "public": "site", "exports": 
 READ_ONLY = {"GET", "HEAD"}
 
 
-def row_of(query: SearchQuery, page: SearchPage, origin: str, today) -> dict:
+def row_of(query: SearchQuery, page: SearchPage, origin: str, today, matched: tuple[str, ...] = ()) -> dict:
     """What the log keeps of one search (codes only)."""
     thematiques: list[str] = []
-    for code in (*query.thematiques, *page.matched_thematiques):
+    for code in (*query.thematiques, *(matched or page.matched_thematiques)):
         if code not in thematiques:
             thematiques.append(code)
     filters: dict = {"origine": origin}
@@ -68,9 +68,26 @@ def record(query: SearchQuery, page: SearchPage) -> None:
         return
     origin = ORIGINS.get(request.blueprint or "", request.blueprint or "autre")
     session = get_session()
-    session.execute(insert(SearchLog).values(**row_of(query, page, origin, datetime.now(PARIS).date())))
+    matched = _matched_elsewhere(session, query, page)
+    session.execute(
+        insert(SearchLog).values(**row_of(query, page, origin, datetime.now(PARIS).date(), matched))
+    )
     if request.method in READ_ONLY:
         session.commit()
+
+
+def _matched_elsewhere(session, query: SearchQuery, page: SearchPage) -> tuple[str, ...]:
+    """The thematiques the free text matches, as the PostgreSQL engine reports
+    them, when another engine (Meilisearch) answered without them."""
+    if not query.text or not query.text.strip() or page.matched_thematiques:
+        return ()
+    if current_app.extensions["offre"]["settings"].search_backend == "postgres":
+        return ()
+    from search import textquery
+    from search.postgres import PostgresBackend
+
+    tsquery = textquery.build_tsquery(session, query.text)
+    return PostgresBackend(session).matched_thematiques(tsquery) if tsquery else ()
 
 
 def install() -> None:
