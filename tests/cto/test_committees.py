@@ -121,6 +121,8 @@ def test_put_a_shortlist_on_the_agenda_from_its_page(db, client, factories, comm
     r = client.post(url + "/comite", data={"csrf_token": token(), "comite": str(committee.id), "reference": "Jean Martin"})
     assert r.status_code == 303
     assert "jamais le nom de la personne" in html.unescape(client.get(url).get_data(as_text=True))
+    r = client.post(url + "/comite", data={"csrf_token": token(), "comite": "99999999999", "reference": "DOS-7"})
+    assert r.status_code == 303 and "choisissez un comité" in client.get(url).get_data(as_text=True)
     r = client.post(url + "/comite", data={"csrf_token": token(), "comite": str(committee.id), "reference": "DOS-7"})
     assert r.status_code == 303 and r.headers["Location"].endswith(f"/cto/comites/{committee.id}")
     db.expire_all()

@@ -342,7 +342,7 @@ def situation_add_from_list(token):
     session = get_session()
     listed = _shortlist_or_404(session, token)
     raw = (request.form.get("comite") or "").strip()
-    found = session.get(Committee, int(raw)) if raw.isdigit() else None
+    found = session.get(Committee, int(raw)) if raw.isdigit() and int(raw) < 2**31 else None
     if found is None:
         flash("Comité : choisissez un comité de la liste.", "error")
         return redirect(url_for("cto.shortlist", token=token)), 303
