@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from catalogue.db import make_engine, make_sessionmaker
 from tests.auth_helpers import DEFAULT_PASSWORD, make_user
@@ -22,6 +24,8 @@ def steering_admin(browser_database):
     email = f"pilotage-{uuid.uuid4().hex[:8]}@example.org"
     with make_sessionmaker(engine)() as db, db.begin():
         make_user(db, email=email, is_admin=True, nom="Équipe SPIE")
+        db.execute(text("INSERT INTO geo_territory (slug, nom, communes) VALUES ('cto-laonnois', 'Laonnois (CTO)', "
+                        "ARRAY['02408']::varchar[]) ON CONFLICT (slug) DO NOTHING"))
     engine.dispose()
     return email
 
@@ -72,3 +76,33 @@ def test_axe_on_cto_pages(page, live_server, steering_admin):
                  "/pilotage/couverture/synthese"):
         page.goto(live_server + path)
         assert _serious(page) == [], path
+
+
+def test_committee_journey_without_javascript(page_without_js, page, live_server, steering_admin):
+    browser = page_without_js
+    _login(browser, live_server, steering_admin)
+    browser.goto(live_server + "/cto/leviers")
+    browser.get_by_label("Commune où vit la personne").fill("Laon")
+    browser.get_by_label("Logement", exact=True).check()
+    browser.get_by_role("button", name="Trouver des leviers et enregistrer la liste").click()
+    browser.wait_for_load_state()
+    shortlist_url = browser.url
+    browser.goto(live_server + "/cto/comites")
+    browser.get_by_label("Territoire").select_option("cto-laonnois")
+    browser.get_by_label("Date du comité").fill((date.today() + timedelta(days=20)).isoformat())
+    browser.get_by_role("button", name="Créer le comité").click()
+    browser.wait_for_load_state()
+    committee_url = browser.url
+    assert "/cto/comites/" in committee_url
+    browser.goto(shortlist_url)
+    browser.get_by_label("Comité", exact=True).select_option(index=0)
+    browser.get_by_label(re.compile("^Référence interne")).fill("CTO-2027-001")
+    browser.get_by_role("button", name="Inscrire").click()
+    browser.wait_for_load_state()
+    assert browser.locator("table tbody tr").first.inner_text().startswith("1")
+    assert "CTO-2027-001" in browser.locator("table").first.inner_text()
+    # axe-core (it needs JavaScript) on the committee and the shortlist pages
+    _login(page, live_server, steering_admin)
+    for url in (committee_url, shortlist_url):
+        page.goto(url)
+        assert _serious(page) == [], url
