@@ -128,6 +128,10 @@ def test_reserved_to_moderators_and_bad_input(db, client, territory):
     assert client.get("/pilotage/couverture?rayon=20").status_code == 400
     assert client.get("/pilotage/couverture?territoire=nulle-part").status_code == 400
     assert client.get("/pilotage/couverture?departement=02&thematique=mobilite&rayon=10").status_code == 200
+    assert client.get("/pilotage/couverture?departement=975").status_code == 400
+    make_territory(db, "vide", "Territoire vide", [])
+    r = client.get("/pilotage/couverture?territoire=vide")
+    assert r.status_code == 200 and "0 communes" in r.get_data(as_text=True)
 
 
 def test_synthesis_by_territory_and_thematic(db, client, moderator, territory):

@@ -10,6 +10,8 @@ from web import maps
 
 
 def add_choropleth(m: folium.Map, geojson: dict, colours: dict, labels: dict, radius_km: int) -> None:
+    if not geojson["features"]:
+        return  # nothing to draw (and folium's tooltip refuses an empty layer)
     def style(feature):
         p = feature["properties"]
         return {
