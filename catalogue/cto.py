@@ -353,6 +353,23 @@ def unmet_demand(
     return [dict(r._mapping) for r in rows]
 
 
+def weekly_totals(session: Session, since: date, *, low: int = LOW_RESULTS) -> list[dict]:
+    """Per week since the week of `since` (oldest first): searches, zero-result and
+    low-result ones."""
+    rows = session.execute(
+        text(
+            """
+            SELECT week, count(*) AS searches,
+                   count(*) FILTER (WHERE result_count = 0) AS zero,
+                   count(*) FILTER (WHERE result_count BETWEEN 1 AND :low) AS low
+            FROM search_log WHERE week >= :since GROUP BY week ORDER BY week
+            """
+        ),
+        {"since": week_of(since), "low": low},
+    ).all()
+    return [dict(r._mapping) for r in rows]
+
+
 def top_unmet(session: Session, since: date, *, low: int = LOW_RESULTS, limit: int = 10) -> list[dict]:
     """The thematic x commune pairs with the most zero-result searches (then
     low-result ones) since `since`, summed over the weeks."""

@@ -66,8 +66,11 @@ def test_unmet_demand_by_week(db, client, moderator):
         (cto.week_of(date.today()), None, 1, 0, 1),
         (last_week, "mobilite", 1, 1, 0),
     ]
+    assert [(w["week"], w["searches"], w["zero"], w["low"]) for w in cto.weekly_totals(db, date.today() - timedelta(weeks=12))] == [
+        (last_week, 1, 1, 0), (cto.week_of(date.today()), 3, 1, 1)]
     html = client.get("/pilotage/demande").get_data(as_text=True)
     assert "Sans thématique" in html and "Laon (02408)" in html and "Santé" not in html.split("<h2", 1)[1]
+    assert "<svg" in html and f"Semaine du {last_week:%d/%m/%Y} : 1" in html
     csv = client.get("/pilotage/demande.csv?semaines=52").get_data(as_text=True)
     assert "Santé" in csv
     assert client.get("/pilotage/demande?semaines=0").status_code == 400

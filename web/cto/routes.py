@@ -539,8 +539,13 @@ def demand():
     rows = cto.unmet_demand(session, since)
     for r in rows:
         r["groupe_label"] = _group_label(r["groupe"])
-    return render_template("cto/demand.html", rows=rows, weeks=weeks, low=cto.LOW_RESULTS,
-                           top=_top(session, since), retention=_settings().search_log_retention_days)
+    weekly = cto.weekly_totals(session, since)
+    chart = charts.bar_chart(
+        [(f"Semaine du {w['week']:%d/%m/%Y}", w["zero"]) for w in weekly],
+        title="Recherches sans résultat, par semaine", chart_id="ch-semaines",
+    ) if weekly else None
+    return render_template("cto/demand.html", rows=rows, weeks=weeks, low=cto.LOW_RESULTS, weekly=weekly,
+                           chart=chart, top=_top(session, since), retention=_settings().search_log_retention_days)
 
 
 def _top(session, since, limit=10):
