@@ -108,7 +108,7 @@ def test_page_table_map_and_csv_show_exactly_those_communes(db, client, moderato
     csv = client.get("/pilotage/couverture.csv?territoire=test-laonnois&thematique=mobilite").get_data(as_text=True)
     lines = [line.split(";") for line in csv.splitlines()[4:]]
     assert len(lines) == 40
-    assert {line[0] for line in lines if line[10] == "oui"} == territory["far"]
+    assert {line[0] for line in lines if line[12] == "oui"} == territory["far"]  # "à 30 km"
 
 
 def test_gap_geojson(db, territory):

@@ -118,11 +118,13 @@ def coverage_csv(area_label: str, result: coverage.Coverage, generated: str) -> 
     w.writerow([generated])
     w.writerow([])
     w.writerow(["Code INSEE", "Commune", "Population", "Sur place ≤ 10 km", "Sur place ≤ 30 km", "Sur place ≤ 50 km",
-                "À distance", "Joignables (30 km ou à distance)", "Plus proche sur place (km)",
+                "À distance", "Joignables ≤ 10 km ou à distance", "Joignables ≤ 30 km ou à distance",
+                "Joignables ≤ 50 km ou à distance", "Plus proche sur place (km)",
                 "Sans offre sur place à 10 km", "à 30 km", "à 50 km"])
     for r in result.rows:
         w.writerow([r.code, r.nom, r.population, r.on_site[10], r.on_site[30], r.on_site[50], r.remote,
-                    r.reachable[30], "" if r.nearest_km is None else str(r.nearest_km).replace(".", ","),
+                    r.reachable[10], r.reachable[30], r.reachable[50],
+                    "" if r.nearest_km is None else str(r.nearest_km).replace(".", ","),
                     *("oui" if r.gap(k) else "non" for k in coverage.RADII_KM)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
