@@ -84,7 +84,7 @@ SELECT gen_random_uuid(), 'bench', 'v' || g, st.id,
           ST_Translate(st.centre, (random() - 0.5) * 0.02, (random() - 0.5) * 0.02)::geography END),
        DATE '2024-01-01' + (g * 13) % 900, 180
 FROM generate_series(1, :n_services) g
-JOIN bench_structure st ON st.n = 1 + (g * 7919) % :n_structures
+JOIN bench_structure st ON st.n = 1 + (CAST(g AS bigint) * 7919) % :n_structures
 JOIN bench_commune c ON c.code = st.code
 CROSS JOIN LATERAL (SELECT (CAST(:thematiques AS text[]))[1 + (g * 31) % cardinality(CAST(:thematiques AS text[]))] AS t1,
                            (CAST(:thematiques AS text[]))[1 + (g * 17) % cardinality(CAST(:thematiques AS text[]))] AS t2) t
