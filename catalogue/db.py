@@ -11,11 +11,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine that survives a server restart: stale pooled connections are
-    checked before use (pool_pre_ping) and replaced."""
+    checked before use (pool_pre_ping) and replaced. Its sessions run without JIT."""
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 5)
     kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("connect_args", {"connect_timeout": 5})
+    # JIT compilation is for long analytical queries: on the catalogue's queries,
+    # whose estimated cost passes jit_above_cost at national scale, compiling cost
+    # more than running (1.25 s → 0.31 s for one search over 1,000,000 services).
+    kwargs.setdefault("connect_args", {"connect_timeout": 5, "options": "-c jit=off"})
     return create_engine(url, **kwargs)
 
 
