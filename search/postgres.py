@@ -209,20 +209,23 @@ class PostgresBackend:
             if place is not None
             else "0"
         )
+        # Double precision all along (numeric arithmetic per row costs several
+        # times more), rounded to 6 decimals so that ties are ties.
         score = (
-            f"round(CAST({TEXT_WEIGHT} * rank + {PROXIMITY_WEIGHT} * {proximity} "
-            f"+ {FRESHNESS_WEIGHT} / (1 + greatest(0, :ref - fresh) / 365.0) AS numeric), 6)"
+            f"round(({TEXT_WEIGHT} * CAST(rank AS double precision) + {PROXIMITY_WEIGHT} * {proximity} "
+            f"+ {FRESHNESS_WEIGHT} / (1 + greatest(0, :ref - fresh) / CAST(365 AS double precision))) "
+            f"* 1e6) / 1e6"
         )
         sort_key = {
             Sort.PERTINENCE: "-score",
-            Sort.DISTANCE: "coalesce(round(CAST(distance AS numeric), 3), 1e12)",
-            Sort.FRAICHEUR: "-CAST(fresh - DATE '2000-01-01' AS numeric)",
+            Sort.DISTANCE: "coalesce(round(distance * 1000) / 1000, 1e12)",
+            Sort.FRAICHEUR: "-CAST(fresh - DATE '2000-01-01' AS double precision)",
         }[query.sort]
 
         keyset = "TRUE"
         offset = 0
         if cursor is not None:
-            keyset = "(sortkey, id) > (CAST(:ck AS numeric), CAST(:cid AS uuid))"
+            keyset = "(sortkey, id) > (CAST(:ck AS double precision), CAST(:cid AS uuid))"
             params.update(ck=cursor.key, cid=cursor.id)
         else:
             offset = (query.page - 1) * query.size
