@@ -80,10 +80,11 @@ def ensure_catalogue(name: str, n_services: int) -> str:
                         s.location_precision, s.telephone, s.courriel, s.horaires_accueil, s.date_maj,
                         s.frequence_maj_jours
                     FROM generate_series(1, :missing) AS n
-                    JOIN LATERAL (
-                        SELECT * FROM service WHERE source = 'demo' AND location IS NOT NULL
-                        ORDER BY id OFFSET (n % 1000) LIMIT 1
-                    ) s ON true
+                    JOIN (
+                        SELECT *, row_number() OVER (ORDER BY id) - 1 AS k,
+                               count(*) OVER () AS total
+                        FROM service WHERE source = 'demo' AND location IS NOT NULL
+                    ) s ON s.k = n % s.total
                     """
                 ),
                 {"missing": missing, "start": start},
