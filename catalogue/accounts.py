@@ -134,6 +134,25 @@ class LoginAttempt(Base):
     )
 
 
+class MailRequest(Base):
+    """An account e-mail asked for (registration, verification link, password
+    reset), by address and by IP: rate-limited so that nobody can make the service
+    flood an address."""
+
+    __tablename__ = "account_mail_request"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    email: Mapped[str] = mapped_column(String(320))
+    ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index("ix_account_mail_request_email_at", "email", "at"),
+        Index("ix_account_mail_request_ip_at", "ip", "at"),
+    )
+
+
 class ModerationItem(Base):
     """An entry of the moderation queue: a new or changed offer, a public error
     report, or a duplicate suggestion of the importers."""

@@ -43,6 +43,7 @@ from catalogue.accounts import (
     Invitation,
     JoinRequest,
     LoginAttempt,
+    MailRequest,
     Membership,
     ModeratorScope,
     Role,
@@ -72,6 +73,15 @@ INVITATION_MAX_AGE = 14 * 24 * 3600  # 14 days
 RATE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_EMAIL = 5
 MAX_FAILURES_PER_IP = 20
+# Account e-mails (registration, verification link, password reset) asked for
+# within MAIL_WINDOW, per address and per IP.
+MAIL_WINDOW = timedelta(hours=1)
+MAX_MAILS_PER_EMAIL = 3
+MAX_MAILS_PER_IP = 20
+TOO_MANY_MAILS = (
+    "Trop de courriels demandés pour cette adresse ou depuis ce réseau. "
+    "Consultez ceux déjà reçus (et le dossier des indésirables), ou réessayez dans une heure."
+)
 
 OIDC_SCOPES = "openid email given_name usual_name"
 
@@ -215,6 +225,27 @@ def too_many_failures(db, email: str, ip: str) -> bool:
     return by_ip >= MAX_FAILURES_PER_IP
 
 
+def mail_request_allowed(db, kind: str, email: str) -> bool:
+    """Record that an account e-mail to `email` is asked for; False, and nothing
+    recorded, when the address or the IP already asked MAX_MAILS_PER_* times within
+    MAIL_WINDOW. Counted per request, whether the address has an account or not, so
+    the answer tells nothing about accounts."""
+    ip = client_ip()
+    since = datetime.now(UTC) - MAIL_WINDOW
+    by_email = db.scalar(
+        select(func.count()).select_from(MailRequest).where(MailRequest.email == email, MailRequest.at >= since)
+    )
+    by_ip = db.scalar(
+        select(func.count()).select_from(MailRequest).where(MailRequest.ip == ip, MailRequest.at >= since)
+    )
+    if by_email >= MAX_MAILS_PER_EMAIL or by_ip >= MAX_MAILS_PER_IP:
+        log.warning("account e-mail %s to %s refused: too many requests (ip %s)", kind, email, ip)
+        return False
+    db.add(MailRequest(kind=kind, email=email, ip=ip))
+    db.commit()
+    return True
+
+
 def send_verification(user: User) -> bool:
     token = make_token("verifier-courriel", {"uid": user.id, "email": user.email})
     link = absolute("auth.verify", token=token)
@@ -295,6 +326,10 @@ def register():
         errors.update(password_errors(password, request.form.get("password_confirm") or ""))
         if errors:
             return render_template("account/register.html", form=form, errors=errors), 400
+        if not mail_request_allowed(db, "inscription", email):
+            errors["email"] = TOO_MANY_MAILS
+            return (render_template("account/register.html", form=form, errors=errors), 429,
+                    {"Retry-After": str(int(MAIL_WINDOW.total_seconds()))})
         existing = db.scalar(select(User).where(User.email == email))
         if existing is None:
             set_actor(db, "inscription")
@@ -379,13 +414,14 @@ def login():
         )
     if user.email_verified_at is None:
         db.commit()  # a re-hash, if any
-        sent = send_verification(user)
         message = "Votre adresse n'est pas encore confirmée. "
-        message += (
-            "Nous venons de vous renvoyer le lien de confirmation : ouvrez-le, puis connectez-vous."
-            if sent
-            else "Le courriel de confirmation n'a pas pu partir ; réessayez plus tard."
-        )
+        if not mail_request_allowed(db, "verification", email):
+            message += ("Le lien de confirmation vous a déjà été envoyé plusieurs fois dans l'heure : "
+                        "ouvrez le dernier reçu (voyez aussi le dossier des indésirables).")
+        elif send_verification(user):
+            message += "Nous venons de vous renvoyer le lien de confirmation : ouvrez-le, puis connectez-vous."
+        else:
+            message += "Le courriel de confirmation n'a pas pu partir ; réessayez plus tard."
         return _login_page(403, email=email, next=next_url, error=message)
     set_actor(db, f"user:{user.id}")
     db.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
@@ -426,6 +462,9 @@ def forgot_password():
     email = normalise_email(request.form.get("email"))
     if error := email_error(email):
         return render_template("account/forgot.html", email=email, error=error), 400
+    if not mail_request_allowed(db, "reinitialisation", email):
+        return (render_template("account/forgot.html", email=email, error=TOO_MANY_MAILS), 429,
+                {"Retry-After": str(int(MAIL_WINDOW.total_seconds()))})
     user = db.scalar(select(User).where(User.email == email))
     sent = True
     if user is not None and user.is_active:
