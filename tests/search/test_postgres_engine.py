@@ -1,0 +1,34 @@
+"""The PostgreSQL engine's own settings: its statements run without parallel
+workers, and the session's setting is put back afterwards."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from search.contract import SearchQuery
+from search.errors import InvalidQuery
+from search.postgres import PostgresBackend
+from tests.search.conftest import LAON
+
+
+def test_search_runs_serially_and_restores_the_setting(db, factories):
+    factories.ServiceFactory()
+    db.flush()
+    db.execute(text("SET LOCAL max_parallel_workers_per_gather = 3"))
+    # Parallel plans as cheap as can be: the planner would take them if it could.
+    for setting in ("parallel_setup_cost", "parallel_tuple_cost", "min_parallel_table_scan_size",
+                    "min_parallel_index_scan_size"):
+        db.execute(text(f"SET LOCAL {setting} = 0"))
+    plans: list[str] = []
+    page = PostgresBackend(db, explain_into=plans).search(SearchQuery(code_commune=LAON))
+    assert page.total == 1
+    assert "Gather" not in plans[0]
+    assert db.scalar(text("SELECT current_setting('max_parallel_workers_per_gather')")) == "3"
+
+
+def test_setting_restored_after_a_refused_query(db):
+    db.execute(text("SET LOCAL max_parallel_workers_per_gather = 3"))
+    with pytest.raises(InvalidQuery):
+        PostgresBackend(db).search(SearchQuery(thematiques=("inconnue",)))
+    assert db.scalar(text("SELECT current_setting('max_parallel_workers_per_gather')")) == "3"
