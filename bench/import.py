@@ -99,7 +99,9 @@ def main() -> None:
                 print(f"{label}: {elapsed:.1f} s — {args.services / elapsed:,.0f} services/s, "
                       f"{total / elapsed:,.0f} records/s; services {c['service']}")
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"peak RSS: {peak_mb:.0f} MB")
+        # The batches are prepared in a forked worker process (importers.load).
+        worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"peak RSS: {peak_mb:.0f} MB (worker process preparing the batches: {worker_mb:.0f} MB)")
         cpus = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
         print(f"machine: {cpus} CPU(s), shared with other engineers' jobs")
     finally:

@@ -15,7 +15,10 @@ so an unchanged record writes nothing (the audit and outbox triggers stay quiet)
 from __future__ import annotations
 
 import json
+import multiprocessing
+import pickle
 import re
+import sys
 import unicodedata
 import uuid
 from collections import Counter
@@ -23,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import islice
+from queue import Empty
 from typing import Any
 
 from marshmallow import ValidationError as MarshmallowError
@@ -60,6 +64,8 @@ TABLES = {STRUCTURE: "structure", SERVICE: "service"}
 SCHEMAS = {STRUCTURE: StructureInput, SERVICE: ServiceInput}
 # Rejections kept in the run's report (all of them are in the quarantine).
 REPORT_REJECTIONS_MAX = 1000
+# Prepared batches that may wait for the writer (each is batch_size records).
+PIPELINE_DEPTH = 2
 COUNTERS = ("lus", "crees", "modifies", "inchanges", "archives", "rejetes", "doublons")
 
 
@@ -77,10 +83,8 @@ class Referentiel:
             text("SELECT code, nom, codes_postaux FROM geo_commune")
         ).all()
         self.communes = {r.code: r.nom for r in rows}
-        self.by_postal: dict[str, list[tuple[str, str]]] = {}
-        for r in rows:
-            for cp in r.codes_postaux or []:
-                self.by_postal.setdefault(cp, []).append((r.code, _fold(r.nom)))
+        self._postal_rows = rows
+        self._by_postal: dict[str, list[tuple[str, str]]] | None = None
         self.departements = set(session.scalars(text("SELECT code FROM geo_departement")))
         self.epcis = set(session.scalars(text("SELECT code FROM geo_epci")))
         self.regions: dict[str, list[str]] = {}
@@ -90,6 +94,18 @@ class Referentiel:
             self.regions.setdefault(region, []).append(code)
         self._centres: dict[str, tuple[float, float] | None] = {}
         self._zones: dict[tuple[str, ...], list[str]] = {}
+
+    @property
+    def by_postal(self) -> dict[str, list[tuple[str, str]]]:
+        """Communes by postal code, built when first needed (folding 35,000 names
+        costs half a second; most files give the INSEE code)."""
+        if self._by_postal is None:
+            by_postal: dict[str, list[tuple[str, str]]] = {}
+            for r in self._postal_rows:
+                for cp in r.codes_postaux or []:
+                    by_postal.setdefault(cp, []).append((r.code, _fold(r.nom)))
+            self._by_postal, self._postal_rows = by_postal, None
+        return self._by_postal
 
     def commune_from_postal(self, code_postal: str | None, commune: str | None) -> str | None:
         """The INSEE code of a commune given its postal code (and name if shared)."""
@@ -169,6 +185,30 @@ class Report:
         }
 
 
+@dataclass
+class _Prepared:
+    """One batch normalised and validated, ready to be written."""
+
+    batch: list[tuple[int, RawRecord]]
+    rows: dict[str, dict[tuple[str, str], dict]] = field(
+        default_factory=lambda: {STRUCTURE: {}, SERVICE: {}}
+    )
+    origin: dict[tuple[str, str, str], tuple[int, RawRecord]] = field(default_factory=dict)
+    quarantine: list[dict] = field(default_factory=list)
+    report: Report = field(default_factory=Report)
+    seen: dict[str, set[tuple[str, str]]] = field(
+        default_factory=lambda: {STRUCTURE: set(), SERVICE: set()}
+    )
+    rejected_inputs: set[int] = field(default_factory=set)
+
+
+@dataclass
+class _Failure:
+    """An exception of the worker process, for the writer to raise."""
+
+    error: BaseException
+
+
 def _json_default(value):
     if isinstance(value, (date, datetime)):
         return value.isoformat()
@@ -178,7 +218,7 @@ def _json_default(value):
 
 
 def dumps(value) -> str:
-    return json.dumps(value, default=_json_default, ensure_ascii=False)
+    return json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
 
 
 def _upsert_sql(kind: str) -> str:
@@ -264,17 +304,16 @@ class Loader:
     # --- the run ------------------------------------------------------------
 
     def run(self, records: Iterable[RawRecord]) -> int:
+        """Batches are prepared (read, normalised, validated: Python only) in a worker
+        process while the previous batch is written: the database writes batch N while
+        Python prepares batch N+1, on the other core. Each batch is still written and
+        committed in order, with the run record, in one transaction."""
         if self.run_id is None:
             self.start()
-        iterator: Iterator[tuple[int, RawRecord]] = iter(enumerate(records))
-        while batch := list(islice(iterator, self.batch_size)):
-            with self.sessions() as session, session.begin():
-                set_actor(session, self.actor)
-                if self.referentiel is None:
-                    self.referentiel = Referentiel(session)
-                self._batch(session, batch)
-                self._save_report(session)
-            self.progress(len(batch))
+        if self.referentiel is None:
+            with self.sessions() as session:
+                self.referentiel = Referentiel(session)
+        self._pipeline(self._batches(records))
         with self.sessions() as session, session.begin():
             set_actor(session, self.actor)
             if self.snapshot:
@@ -291,6 +330,70 @@ class Loader:
             self._save_report(session, finished=True)
         return self.run_id
 
+    def _pipeline(self, batches: Iterator[list[tuple[int, RawRecord]]]) -> None:
+        if "fork" not in multiprocessing.get_all_start_methods():
+            for batch in batches:
+                self._write_batch(self._prepare(batch))
+            return
+        context = multiprocessing.get_context("fork")
+        # At most PIPELINE_DEPTH prepared batches wait while one is written: bounded memory.
+        queue = context.Queue(maxsize=PIPELINE_DEPTH)
+        # The child inherits the loader (referentiel, normaliser, options) as it is now;
+        # buffered output is flushed first or the child would print it again.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        worker = context.Process(target=self._prepare_all, args=(batches, queue),
+                                 name="import-prepare", daemon=True)
+        worker.start()
+        try:
+            while True:
+                try:
+                    message = queue.get(timeout=1)
+                except Empty:
+                    if not worker.is_alive():
+                        raise RuntimeError(
+                            f"la préparation des lots s'est arrêtée (code {worker.exitcode})"
+                        ) from None
+                    continue
+                if message is None:
+                    break
+                if isinstance(message, _Failure):
+                    raise message.error
+                self._write_batch(message)
+        finally:
+            if worker.is_alive():
+                worker.kill()
+            worker.join()
+            queue.close()
+            queue.cancel_join_thread()
+
+    def _prepare_all(self, batches: Iterator[list[tuple[int, RawRecord]]], queue) -> None:
+        """In the worker process: prepare each batch and queue it for the writer."""
+        try:
+            for batch in batches:
+                queue.put(self._prepare(batch))
+            queue.put(None)
+        except BaseException as exc:  # given to the writer, which raises it
+            try:
+                pickle.dumps(exc)
+            except Exception:  # not picklable: its message at least
+                exc = RuntimeError(str(exc))
+            queue.put(_Failure(exc))
+        queue.close()
+        queue.join_thread()
+
+    def _write_batch(self, prepared: _Prepared) -> None:
+        with self.sessions() as session, session.begin():
+            set_actor(session, self.actor)
+            self._write(session, prepared)
+            self._save_report(session)
+        self.progress(len(prepared.batch))
+
+    def _batches(self, records: Iterable[RawRecord]) -> Iterator[list[tuple[int, RawRecord]]]:
+        iterator: Iterator[tuple[int, RawRecord]] = iter(enumerate(records))
+        while batch := list(islice(iterator, self.batch_size)):
+            yield batch
+
     def _save_report(self, session: Session, finished: bool = False) -> None:
         values: dict[str, Any] = {"report": self.report.as_dict()}
         if finished:
@@ -299,10 +402,12 @@ class Loader:
 
     # --- one batch ----------------------------------------------------------
 
-    def _batch(self, session: Session, batch: list[tuple[int, RawRecord]]) -> None:
-        rows: dict[str, dict[tuple[str, str], dict]] = {STRUCTURE: {}, SERVICE: {}}
-        origin: dict[tuple[str, str, str], tuple[int, RawRecord]] = {}
-        quarantine: list[dict] = []
+    def _prepare(self, batch: list[tuple[int, RawRecord]]) -> _Prepared:
+        """Normalise and validate one batch: no database, no shared state (its counts
+        and warnings go to the batch's own report, merged when the batch is written)."""
+        prepared = _Prepared(batch)
+        report = prepared.report
+        rows, origin, quarantine = prepared.rows, prepared.origin, prepared.quarantine
         pending: list[tuple[int, RawRecord, Item]] = []
         for position, record in batch:
             try:
@@ -317,35 +422,56 @@ class Loader:
             if item.errors is None and not data.get("code_insee") and data.get("code_postal"):
                 data["code_insee"] = self.referentiel.commune_from_postal(
                     str(data["code_postal"]), data.get("commune"))
-        codes = [i.data.get("code_insee") for _, _, i in pending if i.errors is None]
-        self.referentiel.centres(session, codes)
         for position, record, item in pending:
             kind = item.kind if item.kind in (STRUCTURE, SERVICE) else STRUCTURE
-            self.report.counts[kind]["lus"] += 1
+            report.counts[kind]["lus"] += 1
             for warning in item.warnings:
-                self.report.warnings[warning] += 1
+                report.warnings[warning] += 1
             if item.source_id:
-                self.seen[kind].add((item.source, item.source_id))
+                prepared.seen[kind].add((item.source, item.source_id))
             errors = item.errors
             row = None
             if errors is None:
                 if not item.source or not item.source_id:
                     errors = {"id": ["identifiant ou source absent"]}
                 else:
-                    row, errors = self._validate(item)
+                    row, errors = self._validate(item, report)
             if errors:
-                quarantine.append(self._reject(kind, item, record, position, errors))
+                quarantine.append(self._reject(prepared, kind, item, record, position, errors))
                 continue
             key = (item.source, item.source_id)
             if key in rows[kind]:
                 # Repeated (a partner's structure on each row of its offers): counted once.
-                self.report.counts[kind]["lus"] -= 1
+                report.counts[kind]["lus"] -= 1
                 previous = {k: v for k, v in rows[kind][key].items() if k not in ("id", "raw")}
                 if previous != {k: v for k, v in row.items() if k not in ("id", "raw")}:
-                    self.report.warnings[f"{kind} en double dans le fichier (le dernier l'emporte)"] += 1
+                    report.warnings[f"{kind} en double dans le fichier (le dernier l'emporte)"] += 1
             rows[kind][key] = row
             origin[(kind, *key)] = (position, record)
+        return prepared
 
+    def _merge(self, prepared: _Prepared) -> None:
+        """The batch's report into the run's (in the batch's transaction)."""
+        for kind, counts in prepared.report.counts.items():
+            for name, value in counts.items():
+                self.report.counts[kind][name] += value
+        for warning, value in prepared.report.warnings.items():
+            self.report.warnings[warning] += value
+        room = REPORT_REJECTIONS_MAX - len(self.report.rejections)
+        if room > 0:
+            self.report.rejections.extend(prepared.report.rejections[:room])
+        for kind, seen in prepared.seen.items():
+            self.seen[kind] |= seen
+        self.rejected_inputs |= prepared.rejected_inputs
+
+    def _write(self, session: Session, prepared: _Prepared) -> None:
+        """Write one prepared batch: structures, then services, quarantine."""
+        rows, origin, quarantine = prepared.rows, prepared.origin, prepared.quarantine
+        codes = [row["_place"][3] for kind_rows in rows.values() for row in kind_rows.values()]
+        self.referentiel.centres(session, codes)
+        for kind_rows in rows.values():
+            for row in kind_rows.values():
+                row["location"], row["location_precision"] = self._place(row.pop("_place"))
         self._upsert(session, STRUCTURE, rows[STRUCTURE])
         for key in rows[STRUCTURE]:
             if key not in self.structure_ids:
@@ -359,7 +485,7 @@ class Loader:
                 position, record = origin[(SERVICE, *key)]
                 item = Item(kind=SERVICE, source=key[0], source_id=key[1], data={}, raw=row.get("raw"))
                 quarantine.append(self._reject(
-                    SERVICE, item, record, position,
+                    prepared, SERVICE, item, record, position,
                     {"structure_id": [f"structure inconnue : {structure_key[1]} (source {structure_key[0]})"]},
                 ))
                 continue
@@ -367,6 +493,7 @@ class Loader:
             services[key] = row
         self._keep_taken_over(session, services)
         self._upsert(session, SERVICE, services)
+        self._merge(prepared)
         if quarantine:
             session.execute(insert(QuarantinedRecord), quarantine)
         loaded = [(STRUCTURE, *k) for k in rows[STRUCTURE]] + [(SERVICE, *k) for k in services]
@@ -383,12 +510,14 @@ class Loader:
                  "sources": [x[1] for x in loaded], "ids": [x[2] for x in loaded]},
             )
 
-    def _reject(self, kind, item: Item, record: RawRecord, position: int, errors) -> dict:
+    def _reject(self, prepared: _Prepared, kind, item: Item, record: RawRecord, position: int,
+                errors) -> dict:
         reason = "; ".join(f"{f} : {', '.join(m)}" for f, m in errors.items())
-        self.report.counts[kind]["rejetes"] += 1
-        self.rejected_inputs.add(position)
-        if len(self.report.rejections) < REPORT_REJECTIONS_MAX:
-            self.report.rejections.append({
+        report = prepared.report
+        report.counts[kind]["rejetes"] += 1
+        prepared.rejected_inputs.add(position)
+        if len(report.rejections) < REPORT_REJECTIONS_MAX:
+            report.rejections.append({
                 "type": kind, "source": item.source or None, "id": item.source_id or None,
                 "ligne": record.line, "motif": reason,
             })
@@ -399,15 +528,14 @@ class Loader:
             "raw": json.loads(dumps(record.data)),
         }
 
-    def _validate(self, item: Item) -> tuple[dict | None, dict | None]:
+    def _validate(self, item: Item, report: Report) -> tuple[dict | None, dict | None]:
         data = dict(item.data)
-        warnings = item.warnings
         lon, lat = data.get("longitude"), data.get("latitude")
         if lon is not None or lat is not None:
             ok = isinstance(lon, (int, float)) and isinstance(lat, (int, float)) and in_france(lon, lat)
             if not ok:
                 data["longitude"] = data["latitude"] = None
-                self.report.warnings["coordonnées absentes ou hors de France ignorées"] += 1
+                report.warnings["coordonnées absentes ou hors de France ignorées"] += 1
         ref = self.referentiel
         if item.prevalidated:
             clean, errors = data, self._extra_rules(data)
@@ -440,7 +568,9 @@ class Loader:
             row["_structure_key"] = item.structure_key
         row.update(id=str(uuid.uuid4()), source=item.source, source_id=item.source_id,
                    raw=item.raw, status="publie")
-        row["location"], row["location_precision"] = self._place(clean, warnings)
+        # Placed when written (the communes' centres are read then).
+        row["_place"] = (clean.get("longitude"), clean.get("latitude"), clean.get("adresse"),
+                         clean.get("code_insee"))
         return row, None
 
     def _extra_rules(self, data: dict) -> dict[str, list[str]]:
@@ -470,15 +600,15 @@ class Loader:
             errors["nombre_semaines"] = ["au moins 1"]
         return errors
 
-    def _place(self, clean: dict, warnings: list[str]) -> tuple[str | None, str | None]:
-        lon, lat = clean.get("longitude"), clean.get("latitude")
+    def _place(self, place: tuple) -> tuple[str | None, str | None]:
+        lon, lat, adresse, code_insee = place
         if lon is not None and lat is not None:
             return f"SRID=4326;POINT({lon} {lat})", "source"
-        if self.geocoder is not None and clean.get("adresse"):
-            found = self.geocoder.locate(clean.get("adresse"), clean.get("code_insee"))
+        if self.geocoder is not None and adresse:
+            found = self.geocoder.locate(adresse, code_insee)
             if found is not None and in_france(found.lon, found.lat):
                 return f"SRID=4326;POINT({found.lon} {found.lat})", found.precision
-        centre = self.referentiel.centre(clean.get("code_insee"))
+        centre = self.referentiel.centre(code_insee)
         if centre is not None:
             return f"SRID=4326;POINT({centre[0]} {centre[1]})", "commune"
         return None, None

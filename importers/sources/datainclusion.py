@@ -75,11 +75,21 @@ def kind_of(record: RawRecord) -> str:
     return SERVICE if "structure_id" in record.data else STRUCTURE
 
 
+# Fields with a conversion of their own in _clean; any other text is only stripped.
+_CONVERTED = frozenset((*LIST_FIELDS, *FLOAT_FIELDS, *INT_FIELDS, "date_maj", "code_postal",
+                        "code_insee", "siret"))
+
+
 def _clean(data: dict) -> dict:
     """Cells of CSV/XLSX (text) turned into the types of JSON."""
     out: dict[str, Any] = {}
     for key, value in data.items():
-        if key in LIST_FIELDS:
+        if key not in _CONVERTED:
+            # blank_to_none, inlined (called for every field of every record).
+            if isinstance(value, str):
+                value = value.strip() or None
+            out[key] = value
+        elif key in LIST_FIELDS:
             out[key] = split_list(value) or None
         elif key in FLOAT_FIELDS:
             out[key] = to_float(value)
