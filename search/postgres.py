@@ -45,12 +45,17 @@ ON_SITE = "(s.modes_accueil = '{}' OR 'en-presentiel' = ANY (s.modes_accueil))"
 # use_spheroid => false; the distance is the geography `<->` operator (sphere),
 # about 20 times cheaper per row than ST_Distance on the same sphere.
 SPHERE = "false"
-# Without parallel workers: on the 2 shared cores measured (docs/performance.md,
-# 2026-12-01), starting workers cost more than they saved, for narrow searches (a
-# commune and a thematique: 50 -> 25 ms) and broad ones alike. Set for the search's
-# statements only (set_config local to the transaction, then put back).
-PARALLEL_SETTING = "max_parallel_workers_per_gather"
-SERIAL_ON = text("SELECT current_setting(:n), set_config(:n, '0', true)")
+# Parallel workers only for the largest searches: on the 2 shared cores measured
+# (docs/performance.md, 2026-12-01), starting workers cost more than they saved up
+# to broad searches of 100,000 services (a commune and a thematique: 50 -> 25 ms of
+# wall time; a commune alone, 34,500 offers: 250 -> 225 ms), not for national
+# ones (a typo over 1,000,000 services: 1.4 -> 1.0 s). The planner weighs this
+# setup cost (its units) against the serial plan, which costs about 1e6 for the
+# former and 3.6e6 or more for the latter. Set for the search's statements only
+# (set_config local to the transaction, then put back).
+PARALLEL_SETTING = "parallel_setup_cost"
+PARALLEL_SETUP_COST = "1500000"
+SERIAL_ON = text(f"SELECT current_setting(:n), set_config(:n, '{PARALLEL_SETUP_COST}', true)")
 SERIAL_OFF = text("SELECT set_config(:n, :v, true)")
 # Facet counts over the whole result set `m`: every service carries its facet keys
 # (`<facet>:<value>`, each once: catalogue/facet_keys.py, column service.facet_keys),

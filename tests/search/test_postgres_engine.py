@@ -1,5 +1,5 @@
-"""The PostgreSQL engine's own settings: its statements run without parallel
-workers, and the session's setting is put back afterwards."""
+"""The PostgreSQL engine's own settings: parallel workers for the largest searches
+only (parallel_setup_cost), and the session's setting put back afterwards."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from search.postgres import PostgresBackend
 from tests.search.conftest import LAON
 
 
-def test_search_runs_serially_and_restores_the_setting(db, factories):
+def test_small_search_runs_serially_and_restores_the_setting(db, factories):
     factories.ServiceFactory()
     db.flush()
     db.execute(text("SET LOCAL max_parallel_workers_per_gather = 3"))
@@ -24,11 +24,11 @@ def test_search_runs_serially_and_restores_the_setting(db, factories):
     page = PostgresBackend(db, explain_into=plans).search(SearchQuery(code_commune=LAON))
     assert page.total == 1
     assert "Gather" not in plans[0]
-    assert db.scalar(text("SELECT current_setting('max_parallel_workers_per_gather')")) == "3"
+    assert db.scalar(text("SELECT current_setting('parallel_setup_cost')")) == "0"
 
 
 def test_setting_restored_after_a_refused_query(db):
-    db.execute(text("SET LOCAL max_parallel_workers_per_gather = 3"))
+    db.execute(text("SET LOCAL parallel_setup_cost = 10"))
     with pytest.raises(InvalidQuery):
         PostgresBackend(db).search(SearchQuery(thematiques=("inconnue",)))
-    assert db.scalar(text("SELECT current_setting('max_parallel_workers_per_gather')")) == "3"
+    assert db.scalar(text("SELECT current_setting('parallel_setup_cost')")) == "10"
