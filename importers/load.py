@@ -14,6 +14,7 @@ so an unchanged record writes nothing (the audit and outbox triggers stay quiet)
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import pickle
@@ -189,7 +190,7 @@ class Report:
 class _Prepared:
     """One batch normalised and validated, ready to be written."""
 
-    batch: list[tuple[int, RawRecord]]
+    count: int  # records read
     rows: dict[str, dict[tuple[str, str], dict]] = field(
         default_factory=lambda: {STRUCTURE: {}, SERVICE: {}}
     )
@@ -344,7 +345,13 @@ class Loader:
         sys.stderr.flush()
         worker = context.Process(target=self._prepare_all, args=(batches, queue),
                                  name="import-prepare", daemon=True)
-        worker.start()
+        # The objects inherited by the child stay out of its garbage collections (else
+        # each full collection walks, and so copies, the parent's whole heap).
+        gc.freeze()
+        try:
+            worker.start()
+        finally:
+            gc.unfreeze()
         try:
             while True:
                 try:
@@ -387,7 +394,7 @@ class Loader:
             set_actor(session, self.actor)
             self._write(session, prepared)
             self._save_report(session)
-        self.progress(len(prepared.batch))
+        self.progress(prepared.count)
 
     def _batches(self, records: Iterable[RawRecord]) -> Iterator[list[tuple[int, RawRecord]]]:
         iterator: Iterator[tuple[int, RawRecord]] = iter(enumerate(records))
@@ -405,7 +412,7 @@ class Loader:
     def _prepare(self, batch: list[tuple[int, RawRecord]]) -> _Prepared:
         """Normalise and validate one batch: no database, no shared state (its counts
         and warnings go to the batch's own report, merged when the batch is written)."""
-        prepared = _Prepared(batch)
+        prepared = _Prepared(len(batch))
         report = prepared.report
         rows, origin, quarantine = prepared.rows, prepared.origin, prepared.quarantine
         pending: list[tuple[int, RawRecord, Item]] = []
@@ -447,7 +454,8 @@ class Loader:
                 if previous != {k: v for k, v in row.items() if k not in ("id", "raw")}:
                     report.warnings[f"{kind} en double dans le fichier (le dernier l'emporte)"] += 1
             rows[kind][key] = row
-            origin[(kind, *key)] = (position, record)
+            if kind == SERVICE:  # to quarantine it if its structure is unknown
+                origin[(kind, *key)] = (position, record)
         return prepared
 
     def _merge(self, prepared: _Prepared) -> None:
