@@ -100,10 +100,12 @@ def find_communes(
     *,
     types: tuple[str, ...] = DEFAULT_TYPES,
     departement: str | None = None,
+    prefer_departement: str | None = None,
 ) -> list[CommuneMatch]:
     """Communes matching `query` (see the module docstring), at most `limit`
-    (capped at MAX_LIMIT). `departement` restricts to one département. An empty or
-    meaningless query finds nothing."""
+    (capped at MAX_LIMIT). `departement` restricts to one département;
+    `prefer_departement` ranks its communes first (the deploying département's, in
+    its forms). An empty or meaningless query finds nothing."""
     query = (query or "").strip()
     limit = max(1, min(int(limit), MAX_LIMIT))
     params: dict = {"limit": limit, "types": list(types)}
@@ -138,6 +140,9 @@ def find_communes(
             params["article"] = _ARTICLE_SQL[article]
         order.append("(c.nom_recherche = :exact) DESC")
         params["exact"] = name
+    if prefer_departement:
+        order.insert(0, "(c.departement_code = :prefer) DESC")
+        params["prefer"] = prefer_departement.upper()
     order += ["c.population DESC NULLS LAST", "c.code"]
     rows = session.execute(
         text(f"SELECT {_COLUMNS} WHERE {' AND '.join(where)} ORDER BY {', '.join(order)} LIMIT :limit"),

@@ -8,16 +8,14 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import any_, func, select, text
+from sqlalchemy import any_, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from catalogue import vocabulary
 from catalogue.models import Service, Status, Structure
+from geo import lookup
 from geo.models import Commune, Departement, Epci
 from geo.names import normalise_name
-
-_POSTCODE = re.compile(r"^\d{5}$")
-_INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 
 
 @dataclass(frozen=True)
@@ -56,26 +54,12 @@ def _order(departement_code: str | None):
 def search_communes(
     session: Session, q: str, limit: int = 10, departement_code: str | None = None
 ) -> list[CommuneChoice]:
-    """Communes whose name starts with `q` (accents, case, "saint" ignored) or whose
-    postal code or INSEE code starts with `q`."""
-    q = (q or "").strip()
-    if not q:
-        return []
-    stmt = select(Commune).where(Commune.type == "COM")
-    if q.isdigit() or _INSEE.match(q.upper()):
-        if len(q) == 5:
-            stmt = stmt.where((q == any_(Commune.codes_postaux)) | (Commune.code == q.upper()))
-        else:
-            stmt = stmt.where(
-                func.array_to_string(Commune.codes_postaux, " ").op("~")(rf"(^| ){re.escape(q)}")
-            )
-    else:
-        needle = normalise_name(q)
-        if not needle:
-            return []
-        stmt = stmt.where(Commune.nom_recherche.startswith(needle, autoescape=True))
-    rows = session.scalars(stmt.order_by(*_order(departement_code)).limit(limit)).all()
-    return [_choice(c) for c in rows]
+    """Communes whose name starts with `q` or whose postal code or INSEE code is or
+    starts with `q` (geo.lookup's rules), those of `departement_code` first."""
+    matches = lookup.find_communes(
+        session, q, limit, types=("COM",), prefer_departement=departement_code
+    )
+    return [CommuneChoice(m.code, m.nom, m.departement_code, m.codes_postaux) for m in matches]
 
 
 def resolve_commune(
