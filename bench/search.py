@@ -43,12 +43,18 @@ SELECT code, epci_code, departement_code, centre::geometry AS centre,
 FROM geo_commune WHERE type = 'COM' AND centre IS NOT NULL;
 CREATE INDEX ON bench_commune (cum);
 
+-- Each structure in a commune drawn by population: a uniform draw over the
+-- cumulative population, materialised first (a random() inside the lateral
+-- subquery was evaluated far too rarely: every structure landed in the Ain or the Aisne).
+CREATE TEMP TABLE bench_draw AS
+SELECT g AS n, random() * (SELECT max(cum) FROM bench_commune) AS x
+FROM generate_series(1, :n_structures) g;
+
 CREATE TEMP TABLE bench_structure AS
-SELECT gen_random_uuid() AS id, g AS n, c.code, c.centre
-FROM generate_series(1, :n_structures) g
+SELECT gen_random_uuid() AS id, d.n, c.code, c.centre
+FROM bench_draw d
 CROSS JOIN LATERAL (
-  SELECT code, centre FROM bench_commune
-  WHERE cum >= floor(random() * (SELECT max(cum) FROM bench_commune) + g * 0) ORDER BY cum LIMIT 1
+  SELECT code, centre FROM bench_commune WHERE cum >= d.x ORDER BY cum LIMIT 1
 ) c;
 
 INSERT INTO structure (id, source, source_id, nom, status, code_insee, location, reseaux_porteurs)

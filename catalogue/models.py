@@ -160,9 +160,7 @@ class Service(_Record, Base):
     __table_args__ = (
         UniqueConstraint("source", "source_id", name="uq_service_source_source_id"),
         Index("ix_service_location", "location", postgresql_using="gist"),
-        Index("ix_service_zone_eligibilite", "zone_eligibilite", postgresql_using="gin"),
         Index("ix_service_thematiques", "thematiques", postgresql_using="gin"),
-        Index("ix_service_publics", "publics", postgresql_using="gin"),
     )
 
 

@@ -31,3 +31,35 @@ def refresh_labels(bind: Session | Connection) -> int:
     )
     bind.execute(text("SELECT search_add_words(string_agg(label, ' ')) FROM search_label"))
     return len(rows)
+
+
+def key_label_rows() -> list[dict]:
+    """Facet keys of the vocabulary; those of thematiques, categories, SPIE groups,
+    publics and types carry a label (search_key.vector)."""
+    rows = [{"key": f"thematiques:{c}", "label": lab} for c, lab in vocabulary.thematiques().items()]
+    rows += [{"key": f"categories:{c}", "label": lab} for c, lab in vocabulary.categories().items()]
+    rows += [{"key": f"thematiques_spie:{g.code}", "label": g.label} for g in vocabulary.spie_groups()]
+    rows += [{"key": f"publics:{c}", "label": lab} for c, lab in vocabulary.publics().items()]
+    rows += [{"key": f"types:{c}", "label": lab} for c, lab in vocabulary.types().items()]
+    # Keys without a label, registered beforehand so that the search rows of a
+    # catalogue within the vocabulary are written in one pass.
+    rows += [{"key": f"frais:{c}", "label": None} for c in vocabulary.frais()]
+    rows += [{"key": f"modes_accueil:{c}", "label": None} for c in vocabulary.modes_accueil()]
+    rows += [{"key": f"mobilisable_par:{c}", "label": None} for c in vocabulary.mobilisable_par()]
+    return rows
+
+
+def refresh_key_vectors(bind: Session | Connection) -> int:
+    """Write the label vector of each facet key of the vocabulary (created if
+    missing), once per label: the search documents concatenate them instead of
+    stemming the labels of every service. Returns the number of keys."""
+    rows = key_label_rows()
+    bind.execute(
+        text(
+            "INSERT INTO search_key (key, vector) "
+            "VALUES (:key, to_tsvector('french_unaccent', :label)) "
+            "ON CONFLICT (key) DO UPDATE SET vector = EXCLUDED.vector"
+        ),
+        rows,
+    )
+    return len(rows)

@@ -1,8 +1,16 @@
-"""Tables of the PostgreSQL search engine (migration 0003).
+"""Tables of the PostgreSQL search engine (migrations 0003 and 0010).
 
-`search_document` holds one weighted French tsvector per service (names A,
-thematique/public/type labels B, description C), kept current by statement-level
-triggers on service and structure. `search_word` is the dictionary of words of
+`search_document` is the narrow search table, one row per service, kept current by
+statement-level triggers on service and structure (function search_refresh): a
+weighted French tsvector (names A, thematique/public/type labels B, description C),
+and what every filter, the reach and the score read, so that a search never joins
+the wide service rows: visibility (service and structure published), duplicate
+flag, zone (its codes prefixed `r:` when the service is offered remotely, `p:` when
+it is on site only; `*` stands for an empty zone, eligible everywhere), remote /
+on-site, place,
+freshness date, and the service's keys as ids of `search_key` (its facet keys and
+`mobilisable_par:<code>`; the filters are overlaps of these ids). `search_key` also
+holds each labelled key's vector, concatenated into the documents. `search_word` is the dictionary of words of
 names and labels (unaccented, lower case) that typo correction looks up with
 pg_trgm. `search_label` holds the vocabulary labels the triggers write into the
 vectors (the vocabulary lives in Python; the triggers need it in SQL).
@@ -11,9 +19,22 @@ vectors (the vocabulary lives in Python; the triggers need it in SQL).
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
-from sqlalchemy import ForeignKey, Index, String, Text
-from sqlalchemy.dialects.postgresql import TSVECTOR, UUID
+from geoalchemy2 import Geography
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from catalogue.models import Base
@@ -26,10 +47,36 @@ class SearchDocument(Base):
         UUID(as_uuid=True), ForeignKey("service.id"), primary_key=True
     )
     document = mapped_column(TSVECTOR, nullable=False)
+    visible: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    duplicate: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    remote: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    on_site: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    zone: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    location = mapped_column(Geography("POINT", srid=4326, spatial_index=False), nullable=True)
+    structure_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    code_insee: Mapped[str | None] = mapped_column(String(5))
+    fresh_date: Mapped[date | None] = mapped_column(Date)
+    keys: Mapped[list[int]] = mapped_column(ARRAY(Integer), server_default="{}")
 
     __table_args__ = (
         Index("ix_search_document_document", "document", postgresql_using="gin"),
+        Index("ix_search_document_keys", "keys", postgresql_using="gin"),
+        Index("ix_search_document_zone", "zone", postgresql_using="gin"),
+        Index("ix_search_document_location", "location", postgresql_using="gist"),
+        Index("ix_search_document_structure_id", "structure_id"),
     )
+
+
+class SearchKey(Base):
+    """A facet key (`<facet>:<value>`, catalogue/facet_keys.py, or
+    `mobilisable_par:<code>`) and its id in search_document.keys; `vector` is the
+    stemmed label of a labelled key (written by search.labels.refresh_key_vectors)."""
+
+    __tablename__ = "search_key"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    key: Mapped[str] = mapped_column(Text, unique=True)
+    vector = mapped_column(TSVECTOR, nullable=True)
 
 
 class SearchWord(Base):

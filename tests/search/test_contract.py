@@ -184,6 +184,35 @@ def test_duplicates_hidden_by_default_and_published_only(factories, search, db):
     assert duplicate.id in ids(search(hide_duplicates=False))
 
 
+def test_services_follow_their_structure_status(factories, search, db):
+    s = factories.ServiceFactory()
+    assert s.id in ids(search())
+    s.structure.status = Status.ARCHIVE
+    db.flush()
+    assert s.id not in ids(search())
+    s.structure.status = Status.PUBLIE
+    db.flush()
+    assert s.id in ids(search())
+
+
+def test_flags_follow_later_edits(factories, search, db):
+    original = factories.ServiceFactory()
+    s = factories.ServiceFactory(nom="Atelier vélo")
+    s.duplicate_of_id = original.id
+    s.status = Status.ARCHIVE
+    db.flush()
+    assert s.id not in ids(search(hide_duplicates=False))
+    s.status = Status.PUBLIE
+    db.flush()
+    assert s.id not in ids(search()) and s.id in ids(search(hide_duplicates=False))
+
+
+def test_a_source_never_seen_matches_nothing(factories, search):
+    factories.ServiceFactory(source="dora")
+    page = search(sources=("source-inconnue",))
+    assert page.total == 0 and not page.hits
+
+
 # --- text --------------------------------------------------------------------------
 
 def test_accents_ignored(factories, search):

@@ -1,0 +1,292 @@
+"""search: search_document becomes the narrow search table (filters, place, facet key ids)
+
+Revision ID: 0010
+Revises: 0009
+
+Every search reads search_document alone (no join with the wide service rows nor
+the structure table): visibility, duplicate flag, eligibility zone (its codes
+prefixed `r:` for a service offered remotely, `p:` for one on site only, `*` for an
+empty zone, so that one GIN index finds the remote services a commune is eligible
+to and the on-site ones whose place is then checked), reach, place,
+freshness, and the facet keys as integer ids (table search_key), which also carry
+the filters (one GIN index). Label vectors are computed once per key
+(search_key.vector) and concatenated per service instead of stemming the labels of
+every service. The audit triggers drop the left-out columns in one jsonb copy.
+See docs/architecture.md, « Moteur de recherche PostgreSQL ».
+"""
+
+import geoalchemy2
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+# Keys of a service: its facet keys (service.facet_keys) and its mobilisable_par.
+SERVICE_KEYS = (
+    "s.facet_keys || ARRAY(SELECT 'mobilisable_par:' || m FROM unnest(s.mobilisable_par) m "
+    "WHERE m IS NOT NULL)"
+)
+
+FUNCTIONS = rf"""
+CREATE AGGREGATE tsvector_agg(tsvector) (SFUNC = tsvector_concat, STYPE = tsvector, INITCOND = '');
+
+-- Write the search rows of these services; returns the ids of those that have a
+-- key without an id yet (their rows are written without it).
+-- The ids are joined, never tested with = ANY (a parameter array is searched
+-- linearly for each row: quadratic for a whole catalogue). The keys are mapped
+-- through one jsonb object and the label vectors through one array, read once per
+-- call (a join with search_key for each service cost 50 µs).
+CREATE FUNCTION search_refresh_rows(ids uuid[]) RETURNS uuid[] LANGUAGE plpgsql AS $$
+DECLARE
+  keymap jsonb;
+  vectors tsvector[];
+  incomplete uuid[];
+BEGIN
+  SELECT coalesce(jsonb_object_agg(key, id), '{{}}') INTO keymap FROM search_key;
+  SELECT array_agg(k.vector ORDER BY g) INTO vectors
+  FROM generate_series(1, (SELECT coalesce(max(id), 0) FROM search_key)) g
+  LEFT JOIN search_key k ON k.id = g;
+
+  WITH src AS MATERIALIZED (
+    SELECT s.id, s.nom, st.nom AS structure_nom, s.description, s.modes_accueil,
+           s.zone_eligibilite, s.location, s.structure_id, s.code_insee, s.fresh_date,
+           s.status = 'publie' AND st.status = 'publie' AS visible,
+           s.duplicate_of_id IS NOT NULL AS duplicate,
+           ARRAY(SELECT (keymap ->> u)::int FROM unnest({SERVICE_KEYS}) u ORDER BY 1) AS keys
+    FROM unnest(ids) AS i(id)
+    JOIN service s ON s.id = i.id
+    JOIN structure st ON st.id = s.structure_id
+  ),
+  documents AS (
+    INSERT INTO search_document AS d (service_id, document, visible, duplicate, remote, on_site,
+                                      zone, location, structure_id, code_insee, fresh_date, keys)
+    SELECT src.id,
+           setweight(to_tsvector('french_unaccent', coalesce(src.nom, '') || ' ' || coalesce(src.structure_nom, '')), 'A')
+        || setweight(coalesce((SELECT tsvector_agg(vectors[k]) FROM unnest(src.keys) k
+                               WHERE vectors[k] IS NOT NULL), ''), 'B')
+        || setweight(to_tsvector('french_unaccent', coalesce(src.description, '')), 'C'),
+           src.visible, src.duplicate,
+           'a-distance' = ANY (src.modes_accueil),
+           src.modes_accueil = '{{}}' OR 'en-presentiel' = ANY (src.modes_accueil),
+           ARRAY(SELECT CASE WHEN 'a-distance' = ANY (src.modes_accueil) THEN 'r:' ELSE 'p:' END || z
+                 FROM unnest(CASE WHEN src.zone_eligibilite = '{{}}' THEN ARRAY['*']
+                                  ELSE src.zone_eligibilite END) AS z),
+           src.location, src.structure_id, src.code_insee, src.fresh_date,
+           array_remove(src.keys, NULL)
+    FROM src
+    ON CONFLICT (service_id) DO UPDATE SET
+      document = EXCLUDED.document, visible = EXCLUDED.visible, duplicate = EXCLUDED.duplicate,
+      remote = EXCLUDED.remote, on_site = EXCLUDED.on_site, zone = EXCLUDED.zone,
+      location = EXCLUDED.location, structure_id = EXCLUDED.structure_id,
+      code_insee = EXCLUDED.code_insee, fresh_date = EXCLUDED.fresh_date, keys = EXCLUDED.keys
+  ),
+  -- Words of the names (each distinct name once) for typo correction.
+  words AS (
+    INSERT INTO search_word (word)
+    SELECT DISTINCT w
+    FROM (SELECT nom FROM src UNION SELECT structure_nom FROM src) names,
+         regexp_split_to_table(lower(f_unaccent(names.nom)), '[^a-z0-9]+') w
+    WHERE length(w) >= 3
+    ON CONFLICT DO NOTHING
+  )
+  SELECT array_agg(id) INTO incomplete FROM src WHERE array_position(keys, NULL) IS NOT NULL;
+  RETURN incomplete;
+END $$;
+
+-- (Re)compute the search rows of the given services. Keys seen for the first time
+-- (a new source, a code outside the vocabulary) get their id, then those rows are
+-- written again.
+CREATE OR REPLACE FUNCTION search_refresh(ids uuid[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  incomplete uuid[];
+BEGIN
+  incomplete := search_refresh_rows(ids);
+  IF incomplete IS NOT NULL THEN
+    INSERT INTO search_key (key)
+    SELECT DISTINCT u
+    FROM unnest(incomplete) AS i(id) JOIN service s ON s.id = i.id,
+         unnest({SERVICE_KEYS}) u
+    ON CONFLICT (key) DO NOTHING;
+    PERFORM search_refresh_rows(incomplete);
+  END IF;
+END $$;
+
+-- A structure's name is in its services' documents, its status in their visibility.
+CREATE OR REPLACE FUNCTION search_structure_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM search_refresh(ARRAY(
+    SELECT s.id FROM service s
+    JOIN changed c ON c.id = s.structure_id
+    JOIN before b ON b.id = c.id
+    WHERE c.nom IS DISTINCT FROM b.nom OR c.status IS DISTINCT FROM b.status));
+  RETURN NULL;
+END $$;
+"""
+
+OLD_FUNCTIONS = r"""
+DROP FUNCTION IF EXISTS search_refresh_rows(uuid[]);
+DROP AGGREGATE IF EXISTS tsvector_agg(tsvector);
+
+CREATE OR REPLACE FUNCTION search_refresh(ids uuid[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO search_document (service_id, document)
+  SELECT s.id,
+         setweight(to_tsvector('french_unaccent', coalesce(s.nom, '') || ' ' || coalesce(st.nom, '')), 'A')
+      || setweight(to_tsvector('french_unaccent', coalesce(l.labels, '')), 'B')
+      || setweight(to_tsvector('french_unaccent', coalesce(s.description, '')), 'C')
+  FROM service s
+  JOIN structure st ON st.id = s.structure_id
+  LEFT JOIN LATERAL (
+    SELECT string_agg(lb.label, ' ') AS labels
+    FROM search_label lb
+    WHERE (lb.kind = 'thematique' AND lb.code = ANY (s.thematiques))
+       OR (lb.kind IN ('categorie', 'spie')
+           AND lb.code IN (SELECT split_part(t, '--', 1) FROM unnest(s.thematiques) t))
+       OR (lb.kind = 'public' AND lb.code = ANY (s.publics))
+       OR (lb.kind = 'type' AND lb.code = s.type)
+  ) l ON true
+  WHERE s.id = ANY (ids)
+  ON CONFLICT (service_id) DO UPDATE SET document = EXCLUDED.document;
+
+  PERFORM search_add_words(string_agg(s.nom || ' ' || st.nom, ' '))
+  FROM service s JOIN structure st ON st.id = s.structure_id
+  WHERE s.id = ANY (ids);
+END $$;
+
+CREATE OR REPLACE FUNCTION search_structure_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM search_refresh(ARRAY(
+    SELECT s.id FROM service s
+    JOIN changed c ON c.id = s.structure_id
+    JOIN before b ON b.id = c.id
+    WHERE c.nom IS DISTINCT FROM b.nom));
+  RETURN NULL;
+END $$;
+"""
+
+# The audit log leaves out the raw payload, the timestamps and the generated columns:
+# one jsonb copy instead of one per removed key.
+AUDIT = r"""
+CREATE OR REPLACE FUNCTION offre_audit_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO audit_log (actor, table_name, record_id, action, before, after)
+  SELECT NULLIF(current_setting('offre.actor', true), ''), TG_TABLE_NAME, n.id, 'insert', NULL,
+         to_jsonb(n) - '{raw,updated_at,created_at,facet_keys,fresh_date}'::text[]
+  FROM new_rows n;
+  RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION offre_audit_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO audit_log (actor, table_name, record_id, action, before, after)
+  SELECT NULLIF(current_setting('offre.actor', true), ''), TG_TABLE_NAME, d.id, 'update', d.b, d.a
+  FROM (
+    SELECT j.id,
+           (SELECT jsonb_object_agg(k, j.oj -> k) FROM jsonb_object_keys(j.nj) k
+             WHERE (j.oj -> k) IS DISTINCT FROM (j.nj -> k)) AS b,
+           (SELECT jsonb_object_agg(k, j.nj -> k) FROM jsonb_object_keys(j.nj) k
+             WHERE (j.oj -> k) IS DISTINCT FROM (j.nj -> k)) AS a
+    FROM (
+      SELECT n.id, to_jsonb(o) - '{raw,updated_at,facet_keys,fresh_date}'::text[] AS oj,
+             to_jsonb(n) - '{raw,updated_at,facet_keys,fresh_date}'::text[] AS nj
+      FROM new_rows n JOIN old_rows o ON o.id = n.id
+    ) j
+  ) d
+  WHERE d.a IS NOT NULL;
+  RETURN NULL;
+END $$;
+"""
+
+OLD_AUDIT = r"""
+CREATE OR REPLACE FUNCTION offre_audit_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO audit_log (actor, table_name, record_id, action, before, after)
+  SELECT NULLIF(current_setting('offre.actor', true), ''), TG_TABLE_NAME, n.id, 'insert', NULL,
+         to_jsonb(n) - 'raw' - 'updated_at' - 'created_at' - 'facet_keys' - 'fresh_date'
+  FROM new_rows n;
+  RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION offre_audit_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO audit_log (actor, table_name, record_id, action, before, after)
+  SELECT NULLIF(current_setting('offre.actor', true), ''), TG_TABLE_NAME, d.id, 'update', d.b, d.a
+  FROM (
+    SELECT j.id,
+           (SELECT jsonb_object_agg(k, j.oj -> k) FROM jsonb_object_keys(j.nj) k
+             WHERE (j.oj -> k) IS DISTINCT FROM (j.nj -> k)) AS b,
+           (SELECT jsonb_object_agg(k, j.nj -> k) FROM jsonb_object_keys(j.nj) k
+             WHERE (j.oj -> k) IS DISTINCT FROM (j.nj -> k)) AS a
+    FROM (
+      SELECT n.id, to_jsonb(o) - 'raw' - 'updated_at' - 'facet_keys' - 'fresh_date' AS oj,
+             to_jsonb(n) - 'raw' - 'updated_at' - 'facet_keys' - 'fresh_date' AS nj
+      FROM new_rows n JOIN old_rows o ON o.id = n.id
+    ) j
+  ) d
+  WHERE d.a IS NOT NULL;
+  RETURN NULL;
+END $$;
+"""
+
+
+def upgrade() -> None:
+    op.create_table(
+        "search_key",
+        sa.Column("id", sa.Integer(), sa.Identity(), nullable=False),
+        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("vector", postgresql.TSVECTOR(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_search_key")),
+        sa.UniqueConstraint("key", name=op.f("uq_search_key_key")),
+    )
+    add = [
+        sa.Column("visible", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("duplicate", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("remote", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("on_site", sa.Boolean(), server_default=sa.true(), nullable=False),
+        sa.Column("zone", postgresql.ARRAY(sa.Text()), server_default="{}", nullable=False),
+        sa.Column(
+            "location",
+            geoalchemy2.types.Geography(geometry_type="POINT", srid=4326, spatial_index=False,
+                                        from_text="ST_GeogFromText", name="geography"),
+            nullable=True,
+        ),
+        sa.Column("structure_id", sa.UUID(), nullable=True),
+        sa.Column("code_insee", sa.String(length=5), nullable=True),
+        sa.Column("fresh_date", sa.Date(), nullable=True),
+        sa.Column("keys", postgresql.ARRAY(sa.Integer()), server_default="{}", nullable=False),
+    ]
+    for column in add:
+        op.add_column("search_document", column)
+    op.create_index("ix_search_document_keys", "search_document", ["keys"], postgresql_using="gin")
+    op.create_index("ix_search_document_zone", "search_document", ["zone"], postgresql_using="gin")
+    op.create_index("ix_search_document_location", "search_document", ["location"], postgresql_using="gist")
+    op.create_index("ix_search_document_structure_id", "search_document", ["structure_id"])
+    # Only the search filtered on these, and it reads search_document now.
+    op.drop_index("ix_service_zone_eligibilite", table_name="service", postgresql_using="gin")
+    op.drop_index("ix_service_publics", table_name="service", postgresql_using="gin")
+    op.execute(FUNCTIONS)
+    op.execute(AUDIT)
+
+    from search.labels import refresh_key_vectors
+
+    refresh_key_vectors(op.get_bind())
+    op.execute("SELECT search_refresh(ARRAY(SELECT id FROM service))")
+
+
+def downgrade() -> None:
+    op.execute(OLD_AUDIT)
+    op.execute(OLD_FUNCTIONS)
+    op.create_index("ix_service_publics", "service", ["publics"], postgresql_using="gin")
+    op.create_index("ix_service_zone_eligibilite", "service", ["zone_eligibilite"], postgresql_using="gin")
+    op.drop_index("ix_search_document_structure_id", table_name="search_document")
+    op.drop_index("ix_search_document_location", table_name="search_document", postgresql_using="gist")
+    op.drop_index("ix_search_document_zone", table_name="search_document", postgresql_using="gin")
+    op.drop_index("ix_search_document_keys", table_name="search_document", postgresql_using="gin")
+    for name in ("keys", "fresh_date", "code_insee", "structure_id", "location", "zone",
+                 "on_site", "remote", "duplicate", "visible"):
+        op.drop_column("search_document", name)
+    op.drop_table("search_key")
