@@ -25,6 +25,7 @@ from geoalchemy2 import Geography
 from sqlalchemy import (
     Boolean,
     Date,
+    Double,
     ForeignKey,
     Identity,
     Index,
@@ -53,6 +54,11 @@ class SearchDocument(Base):
     on_site: Mapped[bool] = mapped_column(Boolean, server_default=true())
     zone: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
     location = mapped_column(Geography("POINT", srid=4326, spatial_index=False), nullable=True)
+    # The place as a unit vector (x towards longitude 0 on the equator, z towards the
+    # North pole): distances on the sphere in plain arithmetic (search/postgres.py).
+    x: Mapped[float | None] = mapped_column(Double)
+    y: Mapped[float | None] = mapped_column(Double)
+    z: Mapped[float | None] = mapped_column(Double)
     structure_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     code_insee: Mapped[str | None] = mapped_column(String(5))
     fresh_date: Mapped[date | None] = mapped_column(Date)

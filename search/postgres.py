@@ -23,6 +23,7 @@ those keys over the whole result set, in one pass.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterable
 from datetime import date
@@ -42,10 +43,18 @@ WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
 TEXT_WEIGHT, PROXIMITY_WEIGHT, FRESHNESS_WEIGHT = 0.7, 0.2, 0.1
 REMOTE_PROXIMITY = 0.5
 # Distances on the sphere: within 0.5 % of the spheroid at these ranges, what
-# Meilisearch's _geo uses, and far cheaper. The radius test is ST_DWithin with
-# use_spheroid => false; the distance is the geography `<->` operator (sphere),
-# about 20 times cheaper per row than ST_Distance on the same sphere.
-SPHERE = "false"
+# Meilisearch's _geo uses, and far cheaper. PostGIS's sphere (its mean radius), in
+# plain arithmetic on the unit vectors stored in search_document (x, y, z): the
+# same metres as ST_Distance(…, use_spheroid => false) to the millimetre, without
+# the 4 µs per row that each PostGIS geography call costs.
+EARTH_RADIUS_M = 6371008.7714
+
+
+def unit_vector(lon: float, lat: float) -> tuple[float, float, float]:
+    """The point (degrees) as a unit vector, as search_refresh stores it."""
+    lam, phi = math.radians(lon), math.radians(lat)
+    return (math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi))
+
 # Parallel workers only for the largest searches: on the 2 shared cores measured
 # (docs/performance.md, 2026-12-01), starting workers cost more than they saved up
 # to broad searches of 100,000 services (a commune and a thematique: 50 -> 25 ms of
@@ -64,9 +73,13 @@ SERIAL_OFF = text("SELECT set_config(:n, :v, true)")
 # select list: cheaper than a lateral join), and only the counted ids are named.
 # A category or a SPIE group counts the services that its filter would find
 # (any of its thematiques), each once.
+# Rows share their key sets (a catalogue has far fewer distinct sets than offers):
+# the rows are counted per set first, and only the distinct sets are unnested.
 FACETS_SQL = """(
     SELECT json_agg(json_build_array(k.key, f.n)) FROM (
-        SELECT id, count(*) AS n FROM (SELECT unnest(m.facet_keys) AS id FROM m) keys GROUP BY id
+        SELECT u.id, sum(c.n) AS n
+        FROM (SELECT facet_keys, count(*) AS n FROM m GROUP BY facet_keys) c, unnest(c.facet_keys) AS u(id)
+        GROUP BY u.id
     ) f JOIN search_key k ON k.id = f.id
 )"""
 
@@ -199,23 +212,34 @@ class PostgresBackend:
             where.append("NOT d.duplicate")
 
         place = queries.resolve_place(s, query)
+        branches = ["TRUE"]
         if place is not None:
             covering = ["*", *place.covering]
+            radius_m = float(query.radius_km) * 1000.0
+            px, py, pz = unit_vector(*place.point)
             params.update(
                 remote_zone=[f"r:{c}" for c in covering],
                 on_site_zone=[f"p:{c}" for c in covering],
                 lon=place.point[0],
                 lat=place.point[1],
-                radius_m=float(query.radius_km) * 1000.0,
+                radius_m=radius_m,
+                px=px, py=py, pz=pz,
+                min_dot=math.cos(min(radius_m / EARTH_RADIUS_M, math.pi)),
             )
             point = "CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography)"
+            dot = "(d.x * :px + d.y * :py + d.z * :pz)"
             # Eligible and reachable: offered remotely to a zone that covers the
             # commune, or on site only, to such a zone, and placed within the radius.
-            where.append(
-                f"(d.zone && CAST(:remote_zone AS text[]) OR (d.zone && CAST(:on_site_zone AS text[]) "
-                f"AND ST_DWithin(d.location, {point}, :radius_m, {SPHERE})))"
-            )
-            distance = f"CASE WHEN d.on_site THEN d.location <-> {point} END"
+            # Two branches of a UNION ALL (a row is in one only: its zone codes carry
+            # its reach), so that the radius is tested on the on-site rows alone.
+            # The GiST index finds the places in the radius's box (the condition
+            # PostGIS's own ST_DWithin adds), the unit vectors decide exactly.
+            branches = [
+                "d.zone && CAST(:remote_zone AS text[])",
+                f"d.zone && CAST(:on_site_zone AS text[]) "
+                f"AND d.location && _st_expand({point}, :radius_m) AND {dot} >= :min_dot",
+            ]
+            distance = f"CASE WHEN d.on_site AND d.x IS NOT NULL THEN {EARTH_RADIUS_M} * acos(least(1.0, {dot})) END"
         else:
             distance = "CAST(NULL AS double precision)"
             if query.sort == Sort.DISTANCE:
@@ -249,7 +273,7 @@ class PostgresBackend:
                     f"SELECT s.id, coalesce(s.horaires_accueil, st.horaires_accueil) "
                     f"FROM search_document d JOIN service s ON s.id = d.service_id "
                     f"JOIN structure st ON st.id = s.structure_id "
-                    f"WHERE {' AND '.join(where)}"
+                    f"WHERE {' AND '.join(where)} AND ({' OR '.join(f'({b})' for b in branches)})"
                 ),
                 params,
             ).all()
@@ -289,13 +313,16 @@ class PostgresBackend:
         facets_sql = FACETS_SQL if query.with_facets else "NULL"
         facet_keys = "d.keys" if query.with_facets else "NULL"
 
-        sql = f"""
-            WITH base AS (
+        union = " UNION ALL ".join(
+            f"""
                 SELECT d.service_id AS id, {facet_keys} AS facet_keys,
                        {distance} AS distance, {rank} AS rank, d.fresh_date AS fresh
                 FROM search_document d
-                WHERE {' AND '.join(where)}
-            ),
+                WHERE {' AND '.join(where)} AND {branch}"""
+            for branch in branches
+        )
+        sql = f"""
+            WITH base AS ({union}),
             scored AS (SELECT id, facet_keys, distance, fresh, {score} AS score FROM base),
             m AS MATERIALIZED (
                 SELECT id, facet_keys, distance, score, {sort_key} AS sortkey FROM scored

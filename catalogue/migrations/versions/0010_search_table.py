@@ -63,7 +63,7 @@ BEGIN
   ),
   documents AS (
     INSERT INTO search_document AS d (service_id, document, visible, duplicate, remote, on_site,
-                                      zone, location, structure_id, code_insee, fresh_date, keys)
+                                      zone, location, x, y, z, structure_id, code_insee, fresh_date, keys)
     SELECT src.id,
            setweight(to_tsvector('french_unaccent', coalesce(src.nom, '') || ' ' || coalesce(src.structure_nom, '')), 'A')
         || setweight(coalesce((SELECT tsvector_agg(vectors[k]) FROM unnest(src.keys) k
@@ -75,13 +75,18 @@ BEGIN
            ARRAY(SELECT CASE WHEN 'a-distance' = ANY (src.modes_accueil) THEN 'r:' ELSE 'p:' END || z
                  FROM unnest(CASE WHEN src.zone_eligibilite = '{{}}' THEN ARRAY['*']
                                   ELSE src.zone_eligibilite END) AS z),
-           src.location, src.structure_id, src.code_insee, src.fresh_date,
+           src.location,
+           cos(radians(ST_Y(src.location::geometry))) * cos(radians(ST_X(src.location::geometry))),
+           cos(radians(ST_Y(src.location::geometry))) * sin(radians(ST_X(src.location::geometry))),
+           sin(radians(ST_Y(src.location::geometry))),
+           src.structure_id, src.code_insee, src.fresh_date,
            array_remove(src.keys, NULL)
     FROM src
     ON CONFLICT (service_id) DO UPDATE SET
       document = EXCLUDED.document, visible = EXCLUDED.visible, duplicate = EXCLUDED.duplicate,
       remote = EXCLUDED.remote, on_site = EXCLUDED.on_site, zone = EXCLUDED.zone,
-      location = EXCLUDED.location, structure_id = EXCLUDED.structure_id,
+      location = EXCLUDED.location, x = EXCLUDED.x, y = EXCLUDED.y, z = EXCLUDED.z,
+      structure_id = EXCLUDED.structure_id,
       code_insee = EXCLUDED.code_insee, fresh_date = EXCLUDED.fresh_date, keys = EXCLUDED.keys
   ),
   -- Words of the names (each distinct name once) for typo correction.
@@ -254,6 +259,9 @@ def upgrade() -> None:
                                         from_text="ST_GeogFromText", name="geography"),
             nullable=True,
         ),
+        sa.Column("x", sa.Double(), nullable=True),
+        sa.Column("y", sa.Double(), nullable=True),
+        sa.Column("z", sa.Double(), nullable=True),
         sa.Column("structure_id", sa.UUID(), nullable=True),
         sa.Column("code_insee", sa.String(length=5), nullable=True),
         sa.Column("fresh_date", sa.Date(), nullable=True),
@@ -286,7 +294,7 @@ def downgrade() -> None:
     op.drop_index("ix_search_document_location", table_name="search_document", postgresql_using="gist")
     op.drop_index("ix_search_document_zone", table_name="search_document", postgresql_using="gin")
     op.drop_index("ix_search_document_keys", table_name="search_document", postgresql_using="gin")
-    for name in ("keys", "fresh_date", "code_insee", "structure_id", "location", "zone",
+    for name in ("keys", "fresh_date", "code_insee", "structure_id", "z", "y", "x", "location", "zone",
                  "on_site", "remote", "duplicate", "visible"):
         op.drop_column("search_document", name)
     op.drop_table("search_key")
