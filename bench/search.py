@@ -44,18 +44,22 @@ FROM geo_commune WHERE type = 'COM' AND centre IS NOT NULL;
 CREATE INDEX ON bench_commune (cum);
 
 -- Each structure in a commune drawn by population: a uniform draw over the
--- cumulative population, materialised first (a random() inside the lateral
--- subquery was evaluated far too rarely: every structure landed in the Ain or the Aisne).
-CREATE TEMP TABLE bench_draw AS
-SELECT g AS n, random() * (SELECT max(cum) FROM bench_commune) AS x
-FROM generate_series(1, :n_structures) g;
-
+-- cumulative population, found by binary search (width_bucket) among the communes'
+-- cumulative totals. (A random() inside a lateral subquery was evaluated far too
+-- rarely: every structure landed in the Ain or the Aisne.)
 CREATE TEMP TABLE bench_structure AS
+WITH b AS (
+  SELECT array_agg(CAST(cum AS double precision) ORDER BY code) AS upper_bounds,
+         array_agg(code ORDER BY code) AS codes
+  FROM bench_commune
+), d AS (
+  SELECT g AS n, b.codes[width_bucket(random() * b.upper_bounds[cardinality(b.upper_bounds)],
+                                      b.upper_bounds) + 1] AS code
+  FROM generate_series(1, :n_structures) g, b
+)
 SELECT gen_random_uuid() AS id, d.n, c.code, c.centre
-FROM bench_draw d
-CROSS JOIN LATERAL (
-  SELECT code, centre FROM bench_commune WHERE cum >= d.x ORDER BY cum LIMIT 1
-) c;
+FROM d JOIN bench_commune c ON c.code = d.code;
+CREATE INDEX ON bench_structure (n);
 
 INSERT INTO structure (id, source, source_id, nom, status, code_insee, location, reseaux_porteurs)
 SELECT id, 'bench', 's' || n, 'Structure ' || (ARRAY['Association', 'CCAS', 'Mission locale',

@@ -33,7 +33,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from catalogue.facet_keys import ARGUMENTS as FACET_KEYS_ARGUMENTS
 from catalogue.facet_keys import FRESH_DATE
 from geo.models import NAMING_CONVENTION
 
@@ -148,11 +147,8 @@ class Service(_Record, Base):
     duplicate_of_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("service.id"), index=True
     )
-    # Precomputed for the search (never written, left out of the audit log):
-    # facet keys (catalogue/facet_keys.py) and the date freshness counts from.
-    facet_keys: Mapped[list[str]] = mapped_column(
-        ARRAY(Text), Computed(f"search_facet_keys({FACET_KEYS_ARGUMENTS})", persisted=True)
-    )
+    # Precomputed for the search (never written, left out of the audit log): the
+    # date freshness counts from (catalogue/facet_keys.py).
     fresh_date: Mapped[date] = mapped_column(Date, Computed(FRESH_DATE, persisted=True))
 
     structure: Mapped[Structure] = relationship(back_populates="services")

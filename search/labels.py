@@ -6,7 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from catalogue import vocabulary
+from catalogue import facet_keys, vocabulary
 
 
 def label_rows() -> list[dict]:
@@ -49,10 +49,17 @@ def key_label_rows() -> list[dict]:
     return rows
 
 
-def refresh_key_vectors(bind: Session | Connection) -> int:
-    """Write the label vector of each facet key of the vocabulary (created if
-    missing), once per label: the search documents concatenate them instead of
-    stemming the labels of every service. Returns the number of keys."""
+def refresh_keys(bind: Session | Connection) -> int:
+    """Write the vocabulary's keys into the search tables: each thematique's
+    category and SPIE group keys (search_thematique_key), and the label vector of
+    each key (search_key, created if missing), stemmed once per label: the search
+    documents concatenate them instead of stemming the labels of every service.
+    Returns the number of keys."""
+    bind.execute(text("DELETE FROM search_thematique_key"))
+    bind.execute(
+        text("INSERT INTO search_thematique_key (thematique, key) VALUES (:t, :k)"),
+        [{"t": t, "k": k} for t, k in facet_keys.grouped_thematiques()],
+    )
     rows = key_label_rows()
     bind.execute(
         text(

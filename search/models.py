@@ -109,3 +109,13 @@ class SearchLabel(Base):
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     code: Mapped[str] = mapped_column(Text, primary_key=True)
     label: Mapped[str] = mapped_column(Text)
+
+
+class SearchThematiqueKey(Base):
+    """The category and SPIE group keys each known thematique gives a service
+    (written from the vocabulary by search.labels.refresh_keys)."""
+
+    __tablename__ = "search_thematique_key"
+
+    thematique: Mapped[str] = mapped_column(Text, primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)

@@ -124,10 +124,10 @@ class PostgresBackend:
     def rebuild(self, documents: Iterable[ServiceDocument] | None = None) -> int:
         """Recompute every document (labels included) in the current transaction:
         readers keep seeing the old documents until it commits."""
-        from search.labels import refresh_key_vectors, refresh_labels
+        from search.labels import refresh_keys, refresh_labels
 
         refresh_labels(self.session)
-        refresh_key_vectors(self.session)
+        refresh_keys(self.session)
         self.session.execute(text("SELECT search_refresh(ARRAY(SELECT id FROM service))"))
         return self.session.scalar(text("SELECT count(*) FROM search_document"))
 
@@ -157,11 +157,15 @@ class PostgresBackend:
                     found.append(t)
         return tuple(found)
 
-    def _key_filters(self, query: SearchQuery) -> list[list[str]]:
-        """The key filters of the query: each a list of keys, any of which matches
-        (AND across the lists). A thematique, a category or a SPIE group is one key
-        each (the facet keys say whether a service has any thematique of it)."""
-        filters: list[list[str]] = []
+    def _key_filters(self, query: SearchQuery) -> list[tuple[bool, list[str]]]:
+        """The key filters of the query: each (indexed, keys), matching a row that
+        has any of the keys (AND across the filters). A thematique, a category or a
+        SPIE group is one key each (the facet keys say whether a service has any
+        thematique of it). Only thematiques and sources go to the GIN index: the
+        other families are each held by a large share of a catalogue (tous-publics,
+        gratuit, professionnels…), whose long posting lists cost more to read than
+        testing the rows that the zone, the place and the thematiques leave."""
+        filters: list[tuple[bool, list[str]]] = []
         if query.thematiques:
             keys = []
             for code in query.thematiques:
@@ -173,34 +177,41 @@ class PostgresBackend:
                     keys.append(f"thematiques_spie:{code}")
                 else:
                     raise InvalidQuery("thematiques", f"thématique inconnue : {code}")
-            filters.append(keys)
+            filters.append((True, keys))
         if query.publics:
-            filters.append([f"publics:{p}" for p in sorted({*query.publics, vocabulary.TOUS_PUBLICS})])
+            filters.append((False, [f"publics:{p}" for p in sorted({*query.publics, vocabulary.TOUS_PUBLICS})]))
         if query.frais:
-            filters.append([f"frais:{f}" for f in query.frais])
+            filters.append((False, [f"frais:{f}" for f in query.frais]))
         if query.types:
-            filters.append([f"types:{t}" for t in query.types])
+            filters.append((False, [f"types:{t}" for t in query.types]))
         if query.modes_accueil:
             # modes_accueil:en-presentiel is also the key of a service without a mode.
-            filters.append([f"modes_accueil:{m}" for m in query.modes_accueil])
+            filters.append((False, [f"modes_accueil:{m}" for m in query.modes_accueil]))
         if query.mobilisable_par:
-            filters.append([f"mobilisable_par:{m}" for m in query.mobilisable_par])
+            filters.append((False, [f"mobilisable_par:{m}" for m in query.mobilisable_par]))
         if query.sources:
-            filters.append([f"sources:{x}" for x in query.sources])
+            filters.append((True, [f"sources:{x}" for x in query.sources]))
         return filters
 
-    def _key_ids(self, filters: list[list[str]]) -> list[list[int]]:
-        """Ids of the keys of each filter (a key that no service ever had has no id:
-        a filter left with none matches nothing)."""
+    def _key_conditions(self, filters: list[tuple[bool, list[str]]], params: dict) -> list[str]:
+        """SQL of the key filters, with the ids of their keys in `params` (a key that
+        no service ever had has no id: a filter left with none matches nothing).
+        `arrayoverlap` is the function of `&&`, called by name so that the planner
+        tests it on the rows instead of reading the index."""
         if not filters:
             return []
-        wanted = sorted({k for keys in filters for k in keys})
+        wanted = sorted({k for _, keys in filters for k in keys})
         ids = dict(
             self.session.execute(
                 text("SELECT key, id FROM search_key WHERE key = ANY (CAST(:k AS text[]))"), {"k": wanted}
             ).all()
         )
-        return [[ids[k] for k in keys if k in ids] for keys in filters]
+        conditions = []
+        for i, (indexed, keys) in enumerate(filters):
+            params[f"k{i}"] = [ids[k] for k in keys if k in ids]
+            key_ids = f"CAST(:k{i} AS integer[])"
+            conditions.append(f"d.keys && {key_ids}" if indexed else f"arrayoverlap(d.keys, {key_ids})")
+        return conditions
 
     def _search(self, query: SearchQuery) -> SearchPage:
         s = self.session
@@ -245,9 +256,7 @@ class PostgresBackend:
             if query.sort == Sort.DISTANCE:
                 raise InvalidQuery("tri", "le tri par distance demande une commune (code_commune) ou un point (lat, lon)")
 
-        for i, ids in enumerate(self._key_ids(self._key_filters(query))):
-            params[f"k{i}"] = ids
-            where.append(f"d.keys && CAST(:k{i} AS integer[])")
+        where += self._key_conditions(self._key_filters(query), params)
         if query.structure is not None:
             queries.check_structure(s, query.structure)
             params["structure"] = query.structure

@@ -1,5 +1,6 @@
-"""The facet keys precomputed per service (column service.facet_keys, SQL function
-search_facet_keys of migration 0009) and its freshness date (service.fresh_date)."""
+"""The facet keys of a service (SQL function search_named_keys, table
+search_thematique_key, ids in search_document.keys, migration 0010) and its
+freshness date (service.fresh_date)."""
 
 from __future__ import annotations
 
@@ -14,42 +15,51 @@ from catalogue import vocabulary
 SPIE_JSON = Path(__file__).resolve().parents[2] / "catalogue" / "spie_thematiques.json"
 
 
-def _keys(db, thematiques=(), publics=(), frais=None, type_=None, modes=(), source=None) -> set[str]:
+def _keys(db, factories, thematiques=(), publics=(), frais=None, type_=None, modes=(), source="bench",
+          mobilisable_par=()) -> set[str]:
+    s = factories.ServiceFactory(thematiques=list(thematiques), publics=list(publics), frais=frais, type=type_,
+                                 modes_accueil=list(modes), source=source, mobilisable_par=list(mobilisable_par))
+    db.flush()
+    return set(db.scalars(text("SELECT key FROM search_named_keys(ARRAY[CAST(:id AS uuid)])"), {"id": s.id}))
+
+
+def _document_keys(db, service_id) -> set[str]:
     return set(
-        db.scalar(
+        db.scalars(
             text(
-                "SELECT search_facet_keys(CAST(:t AS text[]), CAST(:p AS text[]), :f, :ty, "
-                "CAST(:m AS text[]), :s)"
+                "SELECT k.key FROM search_document d, unnest(d.keys) i JOIN search_key k ON k.id = i "
+                "WHERE d.service_id = :id"
             ),
-            {"t": list(thematiques), "p": list(publics), "f": frais, "ty": type_, "m": list(modes), "s": source},
+            {"id": service_id},
         )
     )
 
 
 def test_database_mapping_matches_the_spie_json(db):
     """Fails when catalogue/spie_thematiques.json (or the data·inclusion vocabulary)
-    changed without a migration re-creating search_facet_keys."""
+    changed and the keys in the database were not rewritten (search.labels.refresh_keys,
+    through a migration)."""
     groups = json.loads(SPIE_JSON.read_text())["groups"]
-    mismatches = []
+    expected = set()
     for t in vocabulary.thematiques():
         category = t.split("--", 1)[0]
-        expected = {f"thematiques:{t}", f"categories:{category}", "modes_accueil:en-presentiel"}
-        expected |= {f"thematiques_spie:{g['code']}" for g in groups if category in g["categories"]}
-        got = _keys(db, thematiques=[t])
-        if got != expected:
-            mismatches.append((t, sorted(got ^ expected)))
-    assert mismatches == []
+        expected.add((t, f"categories:{category}"))
+        expected |= {(t, f"thematiques_spie:{g['code']}") for g in groups if category in g["categories"]}
+    got = set(db.execute(text("SELECT thematique, key FROM search_thematique_key")).all())
+    assert sorted(got ^ expected) == []
 
 
-def test_other_facets_and_deduplication(db):
+def test_other_facets_and_deduplication(db, factories):
     keys = _keys(
         db,
+        factories,
         thematiques=["mobilite--preparer-un-permis", "mobilite--preparer-un-permis", "inconnue--x"],
         publics=["jeunes", "tous-publics"],
         frais="gratuit",
         type_="atelier",
         modes=["a-distance"],
         source="dora",
+        mobilisable_par=["usagers"],
     )
     assert keys == {
         "thematiques:mobilite--preparer-un-permis",
@@ -62,15 +72,17 @@ def test_other_facets_and_deduplication(db):
         "types:atelier",
         "modes_accueil:a-distance",
         "sources:dora",
+        "mobilisable_par:usagers",
     }
-    assert _keys(db, modes=["a-distance", "en-presentiel"]) == {
+    assert _keys(db, factories, modes=["a-distance", "en-presentiel"]) == {
         "modes_accueil:a-distance",
         "modes_accueil:en-presentiel",
+        "sources:bench",
     }
-    assert _keys(db, modes=["autre"]) == set()
+    assert _keys(db, factories, modes=["autre"]) == {"sources:bench"}
 
 
-def test_generated_columns_follow_writes_and_stay_out_of_the_audit_log(db, factories):
+def test_keys_and_freshness_follow_writes_and_stay_out_of_the_audit_log(db, factories):
     s = factories.ServiceFactory(
         thematiques=["mobilite--preparer-un-permis"],
         date_maj=date(2026, 10, 1),
@@ -79,14 +91,15 @@ def test_generated_columns_follow_writes_and_stay_out_of_the_audit_log(db, facto
     )
     db.flush()
     db.refresh(s)
-    assert "categories:mobilite" in s.facet_keys
+    assert "categories:mobilite" in _document_keys(db, s.id)
     assert s.fresh_date == date(2026, 11, 1)
 
     s.thematiques = ["numerique--acquerir-un-equipement"]
     s.confirmed_at = None
     db.flush()
     db.refresh(s)
-    assert "categories:numerique" in s.facet_keys and "categories:mobilite" not in s.facet_keys
+    keys = _document_keys(db, s.id)
+    assert "categories:numerique" in keys and "categories:mobilite" not in keys
     assert s.fresh_date == date(2026, 10, 1)
 
     audited = db.execute(
@@ -95,5 +108,5 @@ def test_generated_columns_follow_writes_and_stay_out_of_the_audit_log(db, facto
     assert [a.action for a in audited] == ["insert", "update"]
     for a in audited:
         for values in (a.before or {}, a.after):
-            assert "facet_keys" not in values and "fresh_date" not in values
+            assert "fresh_date" not in values
     assert "thematiques" in audited[1].after
