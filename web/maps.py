@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import folium
 from branca.element import MacroElement, Template
-from folium.plugins import MarkerCluster
+from folium.elements import JSCSSMixin
 from markupsafe import escape
 
 LEAFLET_JS = [("leaflet", "/static/vendor/leaflet/leaflet.js")]
@@ -40,21 +40,6 @@ class RenderedMap:
     script: str  # its <script> element
 
 
-class _BindPopup(MacroElement):
-    """A plain-HTML popup (folium's Popup needs jQuery to parse its content)."""
-
-    _template = Template(
-        "{% macro script(this, kwargs) %}"
-        "{{ this._parent.get_name() }}.bindPopup({{ this.content }});"
-        "{% endmacro %}"
-    )
-
-    def __init__(self, html: str):
-        super().__init__()
-        self._name = "BindPopup"
-        self.content = _js_string(html)
-
-
 class _AccessibleMap(MacroElement):
     """Gives the map container a role and a name for assistive technology."""
 
@@ -72,7 +57,38 @@ class _AccessibleMap(MacroElement):
         self.label = _js_string(label)
 
 
-def _js_string(value: str) -> str:
+class _Points(JSCSSMixin, MacroElement):
+    """Markers from one JSON array (title and alt text, a plain-HTML popup), in a
+    cluster group or directly on the map, and the map fitted to them. One element
+    for all the points: a folium Marker and its popup per point compiled templates
+    for each, half of a results page's own time."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "(function (map, points, cluster) {"
+        " var layer = cluster ? L.markerClusterGroup({maxClusterRadius: 50}) : L.layerGroup();"
+        " points.forEach(function (p) {"
+        "  L.marker([p[0], p[1]], {title: p[2], alt: p[2]}).bindPopup(p[3]).addTo(layer); });"
+        " layer.addTo(map);"
+        "})({{ this._parent.get_name() }}, {{ this.points }}, {{ this.cluster }});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, points: list[MapPoint], cluster: bool):
+        super().__init__()
+        self._name = "Points"
+        rows = []
+        for p in points:
+            content = f'<a href="{escape(p.url)}">{escape(p.label)}</a>' if p.url else str(escape(p.label))
+            rows.append([p.lat, p.lon, p.label, content])
+        self.points = _js_string(rows)
+        self.cluster = "true" if cluster else "false"
+        if cluster:
+            self.default_js = list(CLUSTER_JS)
+            self.default_css = list(CLUSTER_CSS)
+
+
+def _js_string(value) -> str:
     return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
 
 
@@ -101,17 +117,7 @@ def new_map(
 
 def add_points(m: folium.Map, points: list[MapPoint], *, cluster: bool = True) -> None:
     """Markers with a popup naming the point (and linking to it); clustered."""
-    parent: folium.Map | MarkerCluster = m
-    if cluster:
-        parent = MarkerCluster(name="Offres", options={"maxClusterRadius": 50})
-        parent.default_js = list(CLUSTER_JS)
-        parent.default_css = list(CLUSTER_CSS)
-        parent.add_to(m)
-    for p in points:
-        marker = folium.Marker([p.lat, p.lon], title=p.label, alt=p.label)
-        content = f'<a href="{escape(p.url)}">{escape(p.label)}</a>' if p.url else str(escape(p.label))
-        _BindPopup(content).add_to(marker)
-        marker.add_to(parent)
+    _Points(points, cluster).add_to(m)
     if points:
         lats = [p.lat for p in points]
         lons = [p.lon for p in points]
