@@ -27,12 +27,9 @@ def covering_codes(session: Session, code_commune: str) -> list[str]:
     ).first()
     if row is None:
         raise UnknownCode(code_commune, "commune")
-    codes = [row.code]
-    if row.parent_code:
-        codes.append(row.parent_code)
-    if row.epci_code:
-        codes.append(row.epci_code)
-    if row.departement_code:
-        codes.append(row.departement_code)
-    codes.append(FRANCE)
-    return codes
+    return covering_of(row.code, row.parent_code, row.epci_code, row.departement_code)
+
+
+def covering_of(code: str, parent_code: str | None, epci_code: str | None, departement_code: str | None) -> list[str]:
+    """covering_codes from the commune's row (code, parent, EPCI, département)."""
+    return [code, *(c for c in (parent_code, epci_code, departement_code) if c), FRANCE]

@@ -140,12 +140,14 @@ class PostgresBackend:
     # --- the query ----------------------------------------------------------
     def matched_thematiques(self, tsquery: str) -> tuple[str, ...]:
         """Thematiques whose label (or category's label) the free text matches."""
+        # The labels' vectors are stored (search_key.vector): nothing stemmed here.
         rows = self.session.scalars(
             text(
                 """
-                SELECT code FROM search_label
-                WHERE kind IN ('thematique', 'categorie')
-                  AND to_tsvector('french_unaccent', label) @@ CAST(:q AS tsquery)
+                SELECT split_part(key, ':', 2) FROM search_key
+                WHERE (key LIKE 'thematiques:%' OR key LIKE 'categories:%')
+                  AND vector @@ CAST(:q AS tsquery)
+                ORDER BY key
                 """
             ),
             {"q": tsquery},

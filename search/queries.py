@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from catalogue import hours
-from geo.eligibility import covering_codes
+from geo.eligibility import covering_codes, covering_of
 from search.contract import SearchQuery
 from search.errors import InvalidQuery
 
@@ -34,7 +34,8 @@ def resolve_place(session: Session, query: SearchQuery) -> Place | None:
         row = session.execute(
             text(
                 # Paris, Lyon, Marseille: the centre of their arrondissements if none.
-                "SELECT c.code, ST_X(p.pt) AS lon, ST_Y(p.pt) AS lat FROM geo_commune c, "
+                "SELECT c.code, c.parent_code, c.epci_code, c.departement_code, "
+                "ST_X(p.pt) AS lon, ST_Y(p.pt) AS lat FROM geo_commune c, "
                 "LATERAL (SELECT coalesce(c.centre::geometry, (SELECT ST_Centroid(ST_Collect(a.centre::geometry)) "
                 "FROM geo_commune a WHERE a.parent_code = c.code)) AS pt) p WHERE c.code = :c"
             ),
@@ -45,7 +46,8 @@ def resolve_place(session: Session, query: SearchQuery) -> Place | None:
         point = query.point or ((row.lon, row.lat) if row.lon is not None else None)
         if point is None:
             raise InvalidQuery("code_commune", f"la commune {row.code} n'a pas de position connue")
-        return Place(row.code, tuple(covering_codes(session, row.code)), point)
+        covering = covering_of(row.code, row.parent_code, row.epci_code, row.departement_code)
+        return Place(row.code, tuple(covering), point)
     if query.point:
         lon, lat = query.point
         code = session.scalar(
