@@ -65,9 +65,8 @@ class SearchDocument(Base):
     keys: Mapped[list[int]] = mapped_column(ARRAY(Integer), server_default="{}")
 
     __table_args__ = (
-        Index("ix_search_document_document", "document", postgresql_using="gin"),
-        Index("ix_search_document_keys", "keys", postgresql_using="gin"),
-        Index("ix_search_document_zone", "zone", postgresql_using="gin"),
+        # One GIN index for zone, keys and text: ANDed in one scan (migration 0010).
+        Index("ix_search_document_terms", "zone", "keys", "document", postgresql_using="gin"),
         Index("ix_search_document_location", "location", postgresql_using="gist"),
         Index("ix_search_document_structure_id", "structure_id"),
     )
