@@ -89,7 +89,12 @@ class _Points(JSCSSMixin, MacroElement):
 
 
 def _js_string(value) -> str:
-    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+    """A JS literal safe inside a <script> element and inert to a reader of the
+    source: <, >, & and ' as unicode escapes."""
+    return (
+        json.dumps(value, ensure_ascii=False)
+        .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
+    )
 
 
 def new_map(

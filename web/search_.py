@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, has_app_context
+from flask import Blueprint, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.datastructures import MultiDict
@@ -116,7 +116,8 @@ def query_from_args(args: MultiDict, *, default_radius_km: float = 50) -> Search
         code_commune = code_commune.upper()
         if not INSEE_COMMUNE.match(code_commune):
             raise InvalidQuery("code_commune", f"code INSEE de commune invalide : « {code_commune} » (5 caractères, ex. 02408)")
-        _check_commune_exists(code_commune)
+        # An unknown commune is refused by the engine (search.queries.resolve_place,
+        # the same InvalidQuery), with no query of its own here.
 
     lat = _number(args, "lat", -90, 90, "latitude")
     lon = _number(args, "lon", -180, 180, "longitude")
@@ -198,15 +199,6 @@ def query_from_args(args: MultiDict, *, default_radius_km: float = 50) -> Search
         size=_integer(args, "size", 1, MAX_PAGE_SIZE, 20),
         cursor=cursor,
     )
-
-
-def _check_commune_exists(code: str) -> None:
-    if not has_app_context() or current_app.extensions["offre"].get("sessionmaker") is None:
-        return
-    from sqlalchemy import text
-
-    if not get_session().scalar(text("SELECT 1 FROM geo_commune WHERE code = :c"), {"c": code}):
-        raise InvalidQuery("code_commune", f"commune inconnue : {code}")
 
 
 # --- running a search -------------------------------------------------------------
