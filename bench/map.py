@@ -90,6 +90,10 @@ def ensure_catalogue(name: str, n_services: int) -> str:
                 {"missing": missing, "start": start},
             )
             print(f"  {missing} services ajoutés en {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    if missing > 0:
+        # Fresh statistics, as autovacuum would give them before long.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
     engine.dispose()
     return url
 

@@ -6,8 +6,8 @@ weighted French tsvector (names A, thematique/public/type labels B, description 
 and what every filter, the reach and the score read, so that a search never joins
 the wide service rows: visibility (service and structure published), duplicate
 flag, zone (its codes prefixed `r:` when the service is offered remotely, `p:` when
-it is on site only; `*` stands for an empty zone, eligible everywhere), remote /
-on-site, place,
+it is on site only; `*` stands for an empty zone, eligible everywhere; and the grid
+cell `g:<row>:<column>` of an on-site place), remote / on-site, place (unit vector),
 freshness date, and the service's keys as ids of `search_key` (its facet keys and
 `mobilisable_par:<code>`; the filters are overlaps of these ids). `search_key` also
 holds each labelled key's vector, concatenated into the documents. `search_word` is the dictionary of words of
@@ -21,7 +21,6 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from geoalchemy2 import Geography
 from sqlalchemy import (
     Boolean,
     Date,
@@ -53,7 +52,6 @@ class SearchDocument(Base):
     remote: Mapped[bool] = mapped_column(Boolean, server_default=false())
     on_site: Mapped[bool] = mapped_column(Boolean, server_default=true())
     zone: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
-    location = mapped_column(Geography("POINT", srid=4326, spatial_index=False), nullable=True)
     # The place as a unit vector (x towards longitude 0 on the equator, z towards the
     # North pole): distances on the sphere in plain arithmetic (search/postgres.py).
     x: Mapped[float | None] = mapped_column(Double)
@@ -67,7 +65,6 @@ class SearchDocument(Base):
     __table_args__ = (
         # One GIN index for zone, keys and text: ANDed in one scan (migration 0010).
         Index("ix_search_document_terms", "zone", "keys", "document", postgresql_using="gin"),
-        Index("ix_search_document_location", "location", postgresql_using="gist"),
         Index("ix_search_document_structure_id", "structure_id"),
     )
 

@@ -15,7 +15,6 @@ every service. The audit triggers drop the left-out columns in one jsonb copy.
 See docs/architecture.md, « Moteur de recherche PostgreSQL ».
 """
 
-import geoalchemy2
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -84,7 +83,7 @@ BEGIN
   ),
   documents AS (
     INSERT INTO search_document AS d (service_id, document, visible, duplicate, remote, on_site,
-                                      zone, location, x, y, z, structure_id, code_insee, fresh_date, keys)
+                                      zone, x, y, z, structure_id, code_insee, fresh_date, keys)
     SELECT src.id,
            setweight(to_tsvector('french_unaccent', coalesce(src.nom, '') || ' ' || coalesce(src.structure_nom, '')), 'A')
         || setweight(coalesce(kk.labels, ''), 'B')
@@ -94,8 +93,12 @@ BEGIN
            src.modes_accueil = '{}' OR 'en-presentiel' = ANY (src.modes_accueil),
            ARRAY(SELECT CASE WHEN 'a-distance' = ANY (src.modes_accueil) THEN 'r:' ELSE 'p:' END || z
                  FROM unnest(CASE WHEN src.zone_eligibilite = '{}' THEN ARRAY['*']
-                                  ELSE src.zone_eligibilite END) AS z),
-           src.location,
+                                  ELSE src.zone_eligibilite END) AS z)
+           -- The grid cell of an on-site place (search.postgres.GRID_DEGREES).
+           || CASE WHEN src.location IS NOT NULL AND NOT 'a-distance' = ANY (src.modes_accueil)
+                   THEN ARRAY['g:' || floor(ST_Y(src.location::geometry) / 0.25) || ':'
+                              || floor(ST_X(src.location::geometry) / 0.25)]
+                   ELSE '{}' END,
            cos(radians(ST_Y(src.location::geometry))) * cos(radians(ST_X(src.location::geometry))),
            cos(radians(ST_Y(src.location::geometry))) * sin(radians(ST_X(src.location::geometry))),
            sin(radians(ST_Y(src.location::geometry))),
@@ -104,7 +107,7 @@ BEGIN
     ON CONFLICT (service_id) DO UPDATE SET
       document = EXCLUDED.document, visible = EXCLUDED.visible, duplicate = EXCLUDED.duplicate,
       remote = EXCLUDED.remote, on_site = EXCLUDED.on_site, zone = EXCLUDED.zone,
-      location = EXCLUDED.location, x = EXCLUDED.x, y = EXCLUDED.y, z = EXCLUDED.z,
+      x = EXCLUDED.x, y = EXCLUDED.y, z = EXCLUDED.z,
       structure_id = EXCLUDED.structure_id,
       code_insee = EXCLUDED.code_insee, fresh_date = EXCLUDED.fresh_date, keys = EXCLUDED.keys
   ),
@@ -276,12 +279,6 @@ def upgrade() -> None:
         sa.Column("remote", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("on_site", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("zone", postgresql.ARRAY(sa.Text()), server_default="{}", nullable=False),
-        sa.Column(
-            "location",
-            geoalchemy2.types.Geography(geometry_type="POINT", srid=4326, spatial_index=False,
-                                        from_text="ST_GeogFromText", name="geography"),
-            nullable=True,
-        ),
         sa.Column("x", sa.Double(), nullable=True),
         sa.Column("y", sa.Double(), nullable=True),
         sa.Column("z", sa.Double(), nullable=True),
@@ -299,7 +296,6 @@ def upgrade() -> None:
     op.drop_index("ix_search_document_document", table_name="search_document", postgresql_using="gin")
     op.create_index("ix_search_document_terms", "search_document", ["zone", "keys", "document"],
                     postgresql_using="gin")
-    op.create_index("ix_search_document_location", "search_document", ["location"], postgresql_using="gist")
     op.create_index("ix_search_document_structure_id", "search_document", ["structure_id"])
     # Only the search filtered on these, and it reads search_document now.
     op.drop_index("ix_service_zone_eligibilite", table_name="service", postgresql_using="gin")
@@ -332,10 +328,9 @@ def downgrade() -> None:
     op.create_index("ix_service_publics", "service", ["publics"], postgresql_using="gin")
     op.create_index("ix_service_zone_eligibilite", "service", ["zone_eligibilite"], postgresql_using="gin")
     op.drop_index("ix_search_document_structure_id", table_name="search_document")
-    op.drop_index("ix_search_document_location", table_name="search_document", postgresql_using="gist")
     op.drop_index("ix_search_document_terms", table_name="search_document", postgresql_using="gin")
     op.create_index("ix_search_document_document", "search_document", ["document"], postgresql_using="gin")
-    for name in ("keys", "fresh_date", "code_insee", "structure_id", "z", "y", "x", "location", "zone",
+    for name in ("keys", "fresh_date", "code_insee", "structure_id", "z", "y", "x", "zone",
                  "on_site", "remote", "duplicate", "visible"):
         op.drop_column("search_document", name)
     op.drop_table("search_key")
