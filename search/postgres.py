@@ -92,12 +92,11 @@ SERIAL_OFF = text("SELECT set_config(:n, :v, true)")
 # A category or a SPIE group counts the services that its filter would find
 # (any of its thematiques), each once.
 # Rows share their key sets (a catalogue has far fewer distinct sets than offers):
-# the rows are counted per set first, and only the distinct sets are unnested.
+# the rows are counted per set (`sets`, whose sum is the total: one pass over the
+# result set for both), and only the distinct sets are unnested.
 FACETS_SQL = """(
     SELECT json_agg(json_build_array(k.key, f.n)) FROM (
-        SELECT u.id, sum(c.n) AS n
-        FROM (SELECT facet_keys, count(*) AS n FROM m GROUP BY facet_keys) c, unnest(c.facet_keys) AS u(id)
-        GROUP BY u.id
+        SELECT u.id, sum(c.n) AS n FROM sets c, unnest(c.facet_keys) AS u(id) GROUP BY u.id
     ) f JOIN search_key k ON k.id = f.id
 )"""
 
@@ -356,11 +355,12 @@ class PostgresBackend:
             m AS MATERIALIZED (
                 SELECT id, facet_keys, distance, score, {sort_key} AS sortkey FROM scored
             ),
+            sets AS (SELECT facet_keys, count(*) AS n FROM m GROUP BY facet_keys),
             p AS (
                 SELECT id, distance, score, sortkey FROM m WHERE {keyset}
                 ORDER BY sortkey, id LIMIT :limit OFFSET :offset
             )
-            SELECT (SELECT count(*) FROM m) AS total,
+            SELECT (SELECT CAST(coalesce(sum(n), 0) AS bigint) FROM sets) AS total,
                    (SELECT coalesce(json_agg(json_build_array(id, distance, score, CAST(sortkey AS text))
                                               ORDER BY sortkey, id), '[]') FROM p) AS hits,
                    {facets_sql} AS facets
