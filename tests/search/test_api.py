@@ -34,6 +34,18 @@ def test_search_endpoint(client, factories):
     assert "next_cursor" in body
 
 
+def test_search_response_is_what_its_schema_documents(client, factories):
+    """The endpoint sends its dict without the schema's dump: dumping it through
+    SearchResult must change nothing (no field missing from the spec, none extra)."""
+    from web.api.search import SearchResult
+
+    factories.ServiceFactory(nom="Garage solidaire", confirmed_at=None)
+    factories.ServiceFactory(modes_accueil=["a-distance"], location=MARSEILLE_POINT, horaires_accueil="Mo-Fr 09:00-12:00")
+    body = client.get(URL, query_string={"code_commune": LAON, "size": 5}).get_json()
+    assert len(body["items"]) == 2
+    assert SearchResult().dump(body) == body
+
+
 def test_lists_repeated_or_comma_separated(client, factories):
     a = factories.ServiceFactory(type="atelier")
     b = factories.ServiceFactory(type="formation")

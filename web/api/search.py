@@ -7,7 +7,7 @@ holds each service with its catalogue id and provenance, and its distance.
 from __future__ import annotations
 
 from data_inclusion.schema import v1
-from flask import current_app, request
+from flask import current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from geoalchemy2.shape import to_shape
@@ -153,4 +153,7 @@ class ServiceSearch(MethodView):
             page = run_search(query)
         except InvalidQuery as exc:
             return problem(400, f"{exc.field} : {exc.message}", {exc.field: [exc.message]})
-        return search_page_dict(page, load_services(get_session(), page.hits))
+        # The dict is already the documented SearchResult (tests/api/test_search_response.py
+        # checks that dumping it through the schema changes nothing): sent as it is,
+        # without the schema's dump (a sixth of a search request's time).
+        return jsonify(search_page_dict(page, load_services(get_session(), page.hits)))
