@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, selectinload
 from werkzeug.datastructures import MultiDict
 
 from catalogue import vocabulary
@@ -260,7 +260,7 @@ def load_services(session: Session, hits: tuple[Hit, ...] | list[Hit]) -> list[S
     if not ids:
         return []
     rows = session.scalars(
-        select(Service).where(Service.id.in_(ids)).options(joinedload(Service.structure))
+        select(Service).where(Service.id.in_(ids)).options(selectinload(Service.structure))
     ).all()
     by_id = {r.id: r for r in rows}
     return [by_id[i] for i in ids if i in by_id]
