@@ -193,14 +193,13 @@ BEGIN
 END $$;
 """
 
-# The audit log leaves out the raw payload, the timestamps and the generated columns:
-# one jsonb copy instead of one per removed key.
+# The audit log leaves out the raw payload, the timestamps and the generated columns.
 AUDIT = r"""
 CREATE OR REPLACE FUNCTION offre_audit_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO audit_log (actor, table_name, record_id, action, before, after)
   SELECT NULLIF(current_setting('offre.actor', true), ''), TG_TABLE_NAME, n.id, 'insert', NULL,
-         to_jsonb(n) - '{raw,updated_at,created_at,facet_keys,fresh_date}'::text[]
+         to_jsonb(n) {drop_inserted}
   FROM new_rows n;
   RETURN NULL;
 END $$;
@@ -216,8 +215,7 @@ BEGIN
            (SELECT jsonb_object_agg(k, j.nj -> k) FROM jsonb_object_keys(j.nj) k
              WHERE (j.oj -> k) IS DISTINCT FROM (j.nj -> k)) AS a
     FROM (
-      SELECT n.id, to_jsonb(o) - '{raw,updated_at,facet_keys,fresh_date}'::text[] AS oj,
-             to_jsonb(n) - '{raw,updated_at,facet_keys,fresh_date}'::text[] AS nj
+      SELECT n.id, to_jsonb(o) {drop_updated} AS oj, to_jsonb(n) {drop_updated} AS nj
       FROM new_rows n JOIN old_rows o ON o.id = n.id
     ) j
   ) d
@@ -226,36 +224,21 @@ BEGIN
 END $$;
 """
 
-OLD_AUDIT = r"""
-CREATE OR REPLACE FUNCTION offre_audit_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO audit_log (actor, table_name, record_id, action, before, after)
-  SELECT NULLIF(current_setting('offre.actor', true), ''), TG_TABLE_NAME, n.id, 'insert', NULL,
-         to_jsonb(n) - 'raw' - 'updated_at' - 'created_at' - 'facet_keys' - 'fresh_date'
-  FROM new_rows n;
-  RETURN NULL;
-END $$;
 
-CREATE OR REPLACE FUNCTION offre_audit_update() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO audit_log (actor, table_name, record_id, action, before, after)
-  SELECT NULLIF(current_setting('offre.actor', true), ''), TG_TABLE_NAME, d.id, 'update', d.b, d.a
-  FROM (
-    SELECT j.id,
-           (SELECT jsonb_object_agg(k, j.oj -> k) FROM jsonb_object_keys(j.nj) k
-             WHERE (j.oj -> k) IS DISTINCT FROM (j.nj -> k)) AS b,
-           (SELECT jsonb_object_agg(k, j.nj -> k) FROM jsonb_object_keys(j.nj) k
-             WHERE (j.oj -> k) IS DISTINCT FROM (j.nj -> k)) AS a
-    FROM (
-      SELECT n.id, to_jsonb(o) - 'raw' - 'updated_at' - 'facet_keys' - 'fresh_date' AS oj,
-             to_jsonb(n) - 'raw' - 'updated_at' - 'facet_keys' - 'fresh_date' AS nj
-      FROM new_rows n JOIN old_rows o ON o.id = n.id
-    ) j
-  ) d
-  WHERE d.a IS NOT NULL;
-  RETURN NULL;
-END $$;
-"""
+def _audit(inserted: list[str], updated: list[str], *, one_copy: bool) -> str:
+    """The audit functions dropping these keys: in one jsonb copy (this migration),
+    or one copy per key (as 0009 wrote them, for the downgrade)."""
+
+    def drop(keys: list[str]) -> str:
+        if one_copy:
+            return "- '{" + ",".join(keys) + "}'::text[]"
+        return " ".join(f"- '{k}'" for k in keys)
+
+    return AUDIT.format(drop_inserted=drop(inserted), drop_updated=drop(updated))
+
+
+LEFT_OUT_INSERT = ["raw", "updated_at", "created_at", "facet_keys", "fresh_date"]
+LEFT_OUT_UPDATE = ["raw", "updated_at", "facet_keys", "fresh_date"]
 
 
 def upgrade() -> None:
@@ -301,7 +284,7 @@ def upgrade() -> None:
     op.drop_index("ix_service_zone_eligibilite", table_name="service", postgresql_using="gin")
     op.drop_index("ix_service_publics", table_name="service", postgresql_using="gin")
     op.execute(FUNCTIONS)
-    op.execute(AUDIT)
+    op.execute(_audit(LEFT_OUT_INSERT, LEFT_OUT_UPDATE, one_copy=True))
 
     from search.labels import refresh_keys
 
@@ -323,7 +306,7 @@ def downgrade() -> None:
             nullable=True,
         ),
     )
-    op.execute(OLD_AUDIT)
+    op.execute(_audit(LEFT_OUT_INSERT, LEFT_OUT_UPDATE, one_copy=False))
     op.execute(OLD_FUNCTIONS)
     op.create_index("ix_service_publics", "service", ["publics"], postgresql_using="gin")
     op.create_index("ix_service_zone_eligibilite", "service", ["zone_eligibilite"], postgresql_using="gin")
