@@ -111,12 +111,14 @@ BEGIN
       structure_id = EXCLUDED.structure_id,
       code_insee = EXCLUDED.code_insee, fresh_date = EXCLUDED.fresh_date, keys = EXCLUDED.keys
   ),
-  -- Words of the names (each distinct name once) for typo correction.
+  -- Words of the names (each distinct name once) for typo correction: one string,
+  -- unaccented and split once (twice as fast as a call per name).
   words AS (
     INSERT INTO search_word (word)
     SELECT DISTINCT w
-    FROM (SELECT nom FROM src UNION SELECT structure_nom FROM src) names,
-         regexp_split_to_table(lower(f_unaccent(names.nom)), '[^a-z0-9]+') w
+    FROM regexp_split_to_table(lower(f_unaccent(
+           (SELECT string_agg(n, ' ') FROM (SELECT nom FROM src UNION SELECT structure_nom FROM src) names(n))
+         )), '[^a-z0-9]+') w
     WHERE length(w) >= 3
     ON CONFLICT DO NOTHING
   )
