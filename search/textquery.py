@@ -23,6 +23,8 @@ TS_CONFIG = "french_unaccent"
 MIN_CORRECTED_LENGTH = 4
 SIMILARITY = 0.45
 MAX_CORRECTIONS = 3
+# Nearest words by trigrams (pg_trgm's threshold, 0.3) looked at for each unknown word.
+CANDIDATES = 10
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -73,30 +75,50 @@ def split_groups(value: str) -> list[Group]:
     return groups
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and
+    transpositions of two neighbouring letters each count 1."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[len(b)]
+
+
 def corrections(session: Session, words: list[str]) -> dict[str, list[str]]:
-    """Closest dictionary words of each word that is not in the dictionary."""
+    """Closest dictionary words of each word that is not in the dictionary: similar
+    by trigrams (SIMILARITY), or one edit away (trigrams miss a swap of the last
+    letters: « emplio » shares only 40 % of its trigrams with « emploi »)."""
     candidates = sorted({w for w in words if len(w) >= MIN_CORRECTED_LENGTH and not w.isdigit()})
     if not candidates:
         return {}
     rows = session.execute(
         text(
             """
-            SELECT q.w, c.word
+            SELECT q.w, c.word, c.sim
             FROM unnest(CAST(:words AS text[])) AS q(w)
             CROSS JOIN LATERAL (
-                SELECT word FROM search_word
-                WHERE word % q.w AND similarity(word, q.w) >= :threshold
+                SELECT word, similarity(word, q.w) AS sim FROM search_word
+                WHERE word % q.w
                 ORDER BY similarity(word, q.w) DESC, word
                 LIMIT :n
             ) c
             WHERE NOT EXISTS (SELECT 1 FROM search_word x WHERE x.word = q.w)
             """
         ),
-        {"words": candidates, "threshold": SIMILARITY, "n": MAX_CORRECTIONS},
+        {"words": candidates, "n": CANDIDATES},
     ).all()
     found: dict[str, list[str]] = {}
-    for word, correction in rows:
-        found.setdefault(word, []).append(correction)
+    for word, correction, similarity in rows:
+        close = similarity >= SIMILARITY or edit_distance(word, correction) <= 1
+        if close and len(found.get(word, ())) < MAX_CORRECTIONS:
+            found.setdefault(word, []).append(correction)
     return found
 
 

@@ -226,6 +226,13 @@ def test_typo_tolerated(factories, search):
     assert s.id in ids(search(text="logemnt"))
 
 
+def test_swapped_letters_tolerated(factories, search):
+    s = factories.ServiceFactory(nom="Forum emploi", thematiques=["mobilite--preparer-un-permis"])
+    other = factories.ServiceFactory(nom="Atelier couture", thematiques=["mobilite--preparer-un-permis"])
+    found = ids(search(text="emplio"))
+    assert s.id in found and other.id not in found
+
+
 def test_french_stemming(factories, search):
     s = factories.ServiceFactory(nom="Ateliers de cuisine", thematiques=["remobilisation--bien-etre"])
     assert s.id in ids(search(text="atelier cuisines"))
