@@ -141,16 +141,6 @@ BEGIN
   END IF;
 END $$;
 
--- A structure's name is in its services' documents, its status in their visibility.
-CREATE OR REPLACE FUNCTION search_structure_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM search_refresh(ARRAY(
-    SELECT s.id FROM service s
-    JOIN changed c ON c.id = s.structure_id
-    JOIN before b ON b.id = c.id
-    WHERE c.nom IS DISTINCT FROM b.nom OR c.status IS DISTINCT FROM b.status));
-  RETURN NULL;
-END $$;
 """
 
 OLD_FUNCTIONS = r"""
@@ -183,17 +173,25 @@ BEGIN
   FROM service s JOIN structure st ON st.id = s.structure_id
   WHERE s.id = ANY (ids);
 END $$;
+"""
 
+# The services of the structures whose listed columns changed get their rows again.
+STRUCTURE_CHANGED = r"""
 CREATE OR REPLACE FUNCTION search_structure_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM search_refresh(ARRAY(
     SELECT s.id FROM service s
     JOIN changed c ON c.id = s.structure_id
     JOIN before b ON b.id = c.id
-    WHERE c.nom IS DISTINCT FROM b.nom));
+    WHERE {changed}));
   RETURN NULL;
 END $$;
 """
+
+
+def _structure_changed(*columns: str) -> str:
+    return STRUCTURE_CHANGED.format(changed=" OR ".join(f"c.{c} IS DISTINCT FROM b.{c}" for c in columns))
+
 
 # The audit log leaves out the raw payload, the timestamps and the generated columns.
 AUDIT = r"""
@@ -286,6 +284,8 @@ def upgrade() -> None:
     op.drop_index("ix_service_zone_eligibilite", table_name="service", postgresql_using="gin")
     op.drop_index("ix_service_publics", table_name="service", postgresql_using="gin")
     op.execute(FUNCTIONS)
+    # A structure's name is in its services' documents, its status in their visibility.
+    op.execute(_structure_changed("nom", "status"))
     op.execute(_audit(LEFT_OUT_INSERT, LEFT_OUT_UPDATE, one_copy=True))
 
     from search.labels import refresh_keys
@@ -310,6 +310,7 @@ def downgrade() -> None:
     )
     op.execute(_audit(LEFT_OUT_INSERT, LEFT_OUT_UPDATE, one_copy=False))
     op.execute(OLD_FUNCTIONS)
+    op.execute(_structure_changed("nom"))
     op.create_index("ix_service_publics", "service", ["publics"], postgresql_using="gin")
     op.create_index("ix_service_zone_eligibilite", "service", ["zone_eligibilite"], postgresql_using="gin")
     op.drop_index("ix_search_document_structure_id", table_name="search_document")
