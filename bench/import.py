@@ -98,6 +98,10 @@ def main() -> None:
                 total = args.structures + args.services
                 print(f"{label}: {elapsed:.1f} s — {args.services / elapsed:,.0f} services/s, "
                       f"{total / elapsed:,.0f} records/s; services {c['service']}")
+                t = loader.timings
+                print(f"  writer: {t['ecriture']:.1f} s writing batches (database included), "
+                      f"{t['attente']:.1f} s waiting for the worker, {t['fin']:.1f} s final steps "
+                      f"(snapshot, duplicates); worker: {t['preparation']:.1f} s preparing")
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         # The batches are prepared in a forked worker process (importers.load).
         worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

@@ -15,11 +15,11 @@ so an unchanged record writes nothing (the audit and outbox triggers stay quiet)
 from __future__ import annotations
 
 import gc
-import json
 import multiprocessing
 import pickle
 import re
 import sys
+import time
 import unicodedata
 import uuid
 from collections import Counter
@@ -30,6 +30,7 @@ from itertools import islice
 from queue import Empty
 from typing import Any
 
+import orjson
 from marshmallow import ValidationError as MarshmallowError
 from sqlalchemy import insert, text, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -81,9 +82,12 @@ class Referentiel:
 
     def __init__(self, session: Session):
         rows = session.execute(
-            text("SELECT code, nom, codes_postaux FROM geo_commune")
+            text("SELECT code, nom, codes_postaux, ST_X(centre::geometry) AS lon, "
+                 "ST_Y(centre::geometry) AS lat FROM geo_commune")
         ).all()
         self.communes = {r.code: r.nom for r in rows}
+        # Every commune's centre (35,000 pairs): rows are placed while prepared.
+        self._centres = {r.code: (r.lon, r.lat) for r in rows if r.lon is not None}
         self._postal_rows = rows
         self._by_postal: dict[str, list[tuple[str, str]]] | None = None
         self.departements = set(session.scalars(text("SELECT code FROM geo_departement")))
@@ -93,7 +97,6 @@ class Referentiel:
             text("SELECT code, region_code FROM geo_departement ORDER BY code")
         ):
             self.regions.setdefault(region, []).append(code)
-        self._centres: dict[str, tuple[float, float] | None] = {}
         self._zones: dict[tuple[str, ...], list[str]] = {}
 
     @property
@@ -150,21 +153,6 @@ class Referentiel:
         self._zones[key] = result
         return result
 
-    def centres(self, session: Session, codes: Iterable[str]) -> None:
-        missing = [c for c in set(codes) if c and c not in self._centres]
-        if not missing:
-            return
-        for code in missing:
-            self._centres[code] = None
-        for code, lon, lat in session.execute(
-            text(
-                "SELECT code, ST_X(centre::geometry), ST_Y(centre::geometry) FROM geo_commune "
-                "WHERE code = ANY(:codes) AND centre IS NOT NULL"
-            ),
-            {"codes": missing},
-        ):
-            self._centres[code] = (lon, lat)
-
     def centre(self, code: str | None) -> tuple[float, float] | None:
         return self._centres.get(code or "")
 
@@ -188,19 +176,30 @@ class Report:
 
 @dataclass
 class _Prepared:
-    """One batch normalised and validated, ready to be written."""
+    """One batch normalised and validated, ready to be written. The rows cross to
+    the writer as the JSON text that the upsert reads (`payloads`, one array per
+    kind; `keys` in the same order): passing text between processes costs far less
+    than pickling the rows (42 µs a record, measured)."""
 
     count: int  # records read
-    rows: dict[str, dict[tuple[str, str], dict]] = field(
+    rows: dict[str, dict[tuple[str, str], dict]] | None = field(
         default_factory=lambda: {STRUCTURE: {}, SERVICE: {}}
     )
-    origin: dict[tuple[str, str, str], tuple[int, RawRecord]] = field(default_factory=dict)
+    payloads: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # Rows still to be placed by the writer (a geocoder is configured: it reads the
+    # database): their `_place` is in the payload.
+    unplaced: bool = False
+    # Services whose structure the file has not given (so far): the raw record, to
+    # quarantine the service if the catalogue has not the structure either.
+    origin: dict[tuple[str, str, str], tuple[int, RawRecord, tuple[str, str]]] = field(default_factory=dict)
     quarantine: list[dict] = field(default_factory=list)
     report: Report = field(default_factory=Report)
     seen: dict[str, set[tuple[str, str]]] = field(
         default_factory=lambda: {STRUCTURE: set(), SERVICE: set()}
     )
     rejected_inputs: set[int] = field(default_factory=set)
+    seconds: float = 0.0  # spent preparing it
 
 
 @dataclass
@@ -219,20 +218,44 @@ def _json_default(value):
 
 
 def dumps(value) -> str:
-    return json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+    """JSON text (orjson: dates, datetimes and UUIDs as ISO strings, NaN as null)."""
+    return orjson.dumps(value, default=_json_default).decode()
 
 
-def _upsert_sql(kind: str) -> str:
+def _column_types(session: Session, table: str) -> dict[str, str]:
+    """The SQL types of a table's columns, as jsonb_to_recordset declares them."""
+    return dict(session.execute(
+        text(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = CAST(:t AS regclass) AND attnum > 0 AND NOT attisdropped"
+        ),
+        {"t": table},
+    ).all())
+
+
+def _upsert_sql(kind: str, types: dict[str, str]) -> str:
+    """One statement per batch: the rows from their JSON, a service's structure found
+    by its (source, source_id) in the same statement (a service whose structure the
+    catalogue has not is left out: the writer quarantines it)."""
     table = TABLES[kind]
     columns = COLUMNS[kind] + ["location", "location_precision"]
     compared = [c for c in columns if c != "location"]
     insert_cols = ["id", "source", "source_id", "raw", "status", *columns]
+    read_cols = [c for c in insert_cols if c != "structure_id"]
+    declared = ", ".join(f'"{c}" {types[c]}' for c in read_cols)
+    selected = ", ".join("st.id" if c == "structure_id" else f"r.{c}" for c in insert_cols)
+    source = f"jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({declared}"
+    if kind == SERVICE:
+        source += (", structure_source text, structure_source_id text) "
+                   "JOIN structure st ON st.source = r.structure_source AND st.source_id = r.structure_source_id")
+    else:
+        source += ")"
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in ["raw", *columns])
     old = ", ".join([f"{table}.{c}" for c in compared] + [f"ST_AsBinary({table}.location)"])
     new = ", ".join([f"EXCLUDED.{c}" for c in compared] + ["ST_AsBinary(EXCLUDED.location)"])
     return (
         f"INSERT INTO {table} ({', '.join(insert_cols)}) "
-        f"SELECT {', '.join(insert_cols)} FROM jsonb_populate_recordset(NULL::{table}, CAST(:rows AS jsonb)) "
+        f"SELECT {selected} FROM {source} "
         f"ON CONFLICT (source, source_id) DO UPDATE SET {sets}, updated_at = now() "
         f"WHERE ({old}) IS DISTINCT FROM ({new}) "
         f"RETURNING id, source, source_id, (xmax = 0) AS inserted"
@@ -269,13 +292,20 @@ class Loader:
         self.report = Report()
         self.run_id: int | None = None
         self.referentiel: Referentiel | None = None
-        self.structure_ids: dict[tuple[str, str], uuid.UUID] = {}
+        # Structures of this file that passed validation (in the process that prepares
+        # the batches): their services need no check that the catalogue has them.
+        self._file_structures: set[tuple[str, str]] = set()
+        self._sql: dict[str, str] = {}
         self.seen: dict[str, set[tuple[str, str]]] = {STRUCTURE: set(), SERVICE: set()}
         self.created: dict[str, list[uuid.UUID]] = {STRUCTURE: [], SERVICE: []}
         # Input positions whose records were all loaded (used by retries).
         self.rejected_inputs: set[int] = set()
         self.schemas = {kind: schema() for kind, schema in SCHEMAS.items()}
         self._hours_ok: dict[str, str | None] = {}
+        # Where the time went (seconds), for the benchmark: preparing the batches (in
+        # the worker), writing them (the writer, database included), and the writer
+        # waiting for the next prepared batch.
+        self.timings: Counter = Counter()
 
     # --- run record ---------------------------------------------------------
 
@@ -315,6 +345,7 @@ class Loader:
             with self.sessions() as session:
                 self.referentiel = Referentiel(session)
         self._pipeline(self._batches(records))
+        started = time.perf_counter()
         with self.sessions() as session, session.begin():
             set_actor(session, self.actor)
             if self.snapshot:
@@ -329,6 +360,7 @@ class Loader:
             # Each new duplicate suggestion goes to the moderators' queue.
             moderation.sync_duplicates(session)
             self._save_report(session, finished=True)
+        self.timings["fin"] += time.perf_counter() - started
         return self.run_id
 
     def _pipeline(self, batches: Iterator[list[tuple[int, RawRecord]]]) -> None:
@@ -354,9 +386,11 @@ class Loader:
             gc.unfreeze()
         try:
             while True:
+                waited = time.perf_counter()
                 try:
                     message = queue.get(timeout=1)
                 except Empty:
+                    self.timings["attente"] += time.perf_counter() - waited
                     if not worker.is_alive():
                         raise RuntimeError(
                             f"la préparation des lots s'est arrêtée (code {worker.exitcode})"
@@ -364,6 +398,7 @@ class Loader:
                     continue
                 if message is None:
                     break
+                self.timings["attente"] += time.perf_counter() - waited
                 if isinstance(message, _Failure):
                     raise message.error
                 self._write_batch(message)
@@ -390,10 +425,13 @@ class Loader:
         queue.join_thread()
 
     def _write_batch(self, prepared: _Prepared) -> None:
+        started = time.perf_counter()
         with self.sessions() as session, session.begin():
             set_actor(session, self.actor)
             self._write(session, prepared)
             self._save_report(session)
+        self.timings["ecriture"] += time.perf_counter() - started
+        self.timings["preparation"] += prepared.seconds
         self.progress(prepared.count)
 
     def _batches(self, records: Iterable[RawRecord]) -> Iterator[list[tuple[int, RawRecord]]]:
@@ -412,6 +450,7 @@ class Loader:
     def _prepare(self, batch: list[tuple[int, RawRecord]]) -> _Prepared:
         """Normalise and validate one batch: no database, no shared state (its counts
         and warnings go to the batch's own report, merged when the batch is written)."""
+        started = time.perf_counter()
         prepared = _Prepared(len(batch))
         report = prepared.report
         rows, origin, quarantine = prepared.rows, prepared.origin, prepared.quarantine
@@ -455,8 +494,30 @@ class Loader:
                     report.warnings[f"{kind} en double dans le fichier (le dernier l'emporte)"] += 1
             rows[kind][key] = row
             if kind == SERVICE:  # to quarantine it if its structure is unknown
-                origin[(kind, *key)] = (position, record)
+                origin[(kind, *key)] = (position, record, tuple(item.structure_key or ("", "")))
+        self._serialise(prepared)
+        prepared.seconds = time.perf_counter() - started
         return prepared
+
+    def _serialise(self, prepared: _Prepared) -> None:
+        """Place the rows (source coordinates, else the commune's centre; with a
+        geocoder, the writer places them) and write them as JSON for the writer."""
+        rows = prepared.rows
+        self._file_structures.update(rows[STRUCTURE])
+        prepared.unplaced = self.geocoder is not None
+        for kind, kind_rows in rows.items():
+            for row in kind_rows.values():
+                if not prepared.unplaced:
+                    row["location"], row["location_precision"] = self._place(row.pop("_place"))
+                if kind == SERVICE:
+                    row["structure_source"], row["structure_source_id"] = row.pop("_structure_key")
+            prepared.keys[kind] = list(kind_rows)
+            prepared.payloads[kind] = dumps(list(kind_rows.values()))
+        prepared.origin = {
+            key: value for key, value in prepared.origin.items()
+            if key[1:] in rows[SERVICE] and value[2] not in self._file_structures
+        }
+        prepared.rows = None
 
     def _merge(self, prepared: _Prepared) -> None:
         """The batch's report into the run's (in the batch's transaction)."""
@@ -474,37 +535,30 @@ class Loader:
 
     def _write(self, session: Session, prepared: _Prepared) -> None:
         """Write one prepared batch: structures, then services, quarantine."""
-        rows, origin, quarantine = prepared.rows, prepared.origin, prepared.quarantine
-        codes = [row["_place"][3] for kind_rows in rows.values() for row in kind_rows.values()]
-        self.referentiel.centres(session, codes)
-        for kind_rows in rows.values():
-            for row in kind_rows.values():
-                row["location"], row["location_precision"] = self._place(row.pop("_place"))
-        self._upsert(session, STRUCTURE, rows[STRUCTURE])
-        for key in rows[STRUCTURE]:
-            if key not in self.structure_ids:
-                self.structure_ids[key] = None  # resolved below
-        self._resolve_structures(session, rows[SERVICE])
-        services = {}
-        for key, row in rows[SERVICE].items():
-            structure_key = tuple(row.pop("_structure_key"))
-            structure_id = self.structure_ids.get(structure_key)
-            if structure_id is None:
-                position, record = origin[(SERVICE, *key)]
-                item = Item(kind=SERVICE, source=key[0], source_id=key[1], data={}, raw=row.get("raw"))
-                quarantine.append(self._reject(
-                    prepared, SERVICE, item, record, position,
-                    {"structure_id": [f"structure inconnue : {structure_key[1]} (source {structure_key[0]})"]},
-                ))
-                continue
-            row["structure_id"] = str(structure_id)
-            services[key] = row
-        self._keep_taken_over(session, services)
-        self._upsert(session, SERVICE, services)
+        quarantine = prepared.quarantine
+        payloads, keys = prepared.payloads, prepared.keys
+        if prepared.unplaced:
+            for kind in payloads:
+                payloads[kind] = self._patch(payloads[kind], self._place_row)
+        if not self._sql:
+            self._sql = {kind: _upsert_sql(kind, _column_types(session, TABLES[kind])) for kind in TABLES}
+        self._upsert(session, STRUCTURE, payloads[STRUCTURE], len(keys[STRUCTURE]))
+        orphans = self._orphans(session, prepared)
+        for key in orphans:
+            position, record, structure_key = prepared.origin[(SERVICE, *key)]
+            item = Item(kind=SERVICE, source=key[0], source_id=key[1], data={}, raw=None)
+            quarantine.append(self._reject(
+                prepared, SERVICE, item, record, position,
+                {"structure_id": [f"structure inconnue : {structure_key[1]} (source {structure_key[0]})"]},
+            ))
+        services = [k for k in keys[SERVICE] if k not in orphans]
+        payloads[SERVICE] = self._keep_taken_over(session, payloads[SERVICE], services)
+        # The orphans' rows stay in the payload: the upsert's join leaves them out.
+        self._upsert(session, SERVICE, payloads[SERVICE], len(services))
         self._merge(prepared)
         if quarantine:
             session.execute(insert(QuarantinedRecord), quarantine)
-        loaded = [(STRUCTURE, *k) for k in rows[STRUCTURE]] + [(SERVICE, *k) for k in services]
+        loaded = [(STRUCTURE, *k) for k in keys[STRUCTURE]] + [(SERVICE, *k) for k in services]
         if loaded:
             session.execute(
                 text(
@@ -517,6 +571,35 @@ class Loader:
                 {"run": self.run_id, "kinds": [x[0] for x in loaded],
                  "sources": [x[1] for x in loaded], "ids": [x[2] for x in loaded]},
             )
+
+    def _orphans(self, session: Session, prepared: _Prepared) -> set[tuple[str, str]]:
+        """Services of the batch whose structure neither the file (so far) nor the
+        catalogue has: one query for their structures."""
+        if not prepared.origin:
+            return set()
+        wanted = {v[2] for v in prepared.origin.values()}
+        found = {tuple(r) for r in session.execute(
+            text(
+                "SELECT s.source, s.source_id FROM structure s "
+                "JOIN unnest(CAST(:sources AS text[]), CAST(:ids AS text[])) AS k(source, id) "
+                "ON s.source = k.source AND s.source_id = k.id"
+            ),
+            {"sources": [k[0] for k in wanted], "ids": [k[1] for k in wanted]},
+        )}
+        return {key[1:] for key, value in prepared.origin.items() if value[2] not in found}
+
+    @staticmethod
+    def _patch(payload: str, change: Callable[[dict], None]) -> str:
+        """The rows of a payload changed by the writer (a rare path: geocoding,
+        fields taken over by a structure)."""
+        rows = orjson.loads(payload)
+        for row in rows:
+            change(row)
+        return dumps(rows)
+
+    def _place_row(self, row: dict) -> None:
+        if "_place" in row:
+            row["location"], row["location_precision"] = self._place(tuple(row.pop("_place")))
 
     def _reject(self, prepared: _Prepared, kind, item: Item, record: RawRecord, position: int,
                 errors) -> dict:
@@ -533,7 +616,7 @@ class Loader:
             "run_id": self.run_id, "source": self.source, "kind": kind,
             "record_source": item.source or None, "record_id": item.source_id or None,
             "reason": reason, "errors": errors,
-            "raw": json.loads(dumps(record.data)),
+            "raw": orjson.loads(dumps(record.data)),
         }
 
     def _validate(self, item: Item, report: Report) -> tuple[dict | None, dict | None]:
@@ -621,10 +704,12 @@ class Loader:
             return f"SRID=4326;POINT({centre[0]} {centre[1]})", "commune"
         return None, None
 
-    def _upsert(self, session: Session, kind: str, rows: dict[tuple[str, str], dict]) -> None:
-        if not rows:
+    def _upsert(self, session: Session, kind: str, payload: str, expected: int) -> None:
+        """Write a payload's rows; `expected` of them can be written (the others are
+        orphans, left out by the statement)."""
+        if not expected:
             return
-        result = session.execute(text(_upsert_sql(kind)), {"rows": dumps(list(rows.values()))}).all()
+        result = session.execute(text(self._sql[kind]), {"rows": payload}).all()
         counts = self.report.counts[kind]
         for r in result:
             if r.inserted:
@@ -632,16 +717,14 @@ class Loader:
                 self.created[kind].append(r.id)
             else:
                 counts["modifies"] += 1
-            if kind == STRUCTURE:
-                self.structure_ids[(r.source, r.source_id)] = r.id
-        counts["inchanges"] += len(rows) - len(result)
+        counts["inchanges"] += expected - len(result)
 
-    def _keep_taken_over(self, session: Session, services: dict[tuple[str, str], dict]) -> None:
+    def _keep_taken_over(self, session: Session, payload: str, services: list[tuple[str, str]]) -> str:
         """The fields a structure took over (edited itself, table taken_over_field)
         keep their current value: the import writes them back unchanged. One query
-        per batch, for the services that have such fields only."""
+        per batch; the payload is rewritten only when such fields exist."""
         if not services:
-            return
+            return payload
         found = session.execute(
             text(
                 "SELECT s.source, s.source_id, array_agg(t.field) AS fields, "
@@ -652,8 +735,14 @@ class Loader:
             ),
             {"sources": [k[0] for k in services], "ids": [k[1] for k in services]},
         ).all()
-        for source, source_id, fields, current in found:
-            row = services[(source, source_id)]
+        if not found:
+            return payload
+        kept = {(source, source_id): (fields, current) for source, source_id, fields, current in found}
+
+        def keep(row: dict) -> None:
+            if (row["source"], row["source_id"]) not in kept:
+                return
+            fields, current = kept[(row["source"], row["source_id"])]
             for name in fields:
                 if name == "location":
                     row["location"] = current.get("location")
@@ -662,21 +751,7 @@ class Loader:
                     row[name] = current.get(name)
             self.report.warnings["champs repris par la structure conservés"] += 1
 
-    def _resolve_structures(self, session: Session, services: dict) -> None:
-        wanted = {tuple(r["_structure_key"]) for r in services.values()}
-        missing = [k for k in wanted | {k for k, v in self.structure_ids.items() if v is None}
-                   if self.structure_ids.get(k) is None]
-        if not missing:
-            return
-        for source, source_id, id_ in session.execute(
-            text(
-                "SELECT s.source, s.source_id, s.id FROM structure s "
-                "JOIN unnest(CAST(:sources AS text[]), CAST(:ids AS text[])) AS k(source, id) "
-                "ON s.source = k.source AND s.source_id = k.id"
-            ),
-            {"sources": [k[0] for k in missing], "ids": [k[1] for k in missing]},
-        ):
-            self.structure_ids[(source, source_id)] = id_
+        return self._patch(payload, keep)
 
     # --- snapshot -------------------------------------------------------------
 

@@ -94,7 +94,8 @@ def prepare(name: str, location: str, workdir: Path) -> Prepared:
     for p in paths:
         if p.suffix.lower() in (".yaml", ".yml"):
             continue
-        head = p.read_bytes()[:4]
+        with open(p, "rb") as f:  # the first bytes only: the file may be large
+            head = f.read(4)
         sheets = _sheets(source, p) if head.startswith(b"PK\x03\x04") else None
         prepared.files.append(inspect(p, sheets=sheets))
     return prepared

@@ -38,6 +38,44 @@ def test_json_folder_imports_structures_and_services_with_their_own_provenance(d
     assert ccas.raw["telephone"] == "03 23 06 93 93"
 
 
+class _AddressBook:
+    """A geocoder answering from a fixed address book (the BAN is an online
+    service: tests/geo checks the BAN client itself against a local server)."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.asked = []
+
+    def locate(self, address, citycode):
+        from geo.geocoding import ADDRESS, GeocodeResult
+
+        self.asked.append((address, citycode))
+        found = self.answers.get(address)
+        return GeocodeResult(lon=found[0], lat=found[1], score=0.9, precision=ADDRESS) if found else None
+
+
+def test_with_a_geocoder_addresses_without_coordinates_are_geocoded(db, run_import, tmp_path):
+    folder = _both(tmp_path)
+    services = json.loads((folder / "services.json").read_text())
+    dom = next(s for s in services if s["id"] == "dora--svc-0201")
+    assert dom.get("longitude") is None
+    dom["adresse"] = "12 rue de la Gare"
+    (folder / "services.json").write_text(json.dumps(services, ensure_ascii=False))
+    geocoder = _AddressBook({dom["adresse"]: (3.4712, 49.0458)})
+    report = run_import("data-inclusion", folder, geocoder=geocoder)
+    assert report["status"] == "termine"
+    assert (dom["adresse"], dom["code_insee"]) in geocoder.asked
+    found = db.scalar(select(Service).where(Service.source_id == "dora--svc-0201"))
+    assert found.location_precision.value == "adresse"
+    lon, lat = db.execute(select(func.ST_X(func.ST_GeomFromWKB(func.ST_AsBinary(Service.location))),
+                                 func.ST_Y(func.ST_GeomFromWKB(func.ST_AsBinary(Service.location))))
+                          .where(Service.id == found.id)).one()
+    assert (round(lon, 4), round(lat, 4)) == (3.4712, 49.0458)
+    # Coordinates given by the source are kept as they are, never geocoded.
+    svc = db.scalar(select(Service).where(Service.source_id == "dora--svc-0101"))
+    assert svc.location_precision.value == "source"
+
+
 def test_same_file_twice_second_report_all_unchanged_and_triggers_quiet(db, run_import, tmp_path):
     folder = _both(tmp_path)
     run_import("data-inclusion", folder)
