@@ -69,7 +69,7 @@ def main() -> None:
     from sqlalchemy import text
 
     from catalogue.db import make_engine, make_sessionmaker
-    from importers import registry
+    from importers import load, registry
     from tests import dbsetup
 
     server = dbsetup.server_url()
@@ -99,7 +99,8 @@ def main() -> None:
                 print(f"{label}: {elapsed:.1f} s — {args.services / elapsed:,.0f} services/s, "
                       f"{total / elapsed:,.0f} records/s; services {c['service']}")
                 t = loader.timings
-                print(f"  writer: {t['ecriture']:.1f} s writing batches (database included), "
+                print(f"  writers: {t['ecriture']:.1f} s writing batches (database included; summed over "
+                      f"the {load.WRITERS} writing threads), "
                       f"{t['attente']:.1f} s waiting for the worker, {t['fin']:.1f} s final steps "
                       f"(snapshot, duplicates); worker: {t['preparation']:.1f} s preparing")
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

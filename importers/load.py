@@ -14,16 +14,20 @@ so an unchanged record writes nothing (the audit and outbox triggers stay quiet)
 
 from __future__ import annotations
 
+import copy
 import gc
 import multiprocessing
 import pickle
 import re
 import sys
+import threading
 import time
 import unicodedata
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import islice
@@ -33,6 +37,7 @@ from typing import Any
 import orjson
 from marshmallow import ValidationError as MarshmallowError
 from sqlalchemy import insert, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalogue import hours, moderation
@@ -68,6 +73,13 @@ SCHEMAS = {STRUCTURE: StructureInput, SERVICE: ServiceInput}
 REPORT_REJECTIONS_MAX = 1000
 # Prepared batches that may wait for the writer (each is batch_size records).
 PIPELINE_DEPTH = 2
+# Batches written at once, each in its own transaction on its own connection: the
+# database's work per record (triggers: search rows, audit, outbox) is most of an
+# import, and one connection uses one core. See Loader._pipeline.
+WRITERS = 2
+# A batch whose transaction the database aborted as a deadlock (two batches writing
+# the same record, rare) is written again: batches are idempotent.
+DEADLOCK_RETRIES = 3
 COUNTERS = ("lus", "crees", "modifies", "inchanges", "archives", "rejetes", "doublons")
 
 
@@ -200,6 +212,17 @@ class _Prepared:
     )
     rejected_inputs: set[int] = field(default_factory=set)
     seconds: float = 0.0  # spent preparing it
+    created: dict[str, list[uuid.UUID]] = field(default_factory=lambda: {STRUCTURE: [], SERVICE: []})
+
+    def attempt(self) -> _Prepared:
+        """A copy for one attempt at writing it: what writing changes (quarantine,
+        report, payloads) starts afresh if the attempt is retried."""
+        return _Prepared(
+            count=self.count, rows=None, payloads=dict(self.payloads), keys=self.keys,
+            unplaced=self.unplaced, origin=self.origin, quarantine=list(self.quarantine),
+            report=copy.deepcopy(self.report), seen=self.seen,
+            rejected_inputs=set(self.rejected_inputs), seconds=self.seconds,
+        )
 
 
 @dataclass
@@ -262,6 +285,49 @@ def _upsert_sql(kind: str, types: dict[str, str]) -> str:
     )
 
 
+class _Writers:
+    """Prepared batches written by up to WRITERS threads, each batch in its own
+    transaction on its own connection (the database releases the GIL's hold: the
+    threads wait on it). A batch with services starts only once every earlier batch
+    with structures is committed: its services find their structures. With sessions
+    bound to one connection (the tests' transaction), one batch at a time."""
+
+    def __init__(self, loader: Loader):
+        from sqlalchemy.engine import Connection
+
+        self.loader = loader
+        bound = loader.sessions.kw.get("bind")
+        self.size = 1 if isinstance(bound, Connection) else WRITERS
+        self.pool = ThreadPoolExecutor(self.size, thread_name_prefix="import-write") if self.size > 1 else None
+        self.running: list[tuple[Future, bool]] = []
+
+    def submit(self, prepared: _Prepared) -> None:
+        if self.pool is None:
+            self.loader._write_batch(prepared)
+            return
+        if prepared.keys[SERVICE]:
+            for future, has_structures in self.running:
+                if has_structures:
+                    future.result()
+        while sum(not f.done() for f, _ in self.running) >= self.size:
+            wait_futures([f for f, _ in self.running], return_when=FIRST_COMPLETED)
+        for future, _ in self.running:
+            if future.done():
+                future.result()  # its error, raised now
+        self.running = [(f, s) for f, s in self.running if not f.done()]
+        future = self.pool.submit(self.loader._write_batch, prepared)
+        self.running.append((future, bool(prepared.keys[STRUCTURE])))
+
+    def finish(self) -> None:
+        for future, _ in self.running:
+            future.result()
+        self.running = []
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 class Loader:
     """One import run. `normalise` is the source's pure normaliser."""
 
@@ -306,6 +372,8 @@ class Loader:
         # the worker), writing them (the writer, database included), and the writer
         # waiting for the next prepared batch.
         self.timings: Counter = Counter()
+        # Held to merge a written batch into the run's report and commit it.
+        self._commit_lock = threading.Lock()
 
     # --- run record ---------------------------------------------------------
 
@@ -344,6 +412,7 @@ class Loader:
         if self.referentiel is None:
             with self.sessions() as session:
                 self.referentiel = Referentiel(session)
+                self._sql = {kind: _upsert_sql(kind, _column_types(session, TABLES[kind])) for kind in TABLES}
         self._pipeline(self._batches(records))
         started = time.perf_counter()
         with self.sessions() as session, session.begin():
@@ -384,6 +453,7 @@ class Loader:
             worker.start()
         finally:
             gc.unfreeze()
+        writing = _Writers(self)
         try:
             while True:
                 waited = time.perf_counter()
@@ -401,8 +471,10 @@ class Loader:
                 self.timings["attente"] += time.perf_counter() - waited
                 if isinstance(message, _Failure):
                     raise message.error
-                self._write_batch(message)
+                writing.submit(message)
+            writing.finish()
         finally:
+            writing.close()
             if worker.is_alive():
                 worker.kill()
             worker.join()
@@ -425,14 +497,30 @@ class Loader:
         queue.join_thread()
 
     def _write_batch(self, prepared: _Prepared) -> None:
+        """Write one batch in one transaction, with the run's report. Written
+        batches may be two at a time (_Writers): the report is merged and the
+        transaction committed under a lock, one batch after the other."""
         started = time.perf_counter()
-        with self.sessions() as session, session.begin():
-            set_actor(session, self.actor)
-            self._write(session, prepared)
-            self._save_report(session)
-        self.timings["ecriture"] += time.perf_counter() - started
-        self.timings["preparation"] += prepared.seconds
-        self.progress(prepared.count)
+        for attempt in range(DEADLOCK_RETRIES + 1):
+            batch = prepared.attempt()
+            with self.sessions() as session:
+                session.begin()
+                try:
+                    set_actor(session, self.actor)
+                    self._write(session, batch)
+                except DBAPIError as exc:
+                    session.rollback()
+                    if getattr(exc.orig, "sqlstate", None) == "40P01" and attempt < DEADLOCK_RETRIES:
+                        continue  # another batch wrote the same record: this one again
+                    raise
+                with self._commit_lock:
+                    self._merge(batch)
+                    self._save_report(session)
+                    session.commit()
+                    self.timings["ecriture"] += time.perf_counter() - started
+                    self.timings["preparation"] += prepared.seconds
+                    self.progress(prepared.count)
+                return
 
     def _batches(self, records: Iterable[RawRecord]) -> Iterator[list[tuple[int, RawRecord]]]:
         iterator: Iterator[tuple[int, RawRecord]] = iter(enumerate(records))
@@ -531,6 +619,8 @@ class Loader:
             self.report.rejections.extend(prepared.report.rejections[:room])
         for kind, seen in prepared.seen.items():
             self.seen[kind] |= seen
+        for kind, created in prepared.created.items():
+            self.created[kind].extend(created)
         self.rejected_inputs |= prepared.rejected_inputs
 
     def _write(self, session: Session, prepared: _Prepared) -> None:
@@ -540,9 +630,7 @@ class Loader:
         if prepared.unplaced:
             for kind in payloads:
                 payloads[kind] = self._patch(payloads[kind], self._place_row)
-        if not self._sql:
-            self._sql = {kind: _upsert_sql(kind, _column_types(session, TABLES[kind])) for kind in TABLES}
-        self._upsert(session, STRUCTURE, payloads[STRUCTURE], len(keys[STRUCTURE]))
+        self._upsert(session, prepared, STRUCTURE, len(keys[STRUCTURE]))
         orphans = self._orphans(session, prepared)
         for key in orphans:
             position, record, structure_key = prepared.origin[(SERVICE, *key)]
@@ -552,10 +640,9 @@ class Loader:
                 {"structure_id": [f"structure inconnue : {structure_key[1]} (source {structure_key[0]})"]},
             ))
         services = [k for k in keys[SERVICE] if k not in orphans]
-        payloads[SERVICE] = self._keep_taken_over(session, payloads[SERVICE], services)
+        payloads[SERVICE] = self._keep_taken_over(session, prepared, services)
         # The orphans' rows stay in the payload: the upsert's join leaves them out.
-        self._upsert(session, SERVICE, payloads[SERVICE], len(services))
-        self._merge(prepared)
+        self._upsert(session, prepared, SERVICE, len(services))
         if quarantine:
             session.execute(insert(QuarantinedRecord), quarantine)
         loaded = [(STRUCTURE, *k) for k in keys[STRUCTURE]] + [(SERVICE, *k) for k in services]
@@ -704,25 +791,26 @@ class Loader:
             return f"SRID=4326;POINT({centre[0]} {centre[1]})", "commune"
         return None, None
 
-    def _upsert(self, session: Session, kind: str, payload: str, expected: int) -> None:
+    def _upsert(self, session: Session, prepared: _Prepared, kind: str, expected: int) -> None:
         """Write a payload's rows; `expected` of them can be written (the others are
         orphans, left out by the statement)."""
         if not expected:
             return
-        result = session.execute(text(self._sql[kind]), {"rows": payload}).all()
-        counts = self.report.counts[kind]
+        result = session.execute(text(self._sql[kind]), {"rows": prepared.payloads[kind]}).all()
+        counts = prepared.report.counts[kind]
         for r in result:
             if r.inserted:
                 counts["crees"] += 1
-                self.created[kind].append(r.id)
+                prepared.created[kind].append(r.id)
             else:
                 counts["modifies"] += 1
         counts["inchanges"] += expected - len(result)
 
-    def _keep_taken_over(self, session: Session, payload: str, services: list[tuple[str, str]]) -> str:
+    def _keep_taken_over(self, session: Session, prepared: _Prepared, services: list[tuple[str, str]]) -> str:
         """The fields a structure took over (edited itself, table taken_over_field)
         keep their current value: the import writes them back unchanged. One query
         per batch; the payload is rewritten only when such fields exist."""
+        payload = prepared.payloads[SERVICE]
         if not services:
             return payload
         found = session.execute(
@@ -749,7 +837,7 @@ class Loader:
                     row["location_precision"] = current.get("location_precision")
                 elif name in row:
                     row[name] = current.get(name)
-            self.report.warnings["champs repris par la structure conservés"] += 1
+            prepared.report.warnings["champs repris par la structure conservés"] += 1
 
         return self._patch(payload, keep)
 

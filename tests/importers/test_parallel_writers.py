@@ -1,0 +1,76 @@
+"""Batches written two at a time, each on its own connection (importers.load._Writers),
+against a database of its own: the tests' usual transaction binds every session to
+one connection, where batches are written one at a time."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select, text
+
+from catalogue.db import make_engine, make_sessionmaker
+from catalogue.models import AuditLog, SearchOutbox, Service, Structure
+from importers import load, registry
+from tests import dbsetup
+
+
+@pytest.fixture
+def own_database(pg_server_url, template_db):
+    url = dbsetup.create_test_database(pg_server_url, template_db, label="parallel_writers_")
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+    dbsetup.drop_database(pg_server_url, url)
+
+
+def _file(path, structures: int, services: int) -> None:
+    """Structures and their services interleaved: most services come in a later
+    batch than their structure; two services name a structure that nobody has."""
+    lines = []
+    for i in range(structures):
+        lines.append({"source": "essai", "id": f"s{i}", "nom": f"Association numéro {i}",
+                      "code_insee": "02691", "date_maj": "2026-01-05"})
+        for j in range(services // structures):
+            n = i * (services // structures) + j
+            lines.append({"source": "essai", "id": f"v{n}", "structure_id": f"s{max(0, i - 3)}",
+                          "nom": f"Atelier {n}", "description": "Atelier numérique pour débuter.",
+                          "thematiques": ["numerique--maitriser-les-fondamentaux-du-numerique"],
+                          "code_insee": "02691", "zone_eligibilite": ["02"], "date_maj": "2026-01-05"})
+    lines[40]["structure_id"] = "personne"
+    lines[-1]["structure_id"] = "personne"
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n")
+
+
+def test_two_writers_load_every_batch_whole_and_in_dependency_order(own_database, tmp_path):
+    assert load.WRITERS == 2
+    sessions = make_sessionmaker(own_database)
+    path = tmp_path / "essai.ndjson"
+    _file(path, structures=60, services=600)
+    loader = registry.run_import(sessions, "data-inclusion", str(path), tmp_path, batch_size=37)
+    report = loader.report.as_dict()
+    assert report["compteurs"]["structure"]["crees"] == 60
+    assert report["compteurs"]["service"]["crees"] == 598
+    assert report["compteurs"]["service"]["rejetes"] == 2
+    assert len(report["rejets"]) == 2
+    assert all("structure inconnue : personne" in r["motif"] for r in report["rejets"])
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Structure)) == 60
+        assert s.scalar(select(func.count()).select_from(Service)) == 598
+        # Every service with its own structure (s(i-3)), its search row, audit and outbox rows.
+        wrong = s.scalar(text(
+            "SELECT count(*) FROM service v JOIN structure st ON st.id = v.structure_id "
+            "WHERE st.source_id <> 's' || greatest(0, CAST(substr(v.source_id, 2) AS int) / 10 - 3)"))
+        assert wrong == 0
+        assert s.scalar(text("SELECT count(*) FROM search_document")) == 598
+        assert s.scalar(select(func.count()).select_from(SearchOutbox)) == 598
+        assert s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.table_name == "service")) == 598
+        # The stored run's report is the whole run's.
+        stored = s.scalar(text("SELECT report FROM import_run WHERE id = :i"), {"i": loader.run_id})
+        assert stored["compteurs"] == report["compteurs"]
+        assert s.scalar(text("SELECT count(*) FROM import_quarantine WHERE run_id = :i"), {"i": loader.run_id}) == 2
+
+    again = registry.run_import(sessions, "data-inclusion", str(path), tmp_path, batch_size=37)
+    counts = again.report.as_dict()["compteurs"]
+    assert counts["service"]["inchanges"] == 598 and counts["service"]["crees"] == 0
+    assert counts["structure"]["inchanges"] == 60
