@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -108,7 +109,8 @@ def main() -> None:
         worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"peak RSS: {peak_mb:.0f} MB (worker process preparing the batches: {worker_mb:.0f} MB)")
         cpus = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-        print(f"machine: {cpus} CPU(s), shared with other engineers' jobs")
+        load1, load5, _ = os.getloadavg()
+        print(f"machine: {cpus} CPU(s), load average {load1:.1f} (1 min), {load5:.1f} (5 min)")
     finally:
         engine.dispose()
         if not args.keep:
