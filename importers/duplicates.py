@@ -91,13 +91,21 @@ def structure_pairs(session: Session, ids: list[uuid.UUID]):
 
 
 def service_pairs(session: Session, ids: list[uuid.UUID]):
+    # Only the services of a structure that holds services of more than one source, or
+    # of a structure flagged as a duplicate, can pair: one pass over the services
+    # finds those structures (a join of every new service with its structure's other
+    # services cost a second for 100,000 new services of a single source).
     rows = session.execute(
         text(
+            "WITH candidates AS ("
+            "  SELECT structure_id AS id FROM service GROUP BY structure_id HAVING min(source) <> max(source)"
+            "  UNION SELECT id FROM structure WHERE duplicate_of_id IS NOT NULL) "
             "SELECT n.id AS new_id, n.nom AS new_nom, o.id AS old_id, o.nom AS old_nom "
             "FROM service n JOIN structure ns ON ns.id = n.structure_id "
             "JOIN service o ON o.structure_id = ANY(ARRAY[n.structure_id, ns.duplicate_of_id]) "
             "AND o.source <> n.source AND o.thematiques && n.thematiques " + _NEWER +
-            "WHERE n.id = ANY(CAST(:ids AS uuid[])) AND n.duplicate_of_id IS NULL"
+            "WHERE n.id = ANY(CAST(:ids AS uuid[])) AND n.duplicate_of_id IS NULL "
+            "AND n.structure_id IN (SELECT id FROM candidates)"
         ),
         {"ids": [str(i) for i in ids]},
     )

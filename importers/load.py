@@ -68,6 +68,13 @@ COLUMNS = {
     ],
 }
 TABLES = {STRUCTURE: "structure", SERVICE: "service"}
+# The columns whose statistics the duplicate searches' joins are planned with
+# (analysing these alone takes half the time of the whole table).
+ANALYZED = {
+    STRUCTURE: ["id", "source", "source_id", "siret", "location", "status", "duplicate_of_id", "created_at"],
+    SERVICE: ["id", "source", "source_id", "structure_id", "thematiques", "status", "duplicate_of_id",
+              "created_at"],
+}
 SCHEMAS = {STRUCTURE: StructureInput, SERVICE: ServiceInput}
 # Rejections kept in the run's report (all of them are in the quarantine).
 REPORT_REJECTIONS_MAX = 1000
@@ -423,7 +430,7 @@ class Loader:
             # planned for the empty tables they were (nested loops over everything).
             for kind, table in TABLES.items():
                 if len(self.created[kind]) > 1000:
-                    session.execute(text(f"ANALYZE {table}"))
+                    session.execute(text(f"ANALYZE {table} ({', '.join(ANALYZED[kind])})"))
             for kind, found in duplicates.flag(session, self.created).items():
                 self.report.counts[kind]["doublons"] += found
             # Each new duplicate suggestion goes to the moderators' queue.
