@@ -84,8 +84,9 @@ PIPELINE_DEPTH = 2
 # database's work per record (triggers: search rows, audit, outbox) is most of an
 # import, and one connection uses one core. See Loader._pipeline.
 WRITERS = 2
-# A batch whose transaction the database aborted as a deadlock (two batches writing
-# the same record, rare) is written again: batches are idempotent.
+# A batch whose transaction the database aborted as a deadlock (two batches adding the
+# same new words of the typo dictionary in another order: rare) is written again:
+# batches are idempotent.
 DEADLOCK_RETRIES = 3
 COUNTERS = ("lus", "crees", "modifies", "inchanges", "archives", "rejetes", "doublons")
 
@@ -294,10 +295,14 @@ def _upsert_sql(kind: str, types: dict[str, str]) -> str:
 
 class _Writers:
     """Prepared batches written by up to WRITERS threads, each batch in its own
-    transaction on its own connection (the database releases the GIL's hold: the
-    threads wait on it). A batch with services starts only once every earlier batch
-    with structures is committed: its services find their structures. With sessions
-    bound to one connection (the tests' transaction), one batch at a time."""
+    transaction on its own connection (the threads wait on the database, without the
+    GIL). Only batches of services alone run side by side, and only when they share
+    no record: a batch with structures runs alone (its services' search rows, which
+    hold the structure's name and status, are then never written by two
+    transactions at once; the services of later batches find their structures), and a
+    record repeated in a later batch is written after the earlier one (the last one
+    wins, as in one batch). With sessions bound to one connection (the tests'
+    transaction), one batch at a time."""
 
     def __init__(self, loader: Loader):
         from sqlalchemy.engine import Connection
@@ -306,27 +311,28 @@ class _Writers:
         bound = loader.sessions.kw.get("bind")
         self.size = 1 if isinstance(bound, Connection) else WRITERS
         self.pool = ThreadPoolExecutor(self.size, thread_name_prefix="import-write") if self.size > 1 else None
-        self.running: list[tuple[Future, bool]] = []
+        # In flight: (future, whether the batch has structures, its services' keys).
+        self.running: list[tuple[Future, bool, set[tuple[str, str]]]] = []
 
     def submit(self, prepared: _Prepared) -> None:
         if self.pool is None:
             self.loader._write_batch(prepared)
             return
-        if prepared.keys[SERVICE]:
-            for future, has_structures in self.running:
-                if has_structures:
-                    future.result()
-        while sum(not f.done() for f, _ in self.running) >= self.size:
-            wait_futures([f for f, _ in self.running], return_when=FIRST_COMPLETED)
-        for future, _ in self.running:
+        alone = bool(prepared.keys[STRUCTURE])
+        keys = set(prepared.keys[SERVICE])
+        for future, others_alone, others in self.running:
+            if alone or others_alone or not keys.isdisjoint(others):
+                future.result()
+        while sum(not f.done() for f, _, _ in self.running) >= self.size:
+            wait_futures([f for f, _, _ in self.running], return_when=FIRST_COMPLETED)
+        for future, _, _ in self.running:
             if future.done():
                 future.result()  # its error, raised now
-        self.running = [(f, s) for f, s in self.running if not f.done()]
-        future = self.pool.submit(self.loader._write_batch, prepared)
-        self.running.append((future, bool(prepared.keys[STRUCTURE])))
+        self.running = [r for r in self.running if not r[0].done()]
+        self.running.append((self.pool.submit(self.loader._write_batch, prepared), alone, keys))
 
     def finish(self) -> None:
-        for future, _ in self.running:
+        for future, _, _ in self.running:
             future.result()
         self.running = []
 
@@ -518,7 +524,7 @@ class Loader:
                 except DBAPIError as exc:
                     session.rollback()
                     if getattr(exc.orig, "sqlstate", None) == "40P01" and attempt < DEADLOCK_RETRIES:
-                        continue  # another batch wrote the same record: this one again
+                        continue  # the other batch took a lock this one needed: this one again
                     raise
                 with self._commit_lock:
                     self._merge(batch)

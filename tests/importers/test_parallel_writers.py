@@ -74,3 +74,25 @@ def test_two_writers_load_every_batch_whole_and_in_dependency_order(own_database
     counts = again.report.as_dict()["compteurs"]
     assert counts["service"]["inchanges"] == 598 and counts["service"]["crees"] == 0
     assert counts["structure"]["inchanges"] == 60
+
+
+def test_a_record_repeated_in_later_batches_ends_as_its_last_version(own_database, tmp_path):
+    sessions = make_sessionmaker(own_database)
+    lines = [{"source": "essai", "id": "s0", "nom": "Association", "code_insee": "02691",
+              "date_maj": "2026-01-05"}]
+    for version in range(6):  # the same two offers in six batches of two, in turns
+        for key in (("a", "b") if version % 2 == 0 else ("b", "a")):
+            lines.append({"source": "essai", "id": key, "structure_id": "s0", "nom": f"Offre {key} v{version}",
+                          "description": "Une offre.", "thematiques": ["numerique--maitriser-les-fondamentaux-du-numerique"],
+                          "code_insee": "02691", "date_maj": "2026-01-05"})
+    path = tmp_path / "repetitions.ndjson"
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines[:1] + lines[1:]) + "\n")
+    # Batches of two: the structure and offer a, then (b, a), (b, a)… each pair in turn.
+    loader = registry.run_import(sessions, "data-inclusion", str(path), tmp_path, batch_size=2)
+    assert loader.report.as_dict()["compteurs"]["service"]["rejetes"] == 0
+    with sessions() as s:
+        names = dict(s.execute(select(Service.source_id, Service.nom)).all())
+        assert names == {"a": "Offre a v5", "b": "Offre b v5"}
+        words = s.scalar(text("SELECT document FROM search_document d JOIN service v ON v.id = d.service_id "
+                              "WHERE v.source_id = 'a'"))
+        assert "v5" in words
