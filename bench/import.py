@@ -22,6 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import hostspeed  # noqa: E402  (bench/, beside this script)
+
 THEMATIQUES = [
     "mobilite--preparer-un-permis", "mobilite--financer-ma-mobilite", "famille--garde-denfants",
     "logement-hebergement--louer-un-logement", "numerique--maitriser-les-fondamentaux-du-numerique",
@@ -110,7 +112,8 @@ def main() -> None:
         print(f"peak RSS: {peak_mb:.0f} MB (worker process preparing the batches: {worker_mb:.0f} MB)")
         cpus = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
         load1, load5, _ = os.getloadavg()
-        print(f"machine: {cpus} CPU(s), load average {load1:.1f} (1 min), {load5:.1f} (5 min)")
+        print(f"machine: {cpus} CPU(s), load average {load1:.1f} (1 min), {load5:.1f} (5 min); "
+              f"{hostspeed.describe()}")
     finally:
         engine.dispose()
         if not args.keep:

@@ -33,6 +33,8 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import hostspeed  # noqa: E402  (bench/, beside this script)
+
 from catalogue import vocabulary  # noqa: E402
 from tests import dbsetup  # noqa: E402
 
@@ -247,7 +249,7 @@ def run(url: str, mix, port: int, clients: int) -> None:
     all_ms = [ms for _, ms in results]
     print(f"\n{len(results)} requêtes, {clients} clients, 2 workers gunicorn : "
           f"p50 {pct(all_ms, 50):.1f} ms, p95 {pct(all_ms, 95):.1f} ms, p99 {pct(all_ms, 99):.1f} ms, "
-          f"{len(results) / elapsed:.1f} requêtes/s")
+          f"{len(results) / elapsed:.1f} requêtes/s ; {hostspeed.describe()}")
     for kind in dict.fromkeys(k for k, _ in results):
         ms = [m for k, m in results if k == kind]
         print(f"  {kind:20s} p50 {statistics.median(ms):6.1f} ms  p95 {pct(ms, 95):6.1f} ms")

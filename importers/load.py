@@ -296,12 +296,12 @@ def _upsert_sql(kind: str, types: dict[str, str]) -> str:
 class _Writers:
     """Prepared batches written by up to WRITERS threads, each batch in its own
     transaction on its own connection (the threads wait on the database, without the
-    GIL). Only batches of services alone run side by side, and only when they share
-    no record: a batch with structures runs alone (its services' search rows, which
-    hold the structure's name and status, are then never written by two
-    transactions at once; the services of later batches find their structures), and a
-    record repeated in a later batch is written after the earlier one (the last one
-    wins, as in one batch). With sessions bound to one connection (the tests'
+    GIL). Two batches run side by side only when they share no record and do not
+    mix structures with services: the services of a batch find the structures of
+    every earlier batch committed, a service's search row (which holds its
+    structure's name and status) is never written by two transactions at once, and
+    a record repeated in a later batch is written after the earlier one (the last one
+    wins, as within a batch). With sessions bound to one connection (the tests'
     transaction), one batch at a time."""
 
     def __init__(self, loader: Loader):
@@ -311,25 +311,25 @@ class _Writers:
         bound = loader.sessions.kw.get("bind")
         self.size = 1 if isinstance(bound, Connection) else WRITERS
         self.pool = ThreadPoolExecutor(self.size, thread_name_prefix="import-write") if self.size > 1 else None
-        # In flight: (future, whether the batch has structures, its services' keys).
-        self.running: list[tuple[Future, bool, set[tuple[str, str]]]] = []
+        # In flight: (future, its structures' keys, its services' keys).
+        self.running: list[tuple[Future, set, set]] = []
 
     def submit(self, prepared: _Prepared) -> None:
         if self.pool is None:
             self.loader._write_batch(prepared)
             return
-        alone = bool(prepared.keys[STRUCTURE])
-        keys = set(prepared.keys[SERVICE])
-        for future, others_alone, others in self.running:
-            if alone or others_alone or not keys.isdisjoint(others):
+        structures, services = set(prepared.keys[STRUCTURE]), set(prepared.keys[SERVICE])
+        for future, other_structures, other_services in self.running:
+            if ((structures and other_services) or (services and other_structures)
+                    or not structures.isdisjoint(other_structures) or not services.isdisjoint(other_services)):
                 future.result()
-        while sum(not f.done() for f, _, _ in self.running) >= self.size:
-            wait_futures([f for f, _, _ in self.running], return_when=FIRST_COMPLETED)
+        while sum(not r[0].done() for r in self.running) >= self.size:
+            wait_futures([r[0] for r in self.running], return_when=FIRST_COMPLETED)
         for future, _, _ in self.running:
             if future.done():
                 future.result()  # its error, raised now
         self.running = [r for r in self.running if not r[0].done()]
-        self.running.append((self.pool.submit(self.loader._write_batch, prepared), alone, keys))
+        self.running.append((self.pool.submit(self.loader._write_batch, prepared), structures, services))
 
     def finish(self) -> None:
         for future, _, _ in self.running:

@@ -96,3 +96,24 @@ def test_a_record_repeated_in_later_batches_ends_as_its_last_version(own_databas
         words = s.scalar(text("SELECT document FROM search_document d JOIN service v ON v.id = d.service_id "
                               "WHERE v.source_id = 'a'"))
         assert "v5" in words
+
+
+def test_structures_first_then_services_in_batches_side_by_side(own_database, tmp_path):
+    sessions = make_sessionmaker(own_database)
+    lines = [{"source": "essai", "id": f"s{i}", "nom": f"Structure {i}", "code_insee": "02691",
+              "date_maj": "2026-01-05"} for i in range(100)]
+    lines += [{"source": "essai", "id": f"v{n}", "structure_id": f"s{n % 100}", "nom": f"Offre {n}",
+               "description": "Une offre.", "thematiques": ["numerique--maitriser-les-fondamentaux-du-numerique"],
+               "code_insee": "02691", "date_maj": "2026-01-05"} for n in range(300)]
+    path = tmp_path / "ordre.ndjson"
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n")
+    loader = registry.run_import(sessions, "data-inclusion", str(path), tmp_path, batch_size=20)
+    counts = loader.report.as_dict()["compteurs"]
+    assert counts["structure"]["crees"] == 100 and counts["service"]["crees"] == 300
+    assert counts["service"]["rejetes"] == 0
+    with sessions() as s:
+        linked = s.scalar(text(
+            "SELECT count(*) FROM service v JOIN structure st ON st.id = v.structure_id "
+            "WHERE st.source_id = 's' || (CAST(substr(v.source_id, 2) AS int) % 100)"))
+        assert linked == 300
+        assert s.scalar(text("SELECT count(*) FROM search_document")) == 300
