@@ -7,9 +7,11 @@ and running it again completes it (what was loaded comes back "unchanged").
 File-level errors are found by the framing pass (importers.readers.inspect) before
 the first write, so a malformed file leaves the catalogue as it was.
 
-Upserts are set-based: one INSERT … SELECT FROM jsonb_populate_recordset per batch,
-ON CONFLICT (source, source_id) DO UPDATE only WHERE the normalised columns differ,
-so an unchanged record writes nothing (the audit and outbox triggers stay quiet).
+Upserts are set-based: one INSERT … SELECT FROM jsonb_to_recordset per batch and
+kind, ON CONFLICT (source, source_id) DO UPDATE only WHERE the normalised columns
+differ, so an unchanged record writes nothing (the audit and outbox triggers stay
+quiet). Batches are prepared in a worker process and written up to two at a time
+(_Writers); docs/architecture.md, « Imports ».
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ REPORT_REJECTIONS_MAX = 1000
 PIPELINE_DEPTH = 2
 # Batches written at once, each in its own transaction on its own connection: the
 # database's work per record (triggers: search rows, audit, outbox) is most of an
-# import, and one connection uses one core. See Loader._pipeline.
+# import, and one connection uses one core. See _Writers.
 WRITERS = 2
 # A batch whose transaction the database aborted as a deadlock (two batches adding the
 # same new words of the typo dictionary in another order: rare) is written again:
