@@ -86,9 +86,9 @@ PIPELINE_DEPTH = 2
 # database's work per record (triggers: search rows, audit, outbox) is most of an
 # import, and one connection uses one core. See _Writers.
 WRITERS = 2
-# A batch whose transaction the database aborted as a deadlock (two batches adding the
-# same new words of the typo dictionary in another order: rare) is written again:
-# batches are idempotent.
+# A batch whose transaction the database aborted as a deadlock is written again
+# (batches are idempotent). None is expected: batches written at once share no
+# record, and the typo dictionary's new words are inserted in one order (0011).
 DEADLOCK_RETRIES = 3
 COUNTERS = ("lus", "crees", "modifies", "inchanges", "archives", "rejetes", "doublons")
 

@@ -12,7 +12,8 @@ offers first, by their first thematique (thematique codes begin with their
 category), then the others by commune, so that rows found together share pages (a
 whole rebuild, or each import batch): a commune and a SPIE thematic read 1,031 pages
 for 13,054 rows instead of 5,742 (docs/performance.md, 2026-12-04). The function is
-0010's, with that ORDER BY.
+0010's, with that ORDER BY, and the new words of the typo dictionary inserted in
+one order (two import batches written at once never deadlock on them).
 """
 
 import importlib.util
@@ -41,7 +42,16 @@ _SRC = "s.zone_eligibilite, s.location,"
 assert BEFORE.count(_JOIN) == 1 and BEFORE.count(_SRC) == 1
 _NATIONAL = ("'a-distance' = ANY (src.modes_accueil) "
              "AND (src.zone_eligibilite = '{}' OR 'france' = ANY (src.zone_eligibilite))")
+_WORDS = "    WHERE length(w) >= 3\n    ON CONFLICT DO NOTHING\n"
+assert BEFORE.count(_WORDS) == 1
 AFTER = BEFORE.replace(_SRC, "s.zone_eligibilite, s.thematiques, s.location,").replace(
+    _WORDS,
+    "    WHERE length(w) >= 3\n"
+    "    -- One order for every transaction: two import batches written at once, adding\n"
+    "    -- the same new words, wait for each other but never deadlock.\n"
+    "    ORDER BY w\n"
+    "    ON CONFLICT DO NOTHING\n",
+).replace(
     _JOIN,
     _JOIN
     + "    -- National remote offers first, by their first thematique (so by category),\n"
