@@ -12,6 +12,7 @@ from sqlalchemy import func, select, text
 from catalogue.db import make_engine, make_sessionmaker
 from catalogue.models import AuditLog, SearchOutbox, Service, Structure
 from importers import load, registry
+from importers.records import SERVICE
 from tests import dbsetup
 
 
@@ -117,3 +118,52 @@ def test_structures_first_then_services_in_batches_side_by_side(own_database, tm
             "WHERE st.source_id = 's' || (CAST(substr(v.source_id, 2) AS int) % 100)"))
         assert linked == 300
         assert s.scalar(text("SELECT count(*) FROM search_document")) == 300
+
+
+def test_a_batch_aborted_as_a_deadlock_is_written_again_and_counted_once(own_database, tmp_path):
+    # Two batches of services written at once take two locks in opposite orders (a
+    # trigger of this database only): the database aborts one of them as a deadlock.
+    with own_database.begin() as c:
+        c.execute(text("""
+            CREATE FUNCTION test_lock_order() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF NEW.source_id = 'a1' THEN
+                PERFORM pg_advisory_xact_lock(1); PERFORM pg_sleep(0.3); PERFORM pg_advisory_xact_lock(2);
+              ELSIF NEW.source_id = 'b1' THEN
+                PERFORM pg_advisory_xact_lock(2); PERFORM pg_sleep(0.3); PERFORM pg_advisory_xact_lock(1);
+              END IF;
+              RETURN NEW;
+            END $$"""))
+        c.execute(text("CREATE TRIGGER test_lock_order BEFORE INSERT ON service "
+                       "FOR EACH ROW EXECUTE FUNCTION test_lock_order()"))
+    sessions = make_sessionmaker(own_database)
+    lines = [{"source": "essai", "id": f"s{i}", "nom": f"Structure {i}", "code_insee": "02691",
+              "date_maj": "2026-01-05"} for i in range(2)]
+    lines += [{"source": "essai", "id": key, "structure_id": "s0", "nom": f"Offre {key}",
+               "description": "Une offre.", "thematiques": ["numerique--maitriser-les-fondamentaux-du-numerique"],
+               "code_insee": "02691", "date_maj": "2026-01-05"} for key in ("a0", "a1", "b0", "b1")]
+    path = tmp_path / "verrous.ndjson"
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n")
+
+    attempts = []
+    original = load.Loader._write
+
+    def counting(self, session, prepared):
+        attempts.append(tuple(prepared.keys[SERVICE]))
+        return original(self, session, prepared)
+
+    load.Loader._write = counting
+    try:
+        loader = registry.run_import(sessions, "data-inclusion", str(path), tmp_path, batch_size=2)
+    finally:
+        load.Loader._write = original
+    # Three batches, one of them written twice.
+    assert len(attempts) == 4
+    counts = loader.report.as_dict()["compteurs"]["service"]
+    assert counts["crees"] == 4 and counts["rejetes"] == 0 and counts["inchanges"] == 0
+    assert len(loader.created[SERVICE]) == 4
+    with sessions() as s:
+        assert s.scalar(text("SELECT count(*) FROM service")) == 4
+        assert s.scalar(text("SELECT count(*) FROM search_document")) == 4
+        stored = s.scalar(text("SELECT report FROM import_run WHERE id = :i"), {"i": loader.run_id})
+        assert stored["compteurs"]["service"]["crees"] == 4
