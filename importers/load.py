@@ -39,6 +39,7 @@ from typing import Any
 import orjson
 from marshmallow import ValidationError as MarshmallowError
 from sqlalchemy import insert, text, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -307,8 +308,6 @@ class _Writers:
     transaction), one batch at a time."""
 
     def __init__(self, loader: Loader):
-        from sqlalchemy.engine import Connection
-
         self.loader = loader
         bound = loader.sessions.kw.get("bind")
         self.size = 1 if isinstance(bound, Connection) else WRITERS
@@ -623,7 +622,7 @@ class Loader:
             prepared.payloads[kind] = dumps(list(kind_rows.values()))
         prepared.origin = {
             key: value for key, value in prepared.origin.items()
-            if key[1:] in rows[SERVICE] and value[2] not in self._file_structures
+            if value[2] not in self._file_structures
         }
         prepared.rows = None
 

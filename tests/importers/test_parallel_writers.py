@@ -120,7 +120,7 @@ def test_structures_first_then_services_in_batches_side_by_side(own_database, tm
         assert s.scalar(text("SELECT count(*) FROM search_document")) == 300
 
 
-def test_a_batch_aborted_as_a_deadlock_is_written_again_and_counted_once(own_database, tmp_path):
+def test_a_batch_aborted_as_a_deadlock_is_written_again_and_counted_once(own_database, tmp_path, monkeypatch):
     # Two batches of services written at once take two locks in opposite orders (a
     # trigger of this database only): the database aborts one of them as a deadlock.
     with own_database.begin() as c:
@@ -152,11 +152,8 @@ def test_a_batch_aborted_as_a_deadlock_is_written_again_and_counted_once(own_dat
         attempts.append(tuple(prepared.keys[SERVICE]))
         return original(self, session, prepared)
 
-    load.Loader._write = counting
-    try:
-        loader = registry.run_import(sessions, "data-inclusion", str(path), tmp_path, batch_size=2)
-    finally:
-        load.Loader._write = original
+    monkeypatch.setattr(load.Loader, "_write", counting)
+    loader = registry.run_import(sessions, "data-inclusion", str(path), tmp_path, batch_size=2)
     # Three batches, one of them written twice.
     assert len(attempts) == 4
     counts = loader.report.as_dict()["compteurs"]["service"]
