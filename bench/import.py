@@ -1,17 +1,17 @@
-"""Import benchmark: a data·inclusion v1 NDJSON of 20,000 structures and 100,000
-services, imported end to end (framing pass, validation, upsert with the audit and
+"""Import benchmark: the national-shaped benchmark catalogue (bench/catalogue.py:
+25,000 structures and 100,000 services from twenty sources, in data·inclusion v1
+NDJSON, structures and services in their own files), imported end to end (framing pass, validation, upsert with the audit and
 outbox triggers on, duplicates) into a dedicated database, then imported again
 (everything unchanged). Prints throughput and peak RSS.
 
-    .venv/bin/python bench/import.py [--structures 20000] [--services 100000] [--keep]
+    .venv/bin/python bench/import.py [--structures 25000] [--services 100000] [--keep]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib.util
 import os
-import random
 import resource
 import subprocess
 import sys
@@ -24,52 +24,24 @@ sys.path.insert(0, str(ROOT))
 
 import hostspeed  # noqa: E402  (bench/, beside this script)
 
-THEMATIQUES = [
-    "mobilite--preparer-un-permis", "mobilite--financer-ma-mobilite", "famille--garde-denfants",
-    "logement-hebergement--louer-un-logement", "numerique--maitriser-les-fondamentaux-du-numerique",
-    "trouver-un-emploi--repondre-a-des-offres-demploi", "sante--acces-aux-soins",
-]
-PUBLICS = ["jeunes", "demandeurs-emploi", "familles", "beneficiaires-des-minimas-sociaux", "femmes"]
 
-
-def generate(path: Path, n_structures: int, n_services: int, communes: list[tuple[str, float, float]]) -> None:
-    rng = random.Random(2026)
-    with open(path, "w") as f:
-        for i in range(n_structures):
-            code, lon, lat = communes[i % len(communes)]
-            f.write(json.dumps({
-                "source": "bench", "id": f"bench-s{i}", "nom": f"Structure d'insertion {i}",
-                "date_maj": "2025-06-01", "code_insee": code, "siret": f"{10**13 + i:014d}",
-                "longitude": round(lon + rng.uniform(-0.01, 0.01), 6),
-                "latitude": round(lat + rng.uniform(-0.01, 0.01), 6),
-                "telephone": "03 23 00 00 00", "reseaux_porteurs": ["mission-locale"],
-            }, ensure_ascii=False) + "\n")
-        for i in range(n_services):
-            s = i % n_structures
-            code, lon, lat = communes[s % len(communes)]
-            f.write(json.dumps({
-                "source": "bench", "id": f"bench-v{i}", "structure_id": f"bench-s{s}",
-                "nom": f"Offre d'accompagnement numéro {i}",
-                "description": "Un accompagnement personnalisé vers l'emploi et l'autonomie.",
-                "date_maj": "2025-06-01", "type": "accompagnement",
-                "thematiques": rng.sample(THEMATIQUES, 2), "publics": rng.sample(PUBLICS, 2),
-                "frais": "gratuit", "modes_accueil": ["en-presentiel"],
-                "modes_mobilisation": ["telephoner"], "mobilisable_par": ["professionnels"],
-                "zone_eligibilite": [code[:2]], "code_insee": code,
-                "horaires_accueil": "Mo-Fr 09:00-12:00,14:00-17:00",
-                **({"longitude": lon, "latitude": lat} if i % 3 else {}),
-            }, ensure_ascii=False) + "\n")
+def _catalogue_module():
+    spec = importlib.util.spec_from_file_location("bench_catalogue", Path(__file__).parent / "catalogue.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_catalogue"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--structures", type=int, default=20_000)
+    parser.add_argument("--structures", type=int, default=25_000)
     parser.add_argument("--services", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = parser.parse_args()
 
-    from sqlalchemy import text
 
     from catalogue.db import make_engine, make_sessionmaker
     from importers import load, registry
@@ -81,26 +53,25 @@ def main() -> None:
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     try:
-        with sessions() as s:
-            communes = [tuple(r) for r in s.execute(text(
-                "SELECT code, ST_X(centre::geometry), ST_Y(centre::geometry) FROM geo_commune "
-                "WHERE departement_code IN ('02', '59', '60', '62', '80') AND type = 'COM' ORDER BY code"))]
+        catalogue = _catalogue_module()
+        communes = catalogue.load_communes(url)
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "bench.ndjson"
+            path = Path(tmp) / "catalogue"
             t0 = time.perf_counter()
-            generate(path, args.structures, args.services, communes)
-            size = path.stat().st_size / 1e6
-            print(f"generated {path.name}: {args.structures} structures + {args.services} services, "
-                  f"{size:.0f} MB in {time.perf_counter() - t0:.1f} s")
+            files = catalogue.generate(path, args.structures, args.services, communes, seed=args.seed)
+            size = sum(f.stat().st_size for f in files) / 1e6
+            print(f"generated {', '.join(f.name for f in files)}: {args.structures} structures + "
+                  f"{args.services} services, {size:.0f} MB in {time.perf_counter() - t0:.1f} s")
             for label in ("first import (all created)", "second import (all unchanged)"):
                 t0 = time.perf_counter()
                 loader = registry.run_import(sessions, "data-inclusion", str(path), Path(tmp),
                                              batch_size=args.batch_size)
                 elapsed = time.perf_counter() - t0
-                c = loader.report.as_dict()["compteurs"]
+                report = loader.report.as_dict()
+                c = report["compteurs"]
                 total = args.structures + args.services
                 print(f"{label}: {elapsed:.1f} s — {args.services / elapsed:,.0f} services/s, "
-                      f"{total / elapsed:,.0f} records/s; services {c['service']}")
+                      f"{total / elapsed:,.0f} records/s; structures {c['structure']}, services {c['service']}")
                 t = loader.timings
                 print(f"  writers: {t['ecriture']:.1f} s writing batches (database included; summed over "
                       f"the {load.WRITERS} writing threads), "

@@ -1,26 +1,27 @@
 """Search benchmark at national scale (PostgreSQL engine).
 
     .venv/bin/python bench/search.py --services 100000 [--queries 500] [--reuse]
+    .venv/bin/python bench/search.py --services 100000 --reuse --broad --clients 8 --queries 2000
 
 Builds a database `offre_bench_<n>` from the test template (migrations + the whole
-référentiel), generates `n` services spread over communes by population (with
-realistic zones, thematiques, publics, modes), then runs a fixed mix of queries
+référentiel) and imports into it the national-shaped benchmark catalogue of `n`
+services (bench/catalogue.py), then runs a fixed mix of queries
 through GET /api/v1/services/search served by gunicorn with 2 workers, and prints
 p50/p95/p99 latency, queries per second, and the EXPLAIN ANALYZE plans of one
-query of each kind. The bulk load disables the audit/outbox triggers of that bench
-database only (ALTER TABLE … DISABLE TRIGGER USER), then computes the search
-documents in one statement.
+query of each kind.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import random
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -38,73 +39,22 @@ import hostspeed  # noqa: E402  (bench/, beside this script)
 from catalogue import vocabulary  # noqa: E402
 from tests import dbsetup  # noqa: E402
 
-GENERATE = r"""
-CREATE TEMP TABLE bench_commune AS
-SELECT code, epci_code, departement_code, centre::geometry AS centre,
-       sum(coalesce(population, 0)) OVER (ORDER BY code) AS cum
-FROM geo_commune WHERE type = 'COM' AND centre IS NOT NULL;
-CREATE INDEX ON bench_commune (cum);
 
--- Each structure in a commune drawn by population: a uniform draw over the
--- cumulative population, found by binary search (width_bucket) among the communes'
--- cumulative totals. (A random() inside a lateral subquery was evaluated far too
--- rarely: every structure landed in the Ain or the Aisne.)
-CREATE TEMP TABLE bench_structure AS
-WITH b AS (
-  SELECT array_agg(CAST(cum AS double precision) ORDER BY code) AS upper_bounds,
-         array_agg(code ORDER BY code) AS codes
-  FROM bench_commune
-), d AS (
-  SELECT g AS n, b.codes[width_bucket(random() * b.upper_bounds[cardinality(b.upper_bounds)],
-                                      b.upper_bounds) + 1] AS code
-  FROM generate_series(1, :n_structures) g, b
-)
-SELECT gen_random_uuid() AS id, d.n, c.code, c.centre
-FROM d JOIN bench_commune c ON c.code = d.code;
-CREATE INDEX ON bench_structure (n);
-
-INSERT INTO structure (id, source, source_id, nom, status, code_insee, location, reseaux_porteurs)
-SELECT id, 'bench', 's' || n, 'Structure ' || (ARRAY['Association', 'CCAS', 'Mission locale',
-         'Centre social', 'Maison France services', 'Régie de quartier'])[1 + n % 6] || ' ' || n,
-       'publie', code, centre::geography, '{}'
-FROM bench_structure;
-
-INSERT INTO service (id, source, source_id, structure_id, nom, description, status, type,
-  thematiques, frais, publics, modes_accueil, zone_eligibilite, mobilisable_par,
-  modes_mobilisation, code_insee, location, date_maj, frequence_maj_jours)
-SELECT gen_random_uuid(), 'bench', 'v' || g, st.id,
-       lab.label || ' – ' || (ARRAY['accompagnement', 'atelier collectif', 'permanence',
-          'aide', 'formation', 'information'])[1 + g % 6],
-       'Service ' || lab.label || ' pour les habitants. ' ||
-          (ARRAY['Sur rendez-vous.', 'Accueil sans rendez-vous.', 'Orientation par un référent.'])[1 + g % 3],
-       'publie',
-       (ARRAY['accompagnement','aide-financiere','aide-materielle','atelier','formation','information'])[1 + (g * 7) % 6],
-       (CASE WHEN g % 4 = 0 THEN ARRAY[t1, t2] ELSE ARRAY[t1] END),
-       (CASE WHEN g % 5 = 0 THEN 'payant' ELSE 'gratuit' END),
-       (CASE WHEN g % 5 < 2 THEN ARRAY['tous-publics']
-             ELSE ARRAY[(CAST(:publics AS text[]))[1 + (g * 3) % (cardinality(CAST(:publics AS text[])))]] END),
-       (CASE WHEN g % 10 = 0 THEN ARRAY['a-distance']
-             WHEN g % 10 = 1 THEN ARRAY['en-presentiel', 'a-distance'] ELSE ARRAY['en-presentiel'] END),
-       (CASE WHEN g % 10 = 0 AND g % 20 = 0 THEN ARRAY['france']
-             WHEN g % 10 = 0 THEN '{}'::text[]
-             WHEN g % 20 < 8 THEN ARRAY[c.departement_code]
-             WHEN g % 20 < 13 AND c.epci_code IS NOT NULL THEN ARRAY[c.epci_code]
-             WHEN g % 20 < 15 THEN ARRAY[c.code]
-             ELSE '{}'::text[] END),
-       ARRAY['professionnels'], ARRAY['telephoner'], st.code,
-       (CASE WHEN g % 10 = 0 THEN NULL ELSE
-          ST_Translate(st.centre, (random() - 0.5) * 0.02, (random() - 0.5) * 0.02)::geography END),
-       DATE '2024-01-01' + (g * 13) % 900, 180
-FROM generate_series(1, :n_services) g
-JOIN bench_structure st ON st.n = 1 + (CAST(g AS bigint) * 7919) % :n_structures
-JOIN bench_commune c ON c.code = st.code
-CROSS JOIN LATERAL (SELECT (CAST(:thematiques AS text[]))[1 + (g * 31) % cardinality(CAST(:thematiques AS text[]))] AS t1,
-                           (CAST(:thematiques AS text[]))[1 + (g * 17) % cardinality(CAST(:thematiques AS text[]))] AS t2) t
-JOIN LATERAL (SELECT label FROM search_label WHERE kind = 'thematique' AND code = t.t1) lab ON true;
-"""
+def _catalogue_module():
+    spec = importlib.util.spec_from_file_location("bench_catalogue", Path(__file__).parent / "catalogue.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_catalogue"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
 def build(server: str, n: int, reuse: bool) -> str:
+    """The database `offre_bench_<n>`: the test template (migrations, référentiel) and
+    the national-shaped benchmark catalogue (bench/catalogue.py: n / 4 structures and n
+    services) imported by the importer, as a département would load it."""
+    from catalogue.db import make_engine, make_sessionmaker
+    from importers import registry
+
     name = f"offre_bench_{n}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
@@ -117,42 +67,35 @@ def build(server: str, n: int, reuse: bool) -> str:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     admin.dispose()
-    engine = create_engine(url)
     started = time.monotonic()
-    with engine.begin() as conn:
-        conn.execute(text("ALTER TABLE service DISABLE TRIGGER USER"))
-        conn.execute(text("ALTER TABLE structure DISABLE TRIGGER USER"))
-        params = {
-            "n_structures": max(1, n // 5),
-            "n_services": n,
-            "thematiques": list(vocabulary.thematiques()),
-            "publics": [p for p in vocabulary.publics() if p != "tous-publics"],
-        }
-        for statement in GENERATE.split(";\n"):
-            if statement.strip():
-                conn.execute(text(statement), params)
-        # The source's key first: else every row, written without it, is written twice.
-        conn.execute(text("INSERT INTO search_key (key) VALUES ('sources:bench') ON CONFLICT DO NOTHING"))
-        conn.execute(text("SELECT search_refresh(ARRAY(SELECT id FROM service))"))
-        conn.execute(text("ALTER TABLE service ENABLE TRIGGER USER"))
-        conn.execute(text("ALTER TABLE structure ENABLE TRIGGER USER"))
+    catalogue = _catalogue_module()
+    engine = make_engine(url)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "catalogue"
+        catalogue.generate(folder, max(1, n // 4), n, catalogue.load_communes(url))
+        registry.run_import(make_sessionmaker(engine), "data-inclusion", str(folder), Path(tmp))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
-    print(f"generated {n} services in {time.monotonic() - started:.0f} s -> {name}")
+    print(f"imported the benchmark catalogue ({n} services) in {time.monotonic() - started:.0f} s -> {name}")
     engine.dispose()
     return url
 
 
-def query_mix(url: str, count: int, seed: int = 7) -> list[tuple[str, dict]]:
-    """A fixed mix: (kind, parameters)."""
+def query_mix(url: str, count: int, seed: int = 7, broad: bool = False) -> list[tuple[str, dict]]:
+    """A fixed mix: (kind, parameters). `broad`: a large city (over 100,000
+    inhabitants) and one SPIE thematic, thousands of results each."""
     rng = random.Random(seed)
     engine = create_engine(url)
     with engine.connect() as c:
         communes = c.execute(text(
-            "SELECT code FROM geo_commune WHERE type = 'COM' AND population > 2000 ORDER BY code"
-        )).scalars().all()
+            "SELECT code FROM geo_commune WHERE type = 'COM' AND population > :p ORDER BY code"
+        ), {"p": 100_000 if broad else 2000}).scalars().all()
     engine.dispose()
     groups = [g.code for g in vocabulary.spie_groups()]
+    if broad:
+        return [("grande ville+thématique SPIE",
+                 {"code_commune": rng.choice(communes), "thematiques": rng.choice(groups), "size": 20})
+                for _ in range(count)]
     cats = list(vocabulary.categories())
     words = ["logement", "emploi", "permis", "numérique", "santé", "budget", "garde d'enfants", "formation"]
     typos = ["logemnt", "emplio", "numerique", "formaton", "mobilté", "sante"]
@@ -262,9 +205,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--port", type=int, default=18765)
     parser.add_argument("--reuse", action="store_true", help="reuse the bench database if it exists")
+    parser.add_argument("--broad", action="store_true",
+                        help="only broad searches (a large city + a SPIE thematic); use with --clients 8")
     args = parser.parse_args()
     url = build(dbsetup.server_url(), args.services, args.reuse)
-    mix = query_mix(url, args.queries)
+    mix = query_mix(url, args.queries, broad=args.broad)
     explain(url, mix)
     run(url, mix, args.port, args.clients)
 
