@@ -1,6 +1,12 @@
 """Commune lookup, for forms and for the API: by the beginning of a name, by a
 postal code (or its beginning), or by an INSEE code.
 
+Five digits may be either code: the commune whose INSEE code they are and the
+communes whose postal code they are are all found, each saying what matched
+(`CommuneMatch.matched`). Forms list the postal matches first (what people type
+most); the API the commune of that INSEE code first (`code_first`). The INSEE match
+is never cut off by the limit.
+
 Names are compared in their normalised form (`geo.names.normalise_name`): accents,
 case, hyphens, apostrophes, "Saint"/"St" and the leading article do not matter;
 an article that is typed ("la fere", "l abergement") must be the commune's own.
@@ -47,11 +53,28 @@ class CommuneMatch:
     epci_nom: str | None
     lon: float | None  # the centre, inside the boundary (EPSG:4326)
     lat: float | None
+    # What the query matched: "nom", "code_postal" (or its beginning), "code_commune".
+    matched: str = "nom"
+    matched_code: str | None = None  # the postal code or INSEE code that matched
 
     @property
     def label(self) -> str:
-        """"Château-Thierry (02400)": the name and its first postal code."""
-        return f"{self.nom} ({self.codes_postaux[0]})" if self.codes_postaux else self.nom
+        """"Château-Thierry (02400)": the name and its postal code (the one that
+        matched, else the first); "Bony (code commune 02100)" when the INSEE code matched."""
+        if self.matched == "code_commune":
+            return f"{self.nom} (code commune {self.code})"
+        postal = self.matched_code if self.matched == "code_postal" and self.matched_code else None
+        postal = postal or (self.codes_postaux[0] if self.codes_postaux else None)
+        return f"{self.nom} ({postal})" if postal else self.nom
+
+    @property
+    def matched_label(self) -> str:
+        """What matched, in words: « code postal 02100 », « code commune 02100 »."""
+        if self.matched == "code_commune":
+            return f"code commune {self.code}"
+        if self.matched == "code_postal":
+            return f"code postal {self.matched_code}" if self.matched_code else "code postal"
+        return "nom"
 
     def as_dict(self) -> dict:
         ref = lambda code, nom: {"code": code, "nom": nom or code} if code else None  # noqa: E731
@@ -64,6 +87,7 @@ class CommuneMatch:
             "region": ref(self.region_code, self.region_nom),
             "centre": {"longitude": self.lon, "latitude": self.lat} if self.lon is not None else None,
             "population": self.population,
+            "correspondance": {"type": self.matched, "libelle": self.matched_label},
         }
 
 
@@ -101,11 +125,14 @@ def find_communes(
     types: tuple[str, ...] = DEFAULT_TYPES,
     departement: str | None = None,
     prefer_departement: str | None = None,
+    code_first: bool = False,
 ) -> list[CommuneMatch]:
     """Communes matching `query` (see the module docstring), at most `limit`
     (capped at MAX_LIMIT). `departement` restricts to one département;
     `prefer_departement` ranks its communes first (the deploying département's, in
-    its forms). An empty or meaningless query finds nothing."""
+    its forms). Five digits: the communes of that postal code first, or, with
+    `code_first` (the API), the commune of that INSEE code first. An empty or
+    meaningless query finds nothing."""
     query = (query or "").strip()
     limit = max(1, min(int(limit), MAX_LIMIT))
     params: dict = {"limit": limit, "types": list(types)}
@@ -114,15 +141,12 @@ def find_communes(
     if departement:
         where.append("c.departement_code = :dep")
         params["dep"] = departement.upper()
+    matched = "nom"
     if INSEE_CODE.match(query):
         code = query.upper()
-        # `@>` and `&&` let the GIN index of codes_postaux answer (`= ANY` would not).
-        where.append("(c.code = :code OR c.codes_postaux @> CAST(ARRAY[:code] AS varchar[]))")
-        params["code"] = code
-        # A postal code is what people type most; an INSEE code of the same digits
-        # (another commune) comes after the communes of that postal code.
-        order.append("(c.codes_postaux @> CAST(ARRAY[:code] AS varchar[])) DESC")
-    elif _POSTAL_PREFIX.match(query):
+        return _by_code(session, code, limit, list(types), departement, prefer_departement, code_first)
+    if _POSTAL_PREFIX.match(query):
+        matched = "code_postal"
         # The beginning of a postal code: every code it may begin (at most 1,000).
         width = 5 - len(query)
         params["codes"] = [f"{query}{n:0{width}d}" for n in range(10**width)]
@@ -148,21 +172,59 @@ def find_communes(
         text(f"SELECT {_COLUMNS} WHERE {' AND '.join(where)} ORDER BY {', '.join(order)} LIMIT :limit"),
         params,
     ).all()
-    return [
-        CommuneMatch(
-            code=r.code, nom=r.nom, type=r.type, parent_code=r.parent_code,
-            codes_postaux=tuple(r.codes_postaux or ()), population=r.population,
-            departement_code=r.departement_code, departement_nom=r.departement_nom,
-            region_code=r.region_code, region_nom=r.region_nom,
-            epci_code=r.epci_code, epci_nom=r.epci_nom, lon=r.lon, lat=r.lat,
-        )
-        for r in rows
-    ]
+    if matched == "code_postal":
+        return [_match(r, "code_postal", next((p for p in r.codes_postaux or () if p.startswith(query)), None))
+                for r in rows]
+    return [_match(r) for r in rows]
+
+
+def _match(r, matched: str = "nom", matched_code: str | None = None) -> CommuneMatch:
+    return CommuneMatch(
+        code=r.code, nom=r.nom, type=r.type, parent_code=r.parent_code,
+        codes_postaux=tuple(r.codes_postaux or ()), population=r.population,
+        departement_code=r.departement_code, departement_nom=r.departement_nom,
+        region_code=r.region_code, region_nom=r.region_nom,
+        epci_code=r.epci_code, epci_nom=r.epci_nom, lon=r.lon, lat=r.lat,
+        matched=matched, matched_code=matched_code,
+    )
+
+
+def _by_code(session: Session, code: str, limit: int, types: list[str], departement: str | None,
+             prefer_departement: str | None, code_first: bool) -> list[CommuneMatch]:
+    """Five characters: the commune of that INSEE code (kept whatever the limit) and
+    the communes of that postal code."""
+    where = ["c.type = ANY(:types)"]
+    params: dict = {"types": types, "code": code, "limit": limit}
+    if departement:
+        where.append("c.departement_code = :dep")
+        params["dep"] = departement.upper()
+    order = ["c.population DESC NULLS LAST", "c.code"]
+    if prefer_departement:
+        order.insert(0, "(c.departement_code = :prefer) DESC")
+        params["prefer"] = prefer_departement.upper()
+    conditions = " AND ".join(where)
+    by_insee = session.execute(
+        text(f"SELECT {_COLUMNS} WHERE {conditions} AND c.code = :code"), params
+    ).first()
+    # `@>` lets the GIN index of codes_postaux answer (`= ANY` would not).
+    by_postal = session.execute(
+        text(f"SELECT {_COLUMNS} WHERE {conditions} AND c.codes_postaux @> CAST(ARRAY[:code] AS varchar[]) "
+             f"ORDER BY {', '.join(order)} LIMIT :limit"),
+        params,
+    ).all()
+    postal = [_match(r, "code_postal", code) for r in by_postal]
+    if by_insee is None or any(m.code == by_insee.code for m in postal):
+        return postal[:limit]
+    insee = _match(by_insee, "code_commune", code)
+    if code_first:
+        return [insee, *postal][:limit]
+    return [*postal[: limit - 1], insee]
 
 
 def search_communes(session: Session, query: str, limit: int = 10) -> list[dict]:
-    """`find_communes` as plain dicts (the shape of GET /api/v1/communes)."""
-    return [m.as_dict() for m in find_communes(session, query, limit)]
+    """`find_communes` as plain dicts (the shape of GET /api/v1/communes): an
+    INSEE code's commune before the communes of the same postal code."""
+    return [m.as_dict() for m in find_communes(session, query, limit, code_first=True)]
 
 
 def commune_of(session: Session, code: str) -> str | None:

@@ -105,10 +105,44 @@ def test_nothing_found(db, q):
 
 def test_fields_and_dict_shape(db):
     (m,) = find_communes(db, "02168")
-    assert m.label == "Château-Thierry (02400)"
+    assert m.label == "Château-Thierry (code commune 02168)"
     assert m.departement_nom == "Aisne" and m.region_nom == "Hauts-de-France"
     assert "Château-Thierry" in m.epci_nom
     assert 3.3 < m.lon < 3.5 and 49.0 < m.lat < 49.1
     d = search_communes(db, "02168")[0]
     assert d["departement"] == {"code": "02", "nom": "Aisne"}
     assert d["centre"]["longitude"] == m.lon and d["codes_postaux"] == ["02400"]
+
+
+def test_five_digits_find_the_insee_commune_whatever_the_limit(db):
+    # 76540 is Rouen's INSEE code and the postal code of a dozen communes around
+    # Valmont: with a limit of 3, Rouen is still there, and says why.
+    found = find_communes(db, "76540", limit=3)
+    assert len(found) == 3
+    rouen = [m for m in found if m.code == "76540"]
+    assert rouen and rouen[0].nom == "Rouen" and rouen[0].matched == "code_commune"
+    assert found[-1].code == "76540"  # forms: the postal matches first
+    assert all(m.matched == "code_postal" and "76540" in m.codes_postaux for m in found[:-1])
+
+
+def test_api_puts_the_insee_commune_first_and_labels_each_match(db):
+    items = search_communes(db, "76540", 5)
+    assert items[0]["code"] == "76540"
+    assert items[0]["correspondance"] == {"type": "code_commune", "libelle": "code commune 76540"}
+    assert all(i["correspondance"] == {"type": "code_postal", "libelle": "code postal 76540"} for i in items[1:])
+
+
+def test_label_says_what_matched(db):
+    # 02100 is Saint-Quentin's postal code and the INSEE code of Bony (postal code
+    # 02420): Bony is labelled by its code commune, never as « 02420 » for « 02100 ».
+    found = {m.code: m for m in find_communes(db, "02100", limit=50)}
+    assert found["02100"].label == "Bony (code commune 02100)"
+    assert found["02691"].label == "Saint-Quentin (02100)"
+
+
+def test_postal_label_shows_the_postal_code_typed(db):
+    # Rouen has two postal codes (76000, 76100): the one typed is the one shown.
+    found = find_communes(db, "76100", limit=5)
+    assert found[0].code == "76540" and found[0].matched == "code_postal"
+    assert found[0].label == "Rouen (76100)"
+    assert find_communes(db, "761", limit=5)[0].label == "Rouen (76100)"

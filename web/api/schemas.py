@@ -95,6 +95,11 @@ class StructureSchema(_RecordSchema):
     services = fields.List(fields.Nested(ServiceRefSchema), required=True, metadata={"description": "Services publiés ou archivés de la structure."})
 
 
+class MatchSchema(Schema):
+    type = fields.String(required=True, validate=validate.OneOf(["nom", "code_postal", "code_commune"]))
+    libelle = fields.String(required=True, metadata={"description": "« code postal 02100 », « code commune 02100 »."})
+
+
 class CommuneSchema(Schema):
     code = fields.String(required=True, metadata={"description": "Code INSEE."})
     nom = fields.String(required=True)
@@ -104,6 +109,10 @@ class CommuneSchema(Schema):
     region = fields.Nested(RefSchema, allow_none=True)
     centre = fields.Nested(PointSchema, allow_none=True)
     population = _n(fields.Integer)
+    correspondance = fields.Nested(
+        MatchSchema, required=True,
+        metadata={"description": "Ce que la recherche a trouvé : le nom, un code postal ou le code commune (INSEE)."},
+    )
 
 
 class CommuneQuerySchema(Schema):

@@ -24,11 +24,25 @@ class CommuneChoice:
     nom: str
     departement_code: str | None
     codes_postaux: tuple[str, ...]
+    matched: str = "nom"  # geo.lookup: "nom", "code_postal", "code_commune"
+    matched_code: str | None = None
 
     @property
     def label(self) -> str:
-        cp = self.codes_postaux[0] if self.codes_postaux else self.departement_code
+        """What goes back into the field: the name and a postal code (the one typed,
+        else the first), which `resolve_commune` reads back to this commune."""
+        typed = self.matched_code if self.matched == "code_postal" else None
+        cp = typed or (self.codes_postaux[0] if self.codes_postaux else self.departement_code)
         return f"{self.nom} ({cp})"
+
+    @property
+    def detail(self) -> str:
+        """What the list of proposals shows: « Bony — code commune 02100 »."""
+        if self.matched == "code_commune":
+            return f"{self.nom} — code commune {self.code}"
+        if self.matched == "code_postal":
+            return f"{self.nom} — code postal {self.matched_code or self.codes_postaux[0]}"
+        return self.label
 
     def as_json(self) -> dict:
         return {
@@ -37,6 +51,8 @@ class CommuneChoice:
             "departement": self.departement_code,
             "codes_postaux": list(self.codes_postaux),
             "label": self.label,
+            "detail": self.detail,
+            "correspondance": self.matched,
         }
 
 
@@ -59,7 +75,8 @@ def search_communes(
     matches = lookup.find_communes(
         session, q, limit, types=("COM",), prefer_departement=departement_code
     )
-    return [CommuneChoice(m.code, m.nom, m.departement_code, m.codes_postaux) for m in matches]
+    return [CommuneChoice(m.code, m.nom, m.departement_code, m.codes_postaux, m.matched, m.matched_code)
+            for m in matches]
 
 
 def resolve_commune(
@@ -82,6 +99,14 @@ def resolve_commune(
     if not rows and name and not code:
         # No exact name: what starts with it.
         return search_communes(session, name, limit=30, departement_code=departement_code)
+    if code:
+        # Postal matches first, then the commune whose INSEE code was typed.
+        choices = [
+            CommuneChoice(c.code, c.nom, c.departement_code, tuple(c.codes_postaux or ()),
+                          "code_postal" if code in (c.codes_postaux or ()) else "code_commune", code)
+            for c in rows
+        ]
+        return sorted(choices, key=lambda c: c.matched != "code_postal")
     return [_choice(c) for c in rows]
 
 

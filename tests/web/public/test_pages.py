@@ -35,6 +35,21 @@ def test_commune_autocomplete_json(client):
     assert client.get("/communes.json?q=").get_json() == []
 
 
+def test_five_digits_in_the_commune_field_say_which_code_matched(client):
+    # 02100: Saint-Quentin's postal code, Bony's INSEE code (its postal code: 02420).
+    found = client.get("/communes.json?q=02100").get_json()
+    assert found[0]["code"] == "02691" and found[0]["detail"] == "Saint-Quentin — code postal 02100"
+    bony = found[-1]
+    assert bony["code"] == "02100" and bony["correspondance"] == "code_commune"
+    assert bony["detail"] == "Bony — code commune 02100" and "02420" not in bony["detail"]
+    # Typed without the list, the person chooses between them, each saying why.
+    page = text_of(client.get("/recherche?commune=02100"))
+    assert "Plusieurs communes correspondent à « 02100 »" in page
+    plain = re.sub(r"<[^>]+>", "", page)
+    assert "Bony — département 02, code commune 02100 (code postal 02420)" in plain
+    assert page.index("Saint-Quentin") < page.index("Bony")
+
+
 def test_typed_commune_is_resolved_server_side(client, factories):
     factories.ServiceFactory(nom="Permis solidaire", zone_eligibilite=[CA_PAYS_DE_LAON])
     page = text_of(client.get("/recherche?commune=laon&thematiques=mobilite"))
