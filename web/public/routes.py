@@ -12,6 +12,7 @@ import math
 import re
 import smtplib
 import uuid
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from flask import (
@@ -154,6 +155,70 @@ def _filters(facets: dict, args: MultiDict) -> list[dict]:
     ], groups
 
 
+# Filters a person may have added, in the order the form sends them.
+_DROPPABLE = ("q", "thematiques", "publics", "frais", "types", "modes_accueil", "sources", "ouvert_le")
+_FILTER_WORDS = {
+    "q": "sans les mots-clés", "thematiques": "sans le besoin « {label} »", "publics": "sans le public « {label} »",
+    "frais": "sans le filtre de frais « {label} »", "types": "sans le type « {label} »",
+    "modes_accueil": "sans le mode d'accueil « {label} »", "sources": "sans la source « {label} »",
+    "ouvert_le": "sans la date d'ouverture",
+}
+
+
+def _filter_label(name: str, value: str) -> str:
+    labels = {
+        "thematiques": {g.code: g.label for g in vocabulary.spie_groups()} | vocabulary.thematiques(),
+        "publics": vocabulary.publics(), "frais": vocabulary.frais(), "types": vocabulary.types(),
+        "modes_accueil": vocabulary.modes_accueil(),
+    }.get(name, {})
+    return labels.get(value, value)
+
+
+def _suggestions(args: MultiDict, query, radius_km: float) -> list[dict]:
+    """For an empty result: the nearest changes that give results, each with the
+    number of offers it finds (searches of one row, without facets)."""
+    candidates: list[tuple[str, MultiDict]] = []
+    if query.code_commune and radius_km < 200:
+        wider = min(200, max(radius_km * 2, 100))
+        larger = MultiDict(args)
+        larger.setlist("rayon_km", [f"{wider:g}"])
+        candidates.append((f"dans un rayon de {wider:g} km", larger))
+    filled = [(k, v) for k, v in args.items(multi=True) if k in _DROPPABLE and v]
+    if filled:
+        name, value = filled[-1]
+        fewer = MultiDict(args)
+        fewer.setlist(name, [v for v in args.getlist(name) if v != value])
+        candidates.append((_FILTER_WORDS[name].format(label=_filter_label(name, value)), fewer))
+    if "a-distance" not in args.getlist("modes_accueil"):
+        remote = MultiDict(args)
+        remote.setlist("modes_accueil", ["a-distance"])
+        candidates.append(("seulement les offres à distance (téléphone, en ligne)", remote))
+    out = []
+    settings = _settings()
+    for label, changed in candidates:
+        changed.poplist("page")
+        changed.poplist("cursor")
+        try:
+            variant = search_.query_from_args(changed, default_radius_km=settings.default_radius_km)
+        except InvalidQuery:
+            continue
+        found = search_.run_search(replace(variant, size=1, with_facets=False), log=False).total
+        if found:
+            out.append({"label": label, "count": found, "url": _url_with(changed)})
+    return out
+
+
+def _page_numbers(page: int, pages: int) -> list[int | None]:
+    """1 … p-2 p-1 p p+1 p+2 … last; None stands for a gap."""
+    shown = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+    out: list[int | None] = []
+    for n in shown:
+        if out and n - out[-1] > 1:
+            out.append(None)
+        out.append(n)
+    return out
+
+
 def results_view(session, args: MultiDict) -> dict:
     """The results page as one plain dict. Raises search.errors.InvalidQuery."""
     settings = _settings()
@@ -202,6 +267,12 @@ def results_view(session, args: MultiDict) -> dict:
         "tri": args.get("tri") or "pertinence",
         "rayon_km": args.get("rayon_km") or settings.default_radius_km,
         "ouvert_le": args.get("ouvert_le", ""),
+        "suggestions": [] if page.total else _suggestions(args, query, query.radius_km or settings.default_radius_km),
+        "contact_email": settings.contact_email,
+        "page_links": [
+            {"number": n, "url": _url_with(args, page=str(n)) if n else None, "current": n == page.page}
+            for n in _page_numbers(page.page, pages)
+        ] if pages > 1 else [],
         "prev_url": _url_with(args, page=str(page.page - 1)) if page.page > 1 else None,
         "next_url": _url_with(args, page=str(page.page + 1)) if page.page < pages else None,
         "next_cursor": page.next_cursor,

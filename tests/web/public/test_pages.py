@@ -123,7 +123,7 @@ def test_results_filters_carry_facet_counts_and_pagination(client, factories):
     page = text_of(client.get("/recherche?code_commune=02408&size=10"))
     assert re.search(r'<label for="f-frais-payant">Payant <span class="count">\(5\)</span>', page)
     assert re.search(r'<label for="f-frais-gratuit">Gratuit <span class="count">\(20\)</span>', page)
-    assert "Page 1 sur 3" in page
+    assert "Page 1 sur 3." in page
     next_url = re.search(r'href="([^"]+)" rel="next"', page).group(1).replace("&amp;", "&")
     assert "page=2" in next_url and "code_commune=02408" in next_url and "size=10" in next_url
     page2 = text_of(client.get(next_url))
@@ -131,6 +131,43 @@ def test_results_filters_carry_facet_counts_and_pagination(client, factories):
     assert 'rel="prev"' in page2
     # Export links keep the whole search.
     assert "/recherche/export.pdf?code_commune=02408&amp;size=10" in page
+
+
+def test_numbered_pagination_marks_the_current_page(client, factories):
+    for i in range(75):
+        factories.ServiceFactory(nom=f"Offre {i:02d}")
+    page = text_of(client.get("/recherche?code_commune=02408&size=10&page=4"))
+    nav = page[page.index('class="pagination"'):]
+    nav = nav[: nav.index("</nav>")]
+    numbers = re.findall(r'<span class="visually-hidden">Page </span>(\d+)</a>', nav)
+    assert numbers == ["1", "2", "3", "4", "5", "6", "8"]
+    assert "…" in nav
+    current = re.findall(r'<a href="([^"]+)" aria-current="page">', nav)
+    assert len(current) == 1 and "page=4" in current[0]
+
+
+def test_empty_result_suggests_nearby_searches_with_counts(client, factories):
+    # One payant offer in Laon: « gratuit » finds nothing; without that filter, one.
+    factories.ServiceFactory(nom="Atelier payant", frais="payant", zone_eligibilite=[LAON])
+    response = client.get("/recherche?code_commune=02408&frais=gratuit")
+    page = text_of(response)
+    assert response.status_code == 200
+    assert "Aucune offre ne correspond à cette recherche." in page
+    # No export of an empty result.
+    assert "export.pdf" not in page and "export.csv" not in page
+    found = re.search(r'<li><a href="([^"]+)">sans le filtre de frais « Gratuit »</a> : 1 offre</li>', page)
+    assert found, page[page.index("empty-state"):][:1500]
+    assert "frais=" not in found.group(1)
+    assert "Atelier payant" in text_of(client.get(found.group(1).replace("&amp;", "&")))
+    # A larger radius is proposed only when it finds something; the SPIE is named.
+    assert "mailto:spie@example.org" in page
+
+
+def test_empty_result_without_any_nearby_answer_says_whom_to_ask(client):
+    page = text_of(client.get("/recherche?code_commune=02408&q=zzzqqqxx"))
+    assert "Aucune offre ne correspond à cette recherche." in page
+    assert "Ces recherches proches" not in page
+    assert "mailto:spie@example.org" in page
 
 
 def test_results_map_has_markers_and_uses_only_our_assets(client, factories):

@@ -1,0 +1,108 @@
+"""French typography, in one place: numbers and percentages in Babel's French
+formats (« 1 500 », « 32,1 % »), plural agreement (0 and 1 take the singular),
+elision and contraction of « de » and « à » before a name (« d'Aubenton », « du
+Havre », « des Mureaux », « au Cateau »), and dates and times in the département's
+time zone. Registered as Jinja filters by `init_app`."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal, format_percent
+
+LOCALE = "fr_FR"
+TIME_ZONE = ZoneInfo("Europe/Paris")
+
+# Vowels and a mute h: « d'Hirson », « l'Hôpital ». An aspirated h (« de Hautmont »)
+# cannot be told from spelling: the few communes with one keep « de ».
+_ELIDES = re.compile(r"^[aeiouyàâäéèêëîïôöùûüœæh]", re.IGNORECASE)
+_ASPIRATED_H = {"hautmont", "ham", "hayange", "haguenau", "halluin", "houilles", "hem", "herblay"}
+
+
+def number(value: int | float | None, digits: int | None = None) -> str:
+    """« 1 500 », « 12,5 » (a narrow no-break space between thousands)."""
+    if value is None:
+        return "—"
+    if digits is not None:
+        return format_decimal(round(value, digits), format=f"#,##0.{'0' * digits}" if digits else "#,##0",
+                              locale=LOCALE)
+    return format_decimal(value, locale=LOCALE)
+
+
+def percent(value: float | None, digits: int = 1, *, ratio: bool = False) -> str:
+    """« 32,1 % » from 32.1 (or from 0.321 with ratio=True)."""
+    if value is None:
+        return "—"
+    fraction = value if ratio else value / 100
+    return format_percent(fraction, format="#,##0" + ("." + "0" * digits if digits else "") + " %", locale=LOCALE)
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """« 0 offre », « 1 offre », « 1 500 offres » (French: 0 and 1 are singular)."""
+    word = singular if abs(count) < 2 else (plural_form or singular + "s")
+    return f"{number(count)} {word}"
+
+
+def de(name: str) -> str:
+    """« de » before a name, elided or contracted: « d'Aubenton », « du Havre »,
+    « des Mureaux », « de La Fère », « de Laon »."""
+    return _join("de", name)
+
+
+def a(name: str) -> str:
+    """« à » before a name, contracted: « au Havre », « aux Mureaux », « à Laon »."""
+    return _join("à", name)
+
+
+def _join(preposition: str, name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        return preposition
+    first, _, rest = name.partition(" ")
+    article = first.lower()
+    if rest and article == "le":
+        return ("du " if preposition == "de" else "au ") + rest
+    if rest and article == "les":
+        return ("des " if preposition == "de" else "aux ") + rest
+    if preposition == "de" and _ELIDES.match(name) and _first_word(name) not in _ASPIRATED_H:
+        return "d'" + name
+    return f"{preposition} {name}"
+
+
+def _first_word(name: str) -> str:
+    return re.split(r"[\s\-']", name.lower(), maxsplit=1)[0]
+
+
+def local(moment: datetime | None) -> datetime | None:
+    """A moment in the département's time zone (a naive value is taken as UTC)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(TIME_ZONE)
+
+
+def date_words(value) -> str:
+    """« 4 décembre 2026 »."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        value = local(value).date()
+    return format_date(value, format="d MMMM y", locale=LOCALE)
+
+
+def datetime_words(moment: datetime | None) -> str:
+    """« 4 décembre 2026 à 23:40 », in the département's time zone."""
+    if moment is None:
+        return "—"
+    return format_datetime(local(moment), format="d MMMM y 'à' HH:mm", tzinfo=TIME_ZONE, locale=LOCALE)
+
+
+def init_app(app) -> None:
+    app.jinja_env.filters.update(
+        nombre=number, pourcentage=percent, pluriel=plural, de=de, a=a,
+        date_fr=date_words, date_heure_fr=datetime_words,
+    )
