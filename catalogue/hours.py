@@ -38,6 +38,16 @@ def is_open(expression: str, at: datetime) -> bool | None:
     return oh.is_open(at.replace(tzinfo=None))
 
 
+def next_change(expression: str, at: datetime) -> datetime | None:
+    """When the state at `at` (naive local time of Paris) next changes: the next
+    opening when closed, the closing when open; None if unparseable or never."""
+    try:
+        oh = parse(expression)
+        return oh.next_change(at.replace(tzinfo=None))
+    except (HoursError, ValueError, OverflowError):
+        return None
+
+
 def _first_line(message: str) -> str:
     found = re.search(r"--> (\d+):(\d+)", message)
     where = f" à la position {found.group(2)}" if found else ""

@@ -47,6 +47,10 @@ class Settings:
     geocoder_url: str = setting(
         "", "URL de l'API de géocodage BAN (vide : centre de la commune, hors ligne)."
     )
+    route_planner_url: str = setting(
+        "https://www.openstreetmap.org/directions?to={lat},{lon}",
+        "Calculateur d'itinéraire des pages d'offre ({lat}, {lon} : le lieu ; vide : pas de lien).",
+    )
     default_radius_km: int = setting(50, "Rayon de recherche par défaut, en kilomètres.")
     smtp_host: str = setting("localhost", "Serveur SMTP des courriels.")
     smtp_port: int = setting(25, "Port du serveur SMTP.")

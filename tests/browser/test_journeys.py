@@ -46,7 +46,7 @@ def open_first_result_with_keyboard(page) -> None:
     tab_until(page, "el.closest('.result-title')")
     name = page.evaluate("document.activeElement.textContent.trim()")
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/services/[0-9a-f-]{36}$"))
+    page.wait_for_url(re.compile(r"/services/[0-9a-f-]{36}(\?retour=[^#]*)?$"))
     assert page.locator("h1").inner_text() == name
 
 
@@ -57,7 +57,7 @@ def test_keyboard_only_search_laon_mobilite_to_a_service(page, live_server):
     assert "pour une personne habitant Laon" in page.locator("h1").inner_text()
     assert page.locator(".result").count() > 0
     open_first_result_with_keyboard(page)
-    assert page.get_by_text("Comment la mobiliser").count() == 1
+    assert page.get_by_text("Comment en bénéficier").count() == 1
 
 
 def test_same_journey_without_javascript(page_without_js, live_server):
@@ -122,3 +122,25 @@ def test_results_print_on_a4_without_filters_map_or_forms(page, live_server, art
     pdf = artifacts / "resultats-a4.pdf"
     page.pdf(path=str(pdf), format="A4")
     assert pdf.read_bytes()[:4] == b"%PDF"
+
+
+def test_service_page_prints_without_live_states(page, live_server):
+    page.goto(live_server + "/recherche?code_commune=02408&thematiques=mobilite")
+    page.locator(".result-title a").first.click()
+    page.wait_for_url(re.compile(r"/services/"))
+    # With JavaScript the « Imprimer » button is shown, and the way back is the search.
+    assert page.locator(".js-print").is_visible()
+    back = page.locator("nav.breadcrumb a", has_text="Retour aux résultats")
+    assert "code_commune=02408" in back.get_attribute("href")
+    page.emulate_media(media="print")
+    assert not page.locator(".js-print").is_visible()
+    for selector in (".live-state", ".directions"):
+        assert all(not el.is_visible() for el in page.locator(selector).all())
+
+
+def test_print_button_is_absent_without_javascript(page_without_js, live_server):
+    page = page_without_js
+    page.goto(live_server + "/recherche?code_commune=02408&thematiques=mobilite")
+    page.locator(".result-title a").first.click()
+    page.wait_for_url(re.compile(r"/services/"))
+    assert page.locator(".js-print").count() == 1 and not page.locator(".js-print").is_visible()

@@ -8,7 +8,7 @@ def test_home_lists_counts_by_spie_thematic_and_demo_label(client, db):
     page = client.get("/").get_data(as_text=True)
     assert "Les dix thématiques du SPIE" in page
     assert "Données de démonstration" in page
-    assert "Mobilité" in page and "Garde d&#39;enfant et famille" in page
+    assert "Mobilité" in page and "Garde d&#39;enfant" in page
     assert "120 offres" in page
 
 

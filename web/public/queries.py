@@ -16,6 +16,7 @@ from catalogue.models import Service, Status, Structure
 from geo import lookup
 from geo.models import Commune, Departement, Epci
 from geo.names import normalise_name
+from web import typography
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def zone_names(session: Session, codes: set[str]) -> dict[str, str]:
     deps = [c for c in codes if len(c) in (2, 3)]
     if communes:
         for code, nom in session.execute(select(Commune.code, Commune.nom).where(Commune.code.in_(communes))):
-            names[code] = _de(nom)
+            names[code] = typography.de(nom)
     if epcis:
         for code, nom in session.execute(select(Epci.code, Epci.nom).where(Epci.code.in_(epcis))):
             names[code] = "de " + _epci_words(nom)
@@ -137,29 +138,15 @@ def zone_names(session: Session, codes: set[str]) -> dict[str, str]:
     return names
 
 
-_EPCI_SHORT = [
-    ("Communauté d'agglomération", "la CA"),
-    ("Communauté de communes", "la CC"),
-    ("Communauté urbaine", "la CU"),
-    ("Métropole", "la Métropole"),
-]
-
-
-def _de(nom: str) -> str:
-    """"de Laon", "d'Origny", "du Nouvion-en-Thiérache", "des Septvallons"."""
-    if nom.startswith("Le "):
-        return "du " + nom[3:]
-    if nom.startswith("Les "):
-        return "des " + nom[4:]
-    if nom[:1].lower() in "aeiouyéèêâîôûh" and not nom.startswith(("Hu", "Ha", "He", "Ho")):
-        return "d'" + nom
-    return "de " + nom
+_EPCI_KINDS = ("Communauté d'agglomération", "Communauté de communes", "Communauté urbaine", "Métropole")
 
 
 def _epci_words(nom: str) -> str:
-    for long, short in _EPCI_SHORT:
-        if nom.startswith(long):
-            return short + nom[len(long):]
+    """An EPCI's name spelled out, with its article, for the public: « la
+    communauté d'agglomération du Pays de Laon » (never « la CA du … »)."""
+    for kind in _EPCI_KINDS:
+        if nom.startswith(kind):
+            return "la " + (kind if kind == "Métropole" else kind[0].lower() + kind[1:]) + nom[len(kind):]
     return nom
 
 

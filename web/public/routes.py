@@ -13,7 +13,7 @@ import re
 import smtplib
 import uuid
 from dataclasses import replace
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from flask import (
     Blueprint,
@@ -155,6 +155,13 @@ def _filters(facets: dict, args: MultiDict) -> list[dict]:
     ], groups
 
 
+# The parameters of a search (what a link back to the results may carry).
+SEARCH_PARAMETERS = {
+    "commune", "code_commune", "q", "thematiques", "publics", "frais", "types", "modes_accueil",
+    "mobilisable_par", "sources", "rayon_km", "ouvert_le", "tri", "page", "size", "territoire",
+    "lat", "lon", "latitude", "longitude", "structure", "exclure_doublons",
+}
+
 # Filters a person may have added, in the order the form sends them.
 _DROPPABLE = ("q", "thematiques", "publics", "frais", "types", "modes_accueil", "sources", "ouvert_le")
 _FILTER_WORDS = {
@@ -229,7 +236,8 @@ def results_view(session, args: MultiDict) -> dict:
     zone_codes = {code for s in services for code in (s.zone_eligibilite or [])}
     names = pq.zone_names(session, zone_codes)
     today = views.now_paris().date()
-    results = [views.service_summary(s, names, today, distances.get(s.id)) for s in services]
+    now = views.now_paris()
+    results = [views.service_summary(s, names, today, distances.get(s.id), at=now) for s in services]
     points = pq.points_of(session, [s.id for s in services])
     located = [
         maps.MapPoint(points[s.id][0], points[s.id][1], s.nom, url_for("public.service", service_id=s.id))
@@ -330,7 +338,28 @@ def service_view(session, service_id: uuid.UUID) -> dict:
         maps.add_points(m, [maps.MapPoint(point[0], point[1], service.nom)], cluster=False)
         drawn = True
     detail["map"] = maps.render(m) if drawn else None
+    detail["itineraire"] = _directions(point, service.nom) if point and not views.is_remote_only(service) else None
+    detail["retour"] = _search_back(request.args.get("retour"))
     return detail
+
+
+def _directions(point: tuple[float, float], name: str) -> dict:
+    """A route planner's link for the place (a setting) and a `geo:` URI, which
+    phones open in their own maps application."""
+    lon, lat = point
+    template = _settings().route_planner_url
+    planner = template.format(lat=f"{lat:.6f}", lon=f"{lon:.6f}") if template else None
+    label = quote(name[:80])
+    return {"url": planner, "geo": f"geo:{lat:.6f},{lon:.6f}?q={lat:.6f},{lon:.6f}({label})"}
+
+
+def _search_back(retour: str | None) -> str:
+    """The search a person came from (`retour`, the query string of the results
+    page), rebuilt from the search's own parameters only: never another site."""
+    if not retour:
+        return url_for("public.results")
+    kept = [(k, v) for k, v in parse_qsl(retour[:2000], keep_blank_values=False) if k in SEARCH_PARAMETERS]
+    return url_for("public.results") + ("?" + urlencode(kept) if kept else "")
 
 
 def _zone_geometry(session, code: str) -> dict | None:

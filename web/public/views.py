@@ -11,6 +11,7 @@ import humanize
 from catalogue import hours, vocabulary
 from catalogue.models import LocationPrecision, Service, Structure
 from web import hours_fr
+from web.public import wording
 from web.public.queries import eligibility_words
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -64,18 +65,66 @@ def mobilisation_words(service: Service) -> dict:
     return {"par": who, "comment": how, "precisions": service.mobilisation_precisions}
 
 
+DAY_NAMES = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
+
+
+def _clock(moment: datetime) -> str:
+    """« 14 h », « 8 h 30 »."""
+    return f"{moment.hour} h" + (f" {moment.minute:02d}" if moment.minute else "")
+
+
+def _when(moment: datetime, at: datetime) -> str:
+    """« à 14 h », « demain à 9 h », « lundi à 9 h », « le 12/01 à 9 h »."""
+    days = (moment.date() - at.date()).days
+    if days == 0:
+        return f"à {_clock(moment)}"
+    if days == 1:
+        return f"demain à {_clock(moment)}"
+    if days < 7:
+        return f"{DAY_NAMES[moment.weekday()]} à {_clock(moment)}"
+    return f"le {moment.strftime('%d/%m')} à {_clock(moment)}"
+
+
+def open_state(expression: str | None, at: datetime) -> dict | None:
+    """Open or closed at `at` and until when, in words: « Ouvert jusqu'à 12 h »,
+    « Fermé · ouvre à 14 h ». None without hours or when they cannot be read."""
+    if not expression:
+        return None
+    is_open = hours.is_open(expression, at)
+    if is_open is None:
+        return None
+    change = hours.next_change(expression, at)
+    if change is not None and (change - at).days > 60:
+        change = None  # « never », as far as a person cares
+    if is_open:
+        if change is None:
+            words = "Ouvert maintenant"
+        elif change.date() == at.date():
+            words = f"Ouvert jusqu'à {_clock(change)}"
+        else:
+            words = f"Ouvert, ferme {_when(change, at)}"
+    else:
+        words = f"Fermé · ouvre {_when(change, at)}" if change else "Fermé"
+    return {"ouvert": is_open, "mots": words}
+
+
 def hours_words(expression: str | None, at: datetime) -> dict | None:
     if not expression:
         return None
+    state = open_state(expression, at)
     return {
         "brut": expression,
         "mots": hours_fr.describe(expression),
-        "ouvert": hours.is_open(expression, at),
+        "ouvert": state["ouvert"] if state else None,
+        "etat": state["mots"] if state else None,
     }
 
 
-def service_summary(service: Service, zone_names: dict[str, str], today: date, distance_m: float | None = None) -> dict:
-    """One result of a list: what a referent needs to choose, in words."""
+def service_summary(service: Service, zone_names: dict[str, str], today: date, distance_m: float | None = None,
+                    at: datetime | None = None) -> dict:
+    """One result of a list: what a referent needs to choose, in words; with `at`
+    (naive local time of Paris), whether it is open then."""
+    on_site = not is_remote_only(service)
     return {
         "id": str(service.id),
         "nom": service.nom,
@@ -89,28 +138,33 @@ def service_summary(service: Service, zone_names: dict[str, str], today: date, d
         "a_distance": is_remote_only(service),
         "eligibilite": eligibility_words(service.zone_eligibilite or [], zone_names),
         "mobilisation": mobilisation_words(service),
+        # The same in the public's words (web/public/wording.py).
+        "demande": {"qui": wording.who_asks(service.mobilisable_par),
+                    "comment": wording.how_to_ask(service.modes_mobilisation)},
         "frais": vocabulary.frais().get(service.frais or "", None),
         "type": vocabulary.types().get(service.type or "", None),
         "telephone": service.telephone,
         "courriel": service.courriel,
         "fraicheur": freshness(service, today),
         "demo": service.source == "demo",
+        "adresse": (_address(service) or _address(service.structure)) if on_site else None,
+        "etat": open_state(service.horaires_accueil or service.structure.horaires_accueil, at) if at else None,
     }
 
 
 def service_detail(service: Service, zone_names: dict[str, str], at: datetime) -> dict:
     """Everything known of a service, in words."""
-    summary = service_summary(service, zone_names, at.date())
+    summary = service_summary(service, zone_names, at.date(), at=at)
     structure: Structure = service.structure
     summary.update(
         {
             "description": service.description,
             "type": vocabulary.types().get(service.type or "", service.type),
             "frais_precisions": service.frais_precisions,
-            "publics": labels(service.publics, vocabulary.publics()),
+            "publics": wording.publics(service.publics),
             "publics_precisions": service.publics_precisions,
             "conditions_acces": service.conditions_acces,
-            "modes_accueil": labels(service.modes_accueil, vocabulary.modes_accueil()),
+            "modes_accueil": wording.modes_accueil(service.modes_accueil),
             "adresse": _address(service) or _address(structure),
             "lieu_approximatif": service.location_precision == LocationPrecision.COMMUNE,
             "horaires": hours_words(service.horaires_accueil or structure.horaires_accueil, at),
@@ -121,6 +175,7 @@ def service_detail(service: Service, zone_names: dict[str, str], at: datetime) -
             "volume_horaire_hebdomadaire": service.volume_horaire_hebdomadaire,
             "nombre_semaines": service.nombre_semaines,
             "source": service.source,
+            "origine": wording.origin(service.source, structure.nom),
             "lien_source": service.lien_source,
             "zone": list(service.zone_eligibilite or []),
             "structure": {

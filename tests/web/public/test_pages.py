@@ -55,7 +55,7 @@ def test_typed_commune_is_resolved_server_side(client, factories):
     page = text_of(client.get("/recherche?commune=laon&thematiques=mobilite"))
     assert "pour une personne habitant Laon" in page
     assert "Permis solidaire" in page
-    assert "Éligible : habitants de la CA du Pays de Laon" in page
+    assert "Éligible : habitants de la communauté d&#39;agglomération du Pays de Laon" in page
     # The resolved commune stays in the form: the URL of the next search holds it.
     assert 'name="code_commune" id="code_commune" value="02408"' in page
 
@@ -102,11 +102,13 @@ def test_results_show_distance_remote_eligibility_mobilisation_and_freshness(cli
     )
     page = text_of(client.get("/recherche?code_commune=02408&thematiques=mobilite"))
     assert "Garage solidaire" in page and "Conseil mobilité en visio" in page
-    assert re.search(r"<dd>à [\d,]+ k?m</dd>", page)
+    # The address and the distance of the place.
+    assert re.search(r"<dd>[^<]*Laon — à [\d,]+ k?m</dd>", page)
     assert "<dd>à distance</dd>" in page
     assert "Éligible : habitants de Laon" in page
     assert "Éligible : habitants du département : Aisne (02)" in page
-    assert "Téléphoner" in page and "par professionnels ou usagers" in page.lower()
+    assert "Par téléphone" in page
+    assert "demande faite par un professionnel qui vous accompagne (conseiller, travailleur social…) ou vous-même" in page
     assert "mis à jour il y a 3 mois" in page
     # Only the one past its update frequency carries the stale mark.
     assert page.count('class="stale"') == 1
@@ -191,12 +193,14 @@ def test_service_page_tells_everything_in_words(client, factories):
     )
     page = text_of(client.get(f"/services/{service.id}"))
     assert "<h1>Location de scooters</h1>" in page
-    assert "Éligible : habitants de la CA du Pays de Laon" in page
+    assert "Éligible : habitants de la communauté d&#39;agglomération du Pays de Laon" in page
     assert "Ouvert 24 h sur 24, 7 jours sur 7" in page and "Ouvert maintenant" in page
-    assert "Envoyer un courriel" in page and "Usagers" in page
+    assert "Par courriel, en vous présentant sur place" in page and "<dd>Vous-même</dd>" in page
+    assert "Comment en bénéficier" in page and "Qui peut faire la demande" in page
     assert "mobilite@example.org" in page
     assert "Avoir un projet d&#39;emploi." in page
-    assert "Source : test" in page
+    # Who wrote it, in words: never a source code.
+    assert "Fiche reprise d&#39;une base partenaire" in page and "Source : test" not in page
     assert 'name="csrf_token"' in page and "Signaler une erreur" in page
     # The zone is drawn from the référentiel boundaries.
     assert '"type": "Feature"' in page or "MultiPolygon" in page
@@ -320,3 +324,61 @@ def test_public_map_page_has_a_list_alternative(client, factories):
     assert re.search(r">Laon</a> : \d+ offres? sur place", page)
     bad = client.get("/carte?thematique=licornes")
     assert bad.status_code == 400 and "thematique : « licornes »" in text_of(bad)
+
+
+def test_service_page_gives_directions_print_and_the_way_back(client, factories):
+    service = factories.ServiceFactory(nom="Garage solidaire", zone_eligibilite=[LAON])
+    search = "code_commune=02408&thematiques=mobilite&page=2"
+    page = text_of(client.get(f"/services/{service.id}", query_string={"retour": search}))
+    # Directions: a route planner (a setting) and a geo: URI for phones.
+    assert re.search(r'href="https://www\.openstreetmap\.org/directions\?to=49\.\d+,3\.\d+"', page)
+    assert re.search(r'href="geo:49\.\d+,3\.\d+\?q=49\.\d+,3\.\d+\(Garage%20solidaire\)"', page)
+    # « Imprimer » is a real button, hidden until its script shows it.
+    assert '<button type="button" class="secondary outline js-print" hidden>Imprimer</button>' in page
+    assert "/static/js/print.js" in page and "onclick" not in page
+    # The breadcrumb goes back to the exact search.
+    back = re.search(r'<li><a href="([^"]+)">Retour aux résultats</a></li>', page).group(1)
+    assert back == "/recherche?code_commune=02408&amp;thematiques=mobilite&amp;page=2"
+
+
+def test_the_way_back_never_leaves_the_search(client, factories):
+    service = factories.ServiceFactory(nom="Garage solidaire")
+    for forged in ("https://evil.example/", "//evil.example", "javascript:alert(1)", "x=1&next=https://evil.example"):
+        page = text_of(client.get(f"/services/{service.id}", query_string={"retour": forged}))
+        crumb = re.search(r'<nav aria-label="Fil d\'Ariane"[^>]*>(.*?)</nav>', page, re.S).group(1)
+        assert "evil" not in crumb and "javascript" not in crumb
+        assert 'href="/recherche"' in crumb
+
+
+def test_result_cards_show_the_address_and_whether_open(client, factories):
+    factories.ServiceFactory(nom="Ouvert toujours", horaires_accueil="24/7", adresse="2 rue Citerne",
+                             code_postal="02000", commune="Laon")
+    factories.ServiceFactory(nom="Jamais ouvert", horaires_accueil="off")
+    page = text_of(client.get("/recherche?code_commune=02408"))
+    assert re.search(r"<dd>2 rue Citerne, 02000 Laon — à [\d,]+ k?m</dd>", page)
+    assert '<span class="open-now">Ouvert maintenant</span>' in page
+    assert '<span class="closed-now">Fermé</span>' in page
+    # The links to the offers carry the search back.
+    assert re.search(r'href="/services/[0-9a-f-]+\?retour=code_commune%3D02408"', page)
+
+
+def test_open_state_in_words():
+    from datetime import datetime
+
+    from web.public.views import open_state
+
+    friday_noon = datetime(2026, 12, 4, 12, 30)  # a Friday
+    hours = "Mo-Fr 09:00-12:00,14:00-17:00"
+    assert open_state(hours, friday_noon) == {"ouvert": False, "mots": "Fermé · ouvre à 14 h"}
+    assert open_state(hours, datetime(2026, 12, 4, 10, 0)) == {"ouvert": True, "mots": "Ouvert jusqu'à 12 h"}
+    assert open_state(hours, datetime(2026, 12, 4, 18, 0))["mots"] == "Fermé · ouvre lundi à 9 h"
+    assert open_state("Mo-Fr 08:30-12:00", datetime(2026, 12, 3, 13, 0))["mots"] == "Fermé · ouvre demain à 8 h 30"
+    assert open_state("n'importe quoi", friday_noon) is None and open_state(None, friday_noon) is None
+
+
+def test_print_stylesheet_drops_live_states():
+    from pathlib import Path
+
+    css = (Path(__file__).resolve().parents[3] / "web/static/css/print.css").read_text()
+    rule = re.search(r"\.live-state, \.open-now, \.closed-now[^{]*\{ display: none !important; \}", css)
+    assert rule
