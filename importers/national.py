@@ -25,6 +25,7 @@ importers.archive_guard. The spool is removed once the load is done."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import shutil
@@ -36,6 +37,7 @@ from pathlib import Path
 
 import requests
 from requests.adapters import HTTPAdapter
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from urllib3.util.retry import Retry
 
@@ -230,6 +232,16 @@ class Spool:
         self.now = now
         self.resumed = False
         folder.mkdir(parents=True, exist_ok=True)
+        # One run at a time on a spool (two runs of the same plan would mix their pages).
+        self._lock = open(folder / "lock", "w")  # noqa: SIM115 - held until release()
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock.close()
+            raise NationalApiError(
+                f"un autre import data-inclusion-api du même département est en cours (dossier {folder}) : "
+                "attendez sa fin."
+            ) from None
         manifest = self._read_manifest()
         fresh = (manifest is not None and manifest.get("plan") == plan.key()
                  and now() - manifest.get("begun", 0) < RESUME_MAX_AGE_HOURS * 3600)
@@ -270,8 +282,14 @@ class Spool:
             self.manifest["listings"][listing] = {"total": total, "pages": pages}
             self._write_manifest()
 
+    def release(self) -> None:
+        if not self._lock.closed:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+        self.release()
 
 
 def _write_atomic(path: Path, value) -> None:
@@ -484,11 +502,36 @@ class NationalRun:
             if not self.force_archive:
                 with self.sessions() as session:
                     archive_guard.check_archive_share(session, _keys(fetched))
+            fetched.warnings.update(self._absent_producers(fetched))
         except ImporterError as exc:
+            if self.spool is not None:
+                self.spool.release()
             self._fail(exc)
             raise
         self.fetched = fetched
         return fetched
+
+    def _absent_producers(self, fetched: Fetched) -> dict[str, int]:
+        """Producers received through the national base before, absent from this run
+        altogether (nothing of theirs is archived: a warning says so)."""
+        present = sorted({str(r.get("source")) for r in (*fetched.structures, *fetched.services)})
+        asked = list(self.plan.producers)
+        warnings = {}
+        with self.sessions() as session:
+            for table, label in (("structure", "structures"), ("service", "offres")):
+                rows = session.execute(
+                    text(
+                        f"SELECT source, count(*) FROM {table} WHERE raw->>'_canal' = :canal "
+                        "AND status <> 'archive' AND source <> ALL(CAST(:present AS text[])) "
+                        "AND (cardinality(CAST(:asked AS text[])) = 0 OR source = ANY(CAST(:asked AS text[]))) "
+                        "GROUP BY source ORDER BY source"
+                    ),
+                    {"canal": datainclusion_api.CHANNEL, "present": present, "asked": asked},
+                ).all()
+                for source, count in rows:
+                    warnings[f"producteur absent de ce passage, ses {label} sont gardées telles quelles : "
+                             f"{source}"] = count
+        return warnings
 
     def load(self, progress: Callable[[int], object] | None = None) -> Loader:
         assert self.fetched is not None, "fetch first"
@@ -497,7 +540,11 @@ class NationalRun:
             loader.progress = progress
         for warning, count in self.fetched.warnings.items():
             loader.report.warnings[warning] += count
-        loader.run(self.fetched.records())
+        try:
+            loader.run(self.fetched.records())
+        finally:
+            if self.spool is not None:
+                self.spool.release()
         if self.spool is not None:
             self.spool.remove()
         return loader

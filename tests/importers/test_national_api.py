@@ -303,3 +303,41 @@ def test_command_reads_the_url_and_token_from_the_settings(app, api, tmp_path, d
     assert result.exit_code == 0, result.output
     assert "département 02" in result.output
     assert _catalogue_size(db) == (10, 11)
+
+
+def test_a_producer_missing_from_a_whole_run_is_kept_and_reported(db, pull, api):
+    pull()
+    api.structures = [s for s in api.structures if s["source"] != "mes-aides"]
+    api.services = [s for s in api.services if s["source"] != "mes-aides"]
+    report = pull()
+    assert report["status"] == "termine"
+    assert counts(report, "service")["archives"] == 0
+    assert report["avertissements"][
+        "producteur absent de ce passage, ses offres sont gardées telles quelles : mes-aides"] == 2
+    assert report["avertissements"][
+        "producteur absent de ce passage, ses structures sont gardées telles quelles : mes-aides"] == 2
+
+
+def test_a_quarantined_record_is_retried_with_the_same_ids(db, pull, sessions):
+    from importers.retry import retry
+
+    report = pull()
+    rejected = db.scalar(select(QuarantinedRecord).where(QuarantinedRecord.run_id == report["run_id"]))
+    fixed = dict(rejected.raw, thematiques=["numerique--maitriser-les-fondamentaux-du-numerique"])
+    (new_run,) = retry(sessions, quarantine_id=rejected.id, payload=fixed)
+    with sessions() as s:
+        assert s.get(ImportRun, new_run).source == "data-inclusion-api"
+    svc = db.scalar(select(Service).where(Service.source == "dora", Service.source_id == "svc-0bad-numerique"))
+    assert svc is not None and svc.structure.source_id == "c0ffee01-epide"
+
+
+def test_two_runs_on_the_same_spool_at_once_are_refused(db, pull, tmp_path):
+    plan = national.Plan(root="http://127.0.0.1:9/api/v1", departement="02")
+    holder = national.Spool(tmp_path / "spool", plan)
+    try:
+        report = pull()
+    finally:
+        holder.release()
+    assert report["status"] == "echoue"
+    assert "un autre import data-inclusion-api du même département est en cours" in report["error"]
+    assert _catalogue_size(db) == (0, 0)
