@@ -108,21 +108,19 @@ class Client:
                 f"DATA_INCLUSION_API_TOKEN ou l'option --token ({TOKEN_HELP})."
             )
         self.root = api_root(base_url)
-        self.attempts = attempts
+        self.attempts, self.backoff = attempts, backoff
         self.timeout = timeout
         self.http = requests.Session()
         self.http.headers.update({"Authorization": f"Bearer {token.strip()}", "Accept": "application/json"})
         adapter = HTTPAdapter(max_retries=_retry(attempts, backoff))
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
-        self.requests = 0
 
     def get(self, path: str, params: dict | None = None, *, missing_ok: bool = False) -> dict | None:
         url = self.root + path
         # An answer cut short (connection dropped in the body) or not JSON is asked
         # again too, with the same backoff.
         for attempt in range(self.attempts):
-            self.requests += 1
             try:
                 response = self.http.get(url, params=params, timeout=self.timeout)
             except (requests.ConnectionError, requests.Timeout) as exc:
@@ -133,7 +131,7 @@ class Client:
                 ) from exc
             except requests.RequestException as exc:  # body cut short
                 if attempt + 1 < self.attempts:
-                    time.sleep(min(BACKOFF_MAX, BACKOFF_FACTOR * 2 ** attempt))
+                    time.sleep(min(BACKOFF_MAX, self.backoff * 2 ** attempt))
                     continue
                 raise NationalApiError(f"réponse incomplète de l'API data·inclusion ({url}) : {exc}") from exc
             if missing_ok and response.status_code == 404:
@@ -143,7 +141,7 @@ class Client:
                 return response.json()
             except ValueError:
                 if attempt + 1 < self.attempts:
-                    time.sleep(min(BACKOFF_MAX, BACKOFF_FACTOR * 2 ** attempt))
+                    time.sleep(min(BACKOFF_MAX, self.backoff * 2 ** attempt))
                     continue
                 raise NationalApiError(
                     f"l'API data·inclusion a répondu autre chose que du JSON à {response.url}"
@@ -151,17 +149,19 @@ class Client:
         raise AssertionError("unreachable")
 
 
+_REASONS = {
+    "Connection refused": "connexion refusée",
+    "Name or service not known": "nom de serveur inconnu",
+    "Temporary failure in name resolution": "nom de serveur introuvable",
+    "timed out": "délai dépassé",
+    "No route to host": "serveur hors d'atteinte",
+}
+
+
 def _reason(exc: Exception) -> str:
+    """The network error in French when it is a usual one, else as urllib3 says it."""
     text_ = str(exc)
-    for marker in ("Connection refused", "Name or service not known", "timed out",
-                   "Temporary failure in name resolution", "No route to host"):
-        if marker in text_:
-            return {"Connection refused": "connexion refusée",
-                    "Name or service not known": "nom de serveur inconnu",
-                    "Temporary failure in name resolution": "nom de serveur introuvable",
-                    "timed out": "délai dépassé",
-                    "No route to host": "serveur hors d'atteinte"}[marker]
-    return text_[:200]
+    return next((french for marker, french in _REASONS.items() if marker in text_), text_[:200])
 
 
 def _check_status(response: requests.Response, attempts: int) -> None:
@@ -269,9 +269,6 @@ class Spool:
 
     def detail_path(self, structure_id: str) -> Path:
         return self.folder / f"structure-{hashlib.sha1(structure_id.encode()).hexdigest()}.detail.json"
-
-    def totals(self, listing: str) -> dict | None:
-        return self.manifest["listings"].get(listing)
 
     def set_totals(self, listing: str, total: int, pages: int) -> None:
         """A listing's totals as the first page gives them; pages received under other
