@@ -14,7 +14,7 @@ from importers.errors import FileFormatError, UnknownSource
 from importers.load import Loader
 from importers.readers import FileInfo, fetch, inspect, iter_records, sheet_names
 from importers.records import Item
-from importers.sources import datainclusion, dora, partner, soliguide
+from importers.sources import datainclusion, datainclusion_api, dora, partner, soliguide
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ SOURCES: dict[str, Source] = {
     for s in (
         Source("data-inclusion", "data·inclusion v1 (JSON, NDJSON, CSV, classeur du validateur)",
                datainclusion.normalise, sheets=("structures", "services")),
+        Source("data-inclusion-api", "API nationale data·inclusion (offre du département, tenue à jour)",
+               datainclusion_api.normalise, sheets=("structures", "services")),
         Source("dora", "DORA et data·inclusion v0 (JSON de l'API, NDJSON, CSV)",
                dora.normalise, sheets=("structures", "services")),
         Source("soliguide", "Soliguide (JSON de l'API de recherche : lieux et services)",

@@ -51,6 +51,13 @@ class Settings:
         "https://www.openstreetmap.org/directions?to={lat},{lon}",
         "Calculateur d'itinéraire des pages d'offre ({lat}, {lon} : le lieu ; vide : pas de lien).",
     )
+    data_inclusion_api_url: str = setting(
+        "https://api.data.inclusion.gouv.fr",
+        "URL de base de l'API nationale data·inclusion (offre import run data-inclusion-api).",
+    )
+    data_inclusion_api_token: str = setting(
+        "", "Jeton d'accès à l'API nationale data·inclusion (à demander à data·inclusion ; vide : import impossible)."
+    )
     default_radius_km: int = setting(50, "Rayon de recherche par défaut, en kilomètres.")
     smtp_host: str = setting("localhost", "Serveur SMTP des courriels.")
     smtp_port: int = setting(25, "Port du serveur SMTP.")

@@ -178,6 +178,12 @@ def _place(place: dict) -> dict:
     }
 
 
+def service_source_id(place_id: str, service_id: str) -> str:
+    """Our id of a Soliguide service: its place's id, then its own. The national
+    base's feed (importers.sources.datainclusion_api) builds the same id."""
+    return f"{place_id}--{service_id}"
+
+
 def normalise(record: RawRecord, options: dict | None = None) -> list[Item]:
     place = record.data
     place_id = str(place.get("lieu_id") or place.get("_id") or "")
@@ -208,7 +214,7 @@ def normalise(record: RawRecord, options: dict | None = None) -> list[Item]:
         svc_hours = opening_hours(svc.get("hours"), svc.get("close") or closure) if svc.get("differentHours") else hours
         service_id = str(svc.get("serviceObjectId") or svc.get("_id") or index)
         items.append(Item(
-            kind=SERVICE, source=SOURCE, source_id=f"{place_id}--{service_id}", raw=svc,
+            kind=SERVICE, source=SOURCE, source_id=service_source_id(place_id, service_id), raw=svc,
             structure_key=(SOURCE, place_id), warnings=warnings,
             data={
                 "nom": blank_to_none(svc.get("name")) or label,

@@ -1,8 +1,9 @@
 """Eligibility expansion (commune -> covering codes) and how zone codes are typed."""
 
 import pytest
+from sqlalchemy import text
 
-from geo.eligibility import covering_codes
+from geo.eligibility import covering_codes, departement_covering_codes
 from geo.errors import UnknownCode, ZoneError
 from geo.zones import kind_of, normalise_zone
 
@@ -31,6 +32,25 @@ def test_corsica_and_overseas(db):
 def test_unknown_commune(db):
     with pytest.raises(UnknownCode, match="99999"):
         covering_codes(db, "99999")
+
+
+def test_codes_covering_part_of_a_departement(db):
+    aisne = departement_covering_codes(db, "02")
+    assert {"02", "france", "99100", "02168", "02408", "200072031"} <= aisne
+    # An EPCI across two départements (Aisne and Somme) covers part of each.
+    assert db.execute(text(
+        "SELECT array_agg(DISTINCT departement_code ORDER BY departement_code) FROM geo_commune "
+        "WHERE epci_code = '200070985'"
+    )).scalar() == ["02", "80"]
+    assert "200070985" in aisne and "200070985" in departement_covering_codes(db, "80")
+    assert not {"59", "59350", "75056", "200093201"} & aisne
+    # Paris: its arrondissements and the commune they belong to.
+    assert {"75", "75056", "75115"} <= departement_covering_codes(db, "75")
+
+
+def test_unknown_departement(db):
+    with pytest.raises(UnknownCode, match="00"):
+        departement_covering_codes(db, "00")
 
 
 def test_codes_are_typed_by_shape():

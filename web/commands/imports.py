@@ -16,6 +16,8 @@ from importers.readers import workdir
 from importers.sources.partner import default_mapping_text, parse_mapping
 from web.commands.base import sessions, settings
 
+NATIONAL = "data-inclusion-api"
+
 LABELS = {
     "lus": "lus", "crees": "créés", "modifies": "modifiés", "inchanges": "inchangés",
     "archives": "archivés", "rejetes": "rejetés", "doublons": "doublons signalés",
@@ -87,17 +89,41 @@ def import_group():
     pass
 
 
-@import_group.command("run", help="Importe un fichier, un dossier ou une URL (sources : "
-                      + ", ".join(registry.SOURCES) + ").")
+@import_group.command("run", help=(
+    "Importe un fichier, un dossier ou une URL (sources : " + ", ".join(registry.SOURCES) + "). "
+    "Source data-inclusion-api : offre import run data-inclusion-api [BASE_URL] [--departement 02] "
+    "[--token …] lit l'offre du département dans l'API nationale data·inclusion et la tient à jour "
+    "(BASE_URL et jeton par défaut : réglages DATA_INCLUSION_API_URL et DATA_INCLUSION_API_TOKEN)."
+))
 @click.argument("source", type=click.Choice(list(registry.SOURCES)))
-@click.argument("location")
+@click.argument("location", required=False)
 @click.option("--snapshot", is_flag=True,
               help="Le fichier est complet : archiver (sans supprimer) ce qui n'y figure plus.")
 @click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False),
               help="Correspondance YAML des colonnes (source partenaire ; défaut : le modèle).")
 @click.option("--batch-size", default=2000, show_default=True, help="Enregistrements par lot validé.")
+@click.option("--departement", default=None,
+              help="data-inclusion-api : code du département (défaut : DEPARTEMENT_CODE).")
+@click.option("--token", default=None,
+              help="data-inclusion-api : jeton de l'API (défaut : DATA_INCLUSION_API_TOKEN).")
+@click.option("--producteur", "producers", multiple=True,
+              help="data-inclusion-api : ne lire que ce producteur (dora, france-travail…) ; répétable.")
+@click.option("--page-size", default=None, type=int,
+              help="data-inclusion-api : enregistrements par page demandée (défaut : 1000, au plus 10000).")
+@click.option("--spool", "spool_dir", type=click.Path(file_okay=False),
+              help="data-inclusion-api : dossier des pages reçues (reprise ; défaut : dossier temporaire).")
+@click.option("--force-archive", is_flag=True,
+              help="data-inclusion-api : archiver même une large part des offres d'un producteur.")
 @with_appcontext
-def import_run(source, location, snapshot, mapping_path, batch_size):
+def import_run(source, location, snapshot, mapping_path, batch_size, departement, token, producers,
+               page_size, spool_dir, force_archive):
+    if source == NATIONAL:
+        _run_national(location, departement=departement, token=token, producers=producers,
+                      page_size=page_size, spool_dir=spool_dir, force_archive=force_archive,
+                      batch_size=batch_size)
+        return
+    if not location:
+        raise click.UsageError("indiquez le fichier, le dossier ou l'URL à importer (LOCATION)")
     options = {}
     try:
         if source == "partenaire":
@@ -119,6 +145,33 @@ def import_run(source, location, snapshot, mapping_path, batch_size):
                 )
     except ImporterError as exc:
         raise click.ClickException(str(exc)) from exc
+    _show(loader.run_id)
+
+
+def _run_national(location, *, departement, token, producers, page_size, spool_dir, force_archive,
+                  batch_size) -> None:
+    """offre import run data-inclusion-api: every page first (shown as received),
+    then the load (a progress bar), then the report."""
+    from importers import national
+
+    config = settings()
+    run = national.NationalRun(
+        sessions(), base_url=location or config.data_inclusion_api_url,
+        token=token if token is not None else config.data_inclusion_api_token,
+        departement=departement or config.departement_code, producers=tuple(producers),
+        page_size=page_size or national.DEFAULT_PAGE_SIZE,
+        spool_dir=Path(spool_dir) if spool_dir else None, force_archive=force_archive,
+        geocoder=_geocoder(), batch_size=batch_size,
+    )
+    try:
+        fetched = run.fetch(progress=click.echo)
+    except ImporterError as exc:
+        if getattr(exc, "run_id", None):
+            _show(exc.run_id)
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Reçus : {len(fetched.structures)} structures et {len(fetched.services)} offres.")
+    with click.progressbar(length=fetched.total, label="Enregistrements importés") as bar:
+        loader = run.load(progress=bar.update)
     _show(loader.run_id)
 
 
