@@ -124,7 +124,7 @@ def test_from_invitation_to_a_published_offer_found_by_the_search(page, page_wit
     public = page_without_js
     public.goto(f"{live_server}/recherche?q=atelier+v%C3%A9lo+solidaire+{partner['tag']}&commune=Laon")
     public.get_by_role("link", name=name).first.click()
-    public.wait_for_url(re.compile(r"/services/[0-9a-f-]{36}$"))
+    public.wait_for_url(re.compile(r"/services/[0-9a-f-]{36}(\?retour=[^#]*)?$"))
     assert public.locator("h1").inner_text() == name
 
 

@@ -275,6 +275,8 @@ def results_view(session, args: MultiDict) -> dict:
         "tri": args.get("tri") or "pertinence",
         "rayon_km": args.get("rayon_km") or settings.default_radius_km,
         "ouvert_le": args.get("ouvert_le", ""),
+        "active_filters": sum(1 for k, v in args.items(multi=True)
+                              if v and k in _DROPPABLE and k != "q"),
         "suggestions": [] if page.total else _suggestions(args, query, query.radius_km or settings.default_radius_km),
         "contact_email": settings.contact_email,
         "page_links": [
