@@ -7,12 +7,42 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select, text
+from sqlalchemy import and_, select, text
 from sqlalchemy.orm import Session
 
 from catalogue.accounts import Membership, ModeratorScope, Role, User
-from catalogue.models import Service, Structure
+from catalogue.models import Service, Status, Structure
 
+# --- the public ---------------------------------------------------------------
+
+# An offer is public when it is published and so is its structure: an archived or
+# unpublished structure hides its offers on every public surface (page, map and
+# its popups, search, exports, API read). The search table computes the same
+# rule in SQL (migration 0010, column `visible`); so do the exports.
+PUBLIC_SERVICE_SQL = "s.status = 'publie' AND st.status = 'publie'"  # service s JOIN structure st
+
+
+def public_service():
+    """The condition on Service joined with its Structure."""
+    return and_(Service.status == Status.PUBLIE, Structure.status == Status.PUBLIE)
+
+
+def is_public(service: Service) -> bool:
+    return service.status == Status.PUBLIE and service.structure.status == Status.PUBLIE
+
+
+def public_status(service_status: Status, structure_status: Status) -> Status:
+    """The status the public sees: a draft if either is a draft, archived if either
+    is archived, else published."""
+    statuses = {service_status, structure_status}
+    if Status.BROUILLON in statuses:
+        return Status.BROUILLON
+    if Status.ARCHIVE in statuses:
+        return Status.ARCHIVE
+    return Status.PUBLIE
+
+
+# --- structures and their offers ---------------------------------------------------
 
 def role_in(session: Session, user: User | None, structure_id: uuid.UUID) -> Role | None:
     if user is None:
