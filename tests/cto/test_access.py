@@ -4,7 +4,7 @@ one committee), and the command line that does the same."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -179,3 +179,32 @@ def test_the_command_line(app, db, territories):
     r = runner.invoke(user_group, ["cto-retirer", "referente@example.org", "--territoire", "laonnois"])
     assert r.exit_code != 0 and "n'a pas cet accès" in r.output
     assert db.get(Committee, committee.id) is not None
+
+
+def test_a_list_read_on_an_agenda_cannot_be_carried_to_another_committee(db, client, territories, token):
+    """A member of committees B and C reads, on B's agenda, a list of another
+    referent; they may not put it on C's agenda (C's members would read it), unless
+    its owner shares it."""
+    owner = make_user(db, email="proprietaire@example.org")
+    member = make_user(db, email="membre-b-et-c@example.org")
+    b = cto.create_committee(db, "laonnois", IN_A_MONTH, None)
+    c = cto.create_committee(db, "laonnois", IN_A_MONTH + timedelta(days=7), None)
+    for committee in (b, c):
+        cto.grant(db, member.id, committee=committee)
+    cto.grant(db, owner.id, committee=b)
+    listed = cto.save_shortlist(db, code_commune="02408", publics=[], barriers=["mobilite"], constraints={},
+                                remarks="Travaille de nuit", results={"mobilite": []}, days=30, user_id=owner.id,
+                                now=datetime.now(UTC))
+    cto.add_situation(db, b, "DOS-1", listed.id, owner.id)
+    db.commit()
+    log_in(client, member)
+    assert "Travaille de nuit" in client.get(f"/cto/listes/{listed.token}").get_data(as_text=True)
+    r = client.post(f"/cto/comites/{c.public_id}/situations",
+                    data={"csrf_token": token(), "reference": "DOS-2", "liste": f"/cto/listes/{listed.token}"})
+    assert r.status_code == 400 and "non partagé" in r.get_data(as_text=True)
+    assert db.get(Committee, c.id).situations == []
+    cto.share(listed)
+    db.commit()
+    r = client.post(f"/cto/comites/{c.public_id}/situations",
+                    data={"csrf_token": token(), "reference": "DOS-2", "liste": f"/cto/partage/{listed.share_token}"})
+    assert r.status_code == 303

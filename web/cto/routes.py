@@ -404,11 +404,12 @@ def _token_of(value: str) -> str:
 
 
 def _listed_shortlist(session, raw: str) -> Shortlist | None:
-    """The list named in a form: one the user may read by its owner's link, or one
-    its owner shares."""
+    """The list named in a form: one of the user's own lists, or one its owner
+    shares. (Reading someone's list on a committee's agenda does not allow
+    carrying it to another committee.)"""
     token = _token_of(raw)
     found = cto.live_shortlist(session, token, _now())
-    if found is not None and permissions.can_read_shortlist(session, current_user(), found):
+    if found is not None and permissions.can_edit_shortlist(current_user(), found):
         return found
     return cto.shared_shortlist(session, token, _now())
 
