@@ -52,6 +52,8 @@ TOO_MANY_SITUATIONS = "Un comité examine au plus 10 situations : celle-ci ne pe
 # A reference is a file number: letters, digits and separators, with at least one
 # digit, so that a first and last name ("Marie Dupont") is refused.
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _./-]{0,39}$")
+# What new_token() makes (URL-safe base64); anything else is no token at all.
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class SearchLog(Base):
@@ -337,7 +339,7 @@ def annotate(shortlist: Shortlist, service_id: str, note: str) -> None:
 def live_shortlist(session: Session, token: str, now: datetime) -> Shortlist | None:
     """The shortlist of a share token, unless it has expired (the purge job may
     not have run yet)."""
-    if not token or len(token) > 64:
+    if not token or not _TOKEN.match(token):
         return None
     return session.scalar(select(Shortlist).where(Shortlist.token == token, Shortlist.expires_at > now))
 
@@ -356,7 +358,7 @@ def unshare(shortlist: Shortlist) -> None:
 
 def shared_shortlist(session: Session, share_token: str, now: datetime) -> Shortlist | None:
     """The shortlist its owner shares with this token, unless expired."""
-    if not share_token or len(share_token) > 64:
+    if not share_token or not _TOKEN.match(share_token):
         return None
     return session.scalar(
         select(Shortlist).where(Shortlist.share_token == share_token, Shortlist.expires_at > now)

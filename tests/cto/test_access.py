@@ -208,3 +208,23 @@ def test_a_list_read_on_an_agenda_cannot_be_carried_to_another_committee(db, cli
     r = client.post(f"/cto/comites/{c.public_id}/situations",
                     data={"csrf_token": token(), "reference": "DOS-2", "liste": f"/cto/partage/{listed.share_token}"})
     assert r.status_code == 303
+
+
+def test_control_characters_are_refused_by_name(db, client, territories, token, pro):
+    """A NUL byte in a field or a URL segment of the CTO pages: a 400 (or an unknown
+    page), never a server error."""
+    admin = make_user(db, email="admin@example.org", is_admin=True)
+    committee = cto.create_committee(db, "laonnois", IN_A_MONTH, pro.id)
+    db.commit()
+    log_in(client, admin)
+    r = client.post("/cto/acces", data={"csrf_token": token(), "courriel": "a\x00@example.org", "territoire": "laonnois"})
+    assert r.status_code == 400 and "Courriel" in r.get_data(as_text=True)
+    log_in(client, pro)
+    r = client.post("/cto/comites", data={"csrf_token": token(), "territoire": "laon\x00nois",
+                                          "date": IN_A_MONTH.isoformat()})
+    assert r.status_code == 400 and "Territoire" in r.get_data(as_text=True)
+    r = client.post(f"/cto/comites/{committee.public_id}/situations",
+                    data={"csrf_token": token(), "reference": "DOS-1", "liste": "abc\x00def"})
+    assert r.status_code == 400
+    for url in ("/cto/listes/abc%00def", "/cto/partage/abc%00def", "/cto/listes/abc%00def.pdf"):
+        assert client.get(url).status_code == 404, url

@@ -345,6 +345,9 @@ def committee_create():
         return _committees_page(session, {"date": f"Date : date invalide « {raw} » (attendu AAAA-MM-JJ)."},
                                 request.form, 400)
     slug = request.form.get("territoire", "")
+    if slug and not _SLUG.match(slug):
+        return _committees_page(session, {"territoire": "Territoire : choisissez un territoire de la liste."},
+                                request.form, 400)
     known = dict(_territories(session))
     if slug in known and not permissions.can_create_committee(session, current_user(), slug):
         abort(403, description="Seuls l'équipe du SPIE, les modérateurs du territoire et les membres du CTO de "
@@ -551,7 +554,7 @@ def access_grant():
     slug = (request.form.get("territoire") or "").strip()
     raw_committee = (request.form.get("comite") or "").strip()
     errors = {}
-    if not email or len(email) > 320 or not _EMAIL.match(email):
+    if not email or len(email) > 320 or not _EMAIL.match(email) or not email.isprintable():
         errors["courriel"] = "Courriel : adresse invalide (exemple : nom@domaine.fr)."
     if bool(slug) == bool(raw_committee):
         errors["perimetre"] = "Accès : choisissez un territoire ou un comité (l'un des deux)."
