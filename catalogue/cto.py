@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 import secrets
+import uuid
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -29,7 +31,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from catalogue import vocabulary
@@ -50,6 +52,8 @@ TOO_MANY_SITUATIONS = "Un comité examine au plus 10 situations : celle-ci ne pe
 # A reference is a file number: letters, digits and separators, with at least one
 # digit, so that a first and last name ("Marie Dupont") is refused.
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _./-]{0,39}$")
+# What new_token() makes (URL-safe base64); anything else is no token at all.
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class SearchLog(Base):
@@ -78,7 +82,12 @@ class Shortlist(Base):
     __tablename__ = "cto_shortlist"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The owner's link (/cto/listes/<token>): only its creator and the members of a
+    # committee that has it on its agenda may open it.
     token: Mapped[str] = mapped_column(String(64), unique=True)
+    # Set only when the owner chooses to share the list (/cto/partage/<share_token>);
+    # emptied when they stop sharing, which kills the old link.
+    share_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     code_commune: Mapped[str] = mapped_column(String(5))
     territory_slug: Mapped[str | None] = mapped_column(String(100))
     publics: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
@@ -94,10 +103,19 @@ class Shortlist(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
+def _public_id():
+    return mapped_column(UUID(as_uuid=True), unique=True, default=uuid.uuid4,
+                         server_default=text("gen_random_uuid()"))
+
+
 class Committee(Base):
+    """A committee of a territory. Its URLs carry `public_id`, never the sequential
+    id (which would tell how many committees exist)."""
+
     __tablename__ = "cto_committee"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[uuid.UUID] = _public_id()
     territory_slug: Mapped[str] = mapped_column(String(100))
     date: Mapped[date] = mapped_column(Date)
     agenda_deadline: Mapped[date] = mapped_column(Date)
@@ -117,6 +135,7 @@ class Situation(Base):
     __tablename__ = "cto_situation"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[uuid.UUID] = _public_id()
     committee_id: Mapped[int] = mapped_column(ForeignKey("cto_committee.id", ondelete="CASCADE"), index=True)
     reference: Mapped[str] = mapped_column(String(40))
     shortlist_id: Mapped[int | None] = mapped_column(
@@ -129,6 +148,30 @@ class Situation(Base):
     shortlist: Mapped[Shortlist | None] = relationship()
 
     __table_args__ = (UniqueConstraint("committee_id", "reference", name="uq_cto_situation_reference"),)
+
+
+class CtoMembership(Base):
+    """The right of a person to take part in the CTO: for a whole territory (every
+    committee of it, present and future) or for one committee. Granted by an
+    administrator of the service or a moderator whose scope covers the territory
+    (catalogue.permissions.can_grant_cto); revoked by deleting the row."""
+
+    __tablename__ = "cto_membership"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    territory_slug: Mapped[str | None] = mapped_column(String(100))
+    committee_id: Mapped[int | None] = mapped_column(ForeignKey("cto_committee.id", ondelete="CASCADE"), index=True)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    committee: Mapped[Committee | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("(territory_slug IS NULL) <> (committee_id IS NULL)", name="one_scope"),
+        UniqueConstraint("user_id", "territory_slug", name="uq_cto_membership_user_territory"),
+        UniqueConstraint("user_id", "committee_id", name="uq_cto_membership_user_committee"),
+    )
 
 
 # --- rules ---------------------------------------------------------------------
@@ -296,9 +339,66 @@ def annotate(shortlist: Shortlist, service_id: str, note: str) -> None:
 def live_shortlist(session: Session, token: str, now: datetime) -> Shortlist | None:
     """The shortlist of a share token, unless it has expired (the purge job may
     not have run yet)."""
-    if not token or len(token) > 64:
+    if not token or not _TOKEN.match(token):
         return None
     return session.scalar(select(Shortlist).where(Shortlist.token == token, Shortlist.expires_at > now))
+
+
+def share(shortlist: Shortlist) -> str:
+    """The owner shares the list: a share token of its own (not the owner's link)."""
+    if not shortlist.share_token:
+        shortlist.share_token = new_token()
+    return shortlist.share_token
+
+
+def unshare(shortlist: Shortlist) -> None:
+    """The owner stops sharing: the share link opens nothing any more."""
+    shortlist.share_token = None
+
+
+def shared_shortlist(session: Session, share_token: str, now: datetime) -> Shortlist | None:
+    """The shortlist its owner shares with this token, unless expired."""
+    if not share_token or not _TOKEN.match(share_token):
+        return None
+    return session.scalar(
+        select(Shortlist).where(Shortlist.share_token == share_token, Shortlist.expires_at > now)
+    )
+
+
+# --- CTO memberships ----------------------------------------------------------------
+
+def grant(
+    session: Session, user_id: int, *, territory_slug: str | None = None, committee: Committee | None = None,
+    granted_by_id: int | None = None,
+) -> CtoMembership:
+    """Gives a person the CTO for a territory or for one committee (exactly one of
+    them). Who may grant is catalogue.permissions.can_grant_cto's question, asked
+    by the caller. Refuses an unknown territory and a right already given."""
+    if (territory_slug is None) == (committee is None):
+        raise ValidationError({"perimetre": ["choisissez un territoire ou un comité (l'un des deux)"]})
+    if territory_slug is not None:
+        if not session.scalar(text("SELECT 1 FROM geo_territory WHERE slug = :s"), {"s": territory_slug}):
+            raise ValidationError({"territoire": ["choisissez un territoire de la liste"]})
+        exists = select(CtoMembership.id).where(CtoMembership.user_id == user_id,
+                                                CtoMembership.territory_slug == territory_slug)
+    else:
+        exists = select(CtoMembership.id).where(CtoMembership.user_id == user_id,
+                                                CtoMembership.committee_id == committee.id)
+    if session.scalar(exists) is not None:
+        raise ValidationError({"perimetre": ["cette personne a déjà cet accès"]})
+    membership = CtoMembership(
+        user_id=user_id, territory_slug=territory_slug, committee_id=committee.id if committee else None,
+        granted_by_id=granted_by_id,
+    )
+    session.add(membership)
+    session.flush()
+    return membership
+
+
+def memberships_of(session: Session, user_id: int) -> list[CtoMembership]:
+    return list(session.scalars(
+        select(CtoMembership).where(CtoMembership.user_id == user_id).order_by(CtoMembership.created_at)
+    ))
 
 
 # --- unmet demand ------------------------------------------------------------------

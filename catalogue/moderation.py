@@ -104,6 +104,36 @@ def pending_publication(session: Session, service: Service) -> bool:
     ) is not None and service.status == Status.BROUILLON
 
 
+def publication_status(*, before_publish: bool, reviewer: bool) -> Status:
+    """The status an offer takes when its structure publishes it: a draft waiting
+    for a moderator when the setting `moderation_before_publish` is on (unless
+    a moderator of its scope or an administrator publishes it), else published."""
+    return Status.BROUILLON if before_publish and not reviewer else Status.PUBLIE
+
+
+def publish(session: Session, service: Service, *, before_publish: bool, reviewer: bool) -> bool:
+    """Publish an offer, by whatever path (the back-office form, the partners'
+    API): the one rule. With `before_publish` (and not a reviewer), the offer stays
+    a draft and enters the queue once; otherwise it is published at once and, the
+    first time, enters the queue to be reviewed afterwards. A reviewer (moderator
+    of the scope, administrator) publishes without a queue item. Returns whether
+    the offer is published now."""
+    already = session.scalar(
+        select(ModerationItem.id).where(ModerationItem.service_id == service.id,
+                                        ModerationItem.kind == NOUVELLE_OFFRE).limit(1)
+    )
+    status = publication_status(before_publish=before_publish, reviewer=reviewer)
+    if status == Status.BROUILLON:
+        if not pending_publication(session, service):
+            enqueue(session, NOUVELLE_OFFRE, service=service)
+        service.status = Status.BROUILLON
+        return False
+    service.status = Status.PUBLIE
+    if not reviewer and already is None:
+        enqueue(session, NOUVELLE_OFFRE, service=service)
+    return True
+
+
 def sync_duplicates(session: Session) -> int:
     """Queue every duplicate suggestion of the importers (duplicate_of_id set) that
     has never been queued; a suggestion is queued once, whatever its outcome."""

@@ -7,12 +7,43 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select, text
+from sqlalchemy import and_, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from catalogue.accounts import Membership, ModeratorScope, Role, User
-from catalogue.models import Service, Structure
+from catalogue.cto import Committee, CtoMembership, Situation
+from catalogue.models import Service, Status, Structure
 
+# --- the public ---------------------------------------------------------------
+
+# An offer is public when it is published and so is its structure: an archived or
+# unpublished structure hides its offers on every public surface (page, map and
+# its popups, search, exports, API read). The search table computes the same
+# rule in SQL (migration 0010, column `visible`); so do the exports.
+PUBLIC_SERVICE_SQL = "s.status = 'publie' AND st.status = 'publie'"  # service s JOIN structure st
+
+
+def public_service():
+    """The condition on Service joined with its Structure."""
+    return and_(Service.status == Status.PUBLIE, Structure.status == Status.PUBLIE)
+
+
+def is_public(service: Service) -> bool:
+    return service.status == Status.PUBLIE and service.structure.status == Status.PUBLIE
+
+
+def public_status(service_status: Status, structure_status: Status) -> Status:
+    """The status the public sees: a draft if either is a draft, archived if either
+    is archived, else published."""
+    statuses = {service_status, structure_status}
+    if Status.BROUILLON in statuses:
+        return Status.BROUILLON
+    if Status.ARCHIVE in statuses:
+        return Status.ARCHIVE
+    return Status.PUBLIE
+
+
+# --- structures and their offers ---------------------------------------------------
 
 def role_in(session: Session, user: User | None, structure_id: uuid.UUID) -> Role | None:
     if user is None:
@@ -91,3 +122,131 @@ def is_moderator(session: Session, user: User | None) -> bool:
 def is_professional(user: User | None) -> bool:
     """Any logged-in, verified account (referents, partners, moderators)."""
     return user is not None and user.is_active and user.email_verified_at is not None
+
+
+# --- the CTO and the steering ----------------------------------------------------------
+#
+# The CTO's committees, agendas, situations and shortlists are the most sensitive
+# data of the service (situations of people in difficulty). A CTO membership
+# (catalogue.cto.CtoMembership) for a territory or a committee opens them; an
+# account that merely registered has none and sees only the public catalogue.
+
+
+def moderated_territories(session: Session, user: User | None) -> set[str] | None:
+    """The territories (geo_territory slugs) a moderator's scope covers: their
+    territories, and those with a commune in one of their départements. None for
+    an administrator (all); an empty set for anybody else."""
+    if user is None or not user.is_active:
+        return set()
+    if user.is_admin:
+        return None
+    scopes = session.scalars(select(ModeratorScope).where(ModeratorScope.user_id == user.id)).all()
+    slugs = {s.territory_slug for s in scopes if s.territory_slug}
+    deps = [s.departement_code for s in scopes if s.departement_code]
+    if deps:
+        slugs |= set(session.scalars(
+            text("SELECT DISTINCT t.slug FROM geo_territory t JOIN geo_commune c ON c.code = ANY(t.communes) "
+                 "WHERE c.departement_code = ANY(:d)"),
+            {"d": deps},
+        ))
+    return slugs
+
+
+def _cto_memberships(session: Session, user: User):
+    return session.scalars(select(CtoMembership).where(CtoMembership.user_id == user.id)).all()
+
+
+def has_cto_access(session: Session, user: User | None) -> bool:
+    """/cto: the levers tool, the committees one belongs to, shared lists. The
+    SPIE team (administrators, moderators) and the people given a CTO membership;
+    never an account with no role."""
+    if not is_professional(user):
+        return False
+    if user.is_admin or is_moderator(session, user):
+        return True
+    return bool(_cto_memberships(session, user))
+
+
+def can_see_steering(session: Session, user: User | None) -> bool:
+    """/pilotage (dashboard, coverage gaps, unmet demand: aggregates, nothing that
+    names a person): the SPIE team and the CTO members, who steer the offer of
+    their territory."""
+    return has_cto_access(session, user)
+
+
+def can_manage_cto_access(session: Session, user: User | None) -> bool:
+    """The page that grants and revokes CTO memberships: administrators, and
+    moderators for the territories of their scope."""
+    return is_professional(user) and is_moderator(session, user)
+
+
+def can_grant_cto(session: Session, user: User | None, territory_slug: str) -> bool:
+    """Grant or revoke a CTO membership for this territory, or for a committee of
+    it: an administrator; a moderator whose scope covers the territory."""
+    if not is_professional(user):
+        return False
+    covered = moderated_territories(session, user)
+    return covered is None or territory_slug in covered
+
+
+def can_create_committee(session: Session, user: User | None, territory_slug: str) -> bool:
+    """An administrator, a moderator of the territory, or a CTO member of the whole
+    territory (its coordinator); the creator then reads and writes the committee."""
+    if not is_professional(user):
+        return False
+    if can_grant_cto(session, user, territory_slug):
+        return True
+    return any(m.territory_slug == territory_slug for m in _cto_memberships(session, user))
+
+
+def readable_committees(user: User):
+    """The condition on Committee of those `user` may read and write: created by
+    them, or opened to them by a membership of the committee or of its territory;
+    all of them for an administrator."""
+    if user.is_admin:
+        return true()
+    return or_(
+        Committee.created_by_id == user.id,
+        Committee.id.in_(select(CtoMembership.committee_id).where(
+            CtoMembership.user_id == user.id, CtoMembership.committee_id.isnot(None))),
+        Committee.territory_slug.in_(select(CtoMembership.territory_slug).where(
+            CtoMembership.user_id == user.id, CtoMembership.territory_slug.isnot(None))),
+    )
+
+
+def can_read_committee(session: Session, user: User | None, committee) -> bool:
+    """Its agenda (page and PDF), its situations and their lists, and adding a
+    situation: its members and its creator (and administrators), nobody else —
+    neither a member of another committee nor a moderator who has not given
+    themselves the right."""
+    if not is_professional(user):
+        return False
+    return session.scalar(
+        select(Committee.id).where(Committee.id == committee.id, readable_committees(user))
+    ) is not None
+
+
+def can_remove_situation(session: Session, user: User | None, situation) -> bool:
+    """The referent who put it on the agenda or the committee's creator (or an
+    administrator), while they can still read the committee."""
+    if not can_read_committee(session, user, situation.committee):
+        return False
+    return user.is_admin or user.id in (situation.created_by_id, situation.committee.created_by_id)
+
+
+def can_edit_shortlist(user: User | None, shortlist) -> bool:
+    """Annotate, share, put on an agenda, delete: its creator (or an administrator)."""
+    return is_professional(user) and (user.is_admin or shortlist.created_by_id == user.id)
+
+
+def can_read_shortlist(session: Session, user: User | None, shortlist) -> bool:
+    """By its owner's link: its creator (or an administrator), and the members of a
+    committee that has it on its agenda. (A shared link is has_cto_access's.)"""
+    if can_edit_shortlist(user, shortlist):
+        return True
+    if not is_professional(user):
+        return False
+    return session.scalar(
+        select(Situation.id).join(Committee, Committee.id == Situation.committee_id)
+        .where(Situation.shortlist_id == shortlist.id, readable_committees(user)).limit(1)
+    ) is not None

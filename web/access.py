@@ -57,5 +57,43 @@ def moderator_required(view):
     return wrapper
 
 
+def requires(rule, refused: str):
+    """A page for those `rule(session, user)` lets in: the anonymous go to the login
+    page, anybody else refused gets 403 with `refused` (the blueprint's 403 page
+    says who to ask)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            user = current_user()
+            if user is None:
+                return _to_login()
+            if not permissions.is_professional(user):
+                abort(403, description="Confirmez d'abord votre adresse électronique.")
+            if not rule(get_session(), user):
+                abort(403, description=refused)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+cto_required = requires(
+    permissions.has_cto_access,
+    "Le comité technique (CTO) est réservé à ses membres et à l'équipe du SPIE.",
+)
+steering_required = requires(
+    permissions.can_see_steering,
+    "Le pilotage est réservé à l'équipe du SPIE et aux membres des comités techniques (CTO).",
+)
+
+
+def _cto_access() -> bool:
+    user = current_user()
+    return user is not None and permissions.has_cto_access(get_session(), user)
+
+
 def init_app(app) -> None:
     app.jinja_env.globals["current_user"] = current_user
+    app.jinja_env.globals["cto_access"] = _cto_access

@@ -66,13 +66,17 @@ def test_levers_without_javascript(page_without_js, live_server, steering_admin)
     page.get_by_role("button", name="Trouver des leviers et enregistrer la liste").click()
     page.wait_for_load_state()
     assert page.locator("h1").inner_text() == "Leviers pour une situation"
-    assert "/cto/listes/" in page.get_by_label("Lien de la liste").input_value()
+    assert "/cto/listes/" in page.url
     assert page.locator("h2", has_text="Mobilité").count() == 1
+    # Not shared until its author chooses to, then by a link of its own.
+    page.get_by_role("button", name="Créer un lien de partage").click()
+    page.wait_for_load_state()
+    assert "/cto/partage/" in page.get_by_label(re.compile("^Lien de partage")).input_value()
 
 
 def test_axe_on_cto_pages(page, live_server, steering_admin):
     _login(page, live_server, steering_admin)
-    for path in ("/cto", "/cto/leviers", "/cto/comites", "/pilotage", "/pilotage/demande",
+    for path in ("/cto", "/cto/leviers", "/cto/comites", "/cto/acces", "/pilotage", "/pilotage/demande",
                  "/pilotage/couverture/synthese"):
         page.goto(live_server + path)
         assert _serious(page) == [], path

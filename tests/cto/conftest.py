@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from catalogue.cto import CtoMembership
 from tests.auth_helpers import csrf_token, make_moderator, make_user
 
 
@@ -17,8 +18,11 @@ def log_in(client, user) -> None:
 
 @pytest.fixture
 def pro(db, client):
-    """A verified professional (a referent), logged in on `client`."""
+    """A verified professional (a referent) with a CTO membership for the
+    territory « laonnois », logged in on `client`."""
     user = make_user(db, email="referente@example.org")
+    db.add(CtoMembership(user_id=user.id, territory_slug="laonnois"))
+    db.flush()
     log_in(client, user)
     return user
 

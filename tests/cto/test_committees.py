@@ -32,7 +32,7 @@ def test_dates_d3_d2(committee):
 
 
 def test_the_eleventh_situation_is_refused(db, client, committee, token):
-    url = f"/cto/comites/{committee.id}/situations"
+    url = f"/cto/comites/{committee.public_id}/situations"
     for n in range(1, 11):
         r = client.post(url, data={"csrf_token": token(), "reference": f"CTO-2026-{n:03d}"})
         assert r.status_code == 303, r.get_data(as_text=True)
@@ -42,7 +42,7 @@ def test_the_eleventh_situation_is_refused(db, client, committee, token):
     db.expire_all()
     refs = [s.reference for s in db.get(Committee, committee.id).situations]
     assert len(refs) == 10 and "CTO-2026-011" not in refs
-    page = client.get(f"/cto/comites/{committee.id}").get_data(as_text=True)
+    page = client.get(f"/cto/comites/{committee.public_id}").get_data(as_text=True)
     assert "10 sur 10 au plus" in page and "il n'en examine pas davantage" in page
 
 
@@ -55,7 +55,7 @@ def test_the_rule_itself_refuses_the_eleventh(db, committee):
 
 
 def test_reference_never_a_name(db, client, committee, token):
-    url = f"/cto/comites/{committee.id}/situations"
+    url = f"/cto/comites/{committee.public_id}/situations"
     r = client.post(url, data={"csrf_token": token(), "reference": "Marie Dupont"})
     assert r.status_code == 400 and "jamais le nom de la personne" in r.get_data(as_text=True)
     assert client.post(url, data={"csrf_token": token(), "reference": ""}).status_code == 400
@@ -68,7 +68,7 @@ def test_after_the_agenda_deadline(db, client, committee, token):
     committee.date = date.today() + timedelta(days=2)
     committee.agenda_deadline = committee.date - timedelta(days=3)
     db.flush()
-    r = client.post(f"/cto/comites/{committee.id}/situations", data={"csrf_token": token(), "reference": "DOS-1"})
+    r = client.post(f"/cto/comites/{committee.public_id}/situations", data={"csrf_token": token(), "reference": "DOS-1"})
     assert r.status_code == 400 and "ordre du jour est arrêté" in r.get_data(as_text=True)
 
 
@@ -89,12 +89,12 @@ def test_agenda_pdf_with_shortlists(db, client, factories, committee, token):
                                       "freins": ["mobilite", "sante"]})
     shortlist = db.scalars(select(Shortlist).order_by(Shortlist.id.desc())).first()
     share_link = f"http://127.0.0.1:5000/cto/listes/{shortlist.token}"
-    r = client.post(f"/cto/comites/{committee.id}/situations",
+    r = client.post(f"/cto/comites/{committee.public_id}/situations",
                     data={"csrf_token": token(), "reference": "CTO-2026-014", "liste": share_link})
     assert r.status_code == 303
-    page = client.get(f"/cto/comites/{committee.id}").get_data(as_text=True)
+    page = client.get(f"/cto/comites/{committee.public_id}").get_data(as_text=True)
     assert "CTO-2026-014" in page and f"/cto/listes/{shortlist.token}" in page
-    pdf = client.get(f"/cto/comites/{committee.id}/ordre-du-jour.pdf")
+    pdf = client.get(f"/cto/comites/{committee.public_id}/ordre-du-jour.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data[:4] == b"%PDF"
     # the PDF is made from this HTML: each situation with its levers and its unanswered barriers
     from web.cto import views
@@ -107,9 +107,9 @@ def test_agenda_pdf_with_shortlists(db, client, factories, committee, token):
                                  situations=[{"situation": committee.situations[0], "view": view}], generated="")
     assert "CTO-2026-014" in agenda and "Garage solidaire" in agenda and "Sans réponse sur le territoire" in agenda
     assert "Santé" in agenda
-    r = client.post(f"/cto/comites/{committee.id}/situations",
+    r = client.post(f"/cto/comites/{committee.public_id}/situations",
                     data={"csrf_token": token(), "reference": "CTO-2026-015", "liste": "jeton-inconnu"})
-    assert r.status_code == 400 and "lien inconnu ou liste expirée" in r.get_data(as_text=True)
+    assert r.status_code == 400 and "lien inconnu, non partagé ou liste expirée" in r.get_data(as_text=True)
 
 
 def test_put_a_shortlist_on_the_agenda_from_its_page(db, client, factories, committee, token):
@@ -117,14 +117,14 @@ def test_put_a_shortlist_on_the_agenda_from_its_page(db, client, factories, comm
     db.flush()
     url = client.post("/cto/leviers", data={"csrf_token": token(), "commune": "Laon", "code_commune": "02408",
                                             "freins": ["mobilite"]}).headers["Location"]
-    assert f'value="{committee.id}"' in client.get(url).get_data(as_text=True)
-    r = client.post(url + "/comite", data={"csrf_token": token(), "comite": str(committee.id), "reference": "Jean Martin"})
+    assert f'value="{committee.public_id}"' in client.get(url).get_data(as_text=True)
+    r = client.post(url + "/comite", data={"csrf_token": token(), "comite": str(committee.public_id), "reference": "Jean Martin"})
     assert r.status_code == 303
     assert "jamais le nom de la personne" in html.unescape(client.get(url).get_data(as_text=True))
     r = client.post(url + "/comite", data={"csrf_token": token(), "comite": "99999999999", "reference": "DOS-7"})
-    assert r.status_code == 303 and "choisissez un comité" in client.get(url).get_data(as_text=True)
-    r = client.post(url + "/comite", data={"csrf_token": token(), "comite": str(committee.id), "reference": "DOS-7"})
-    assert r.status_code == 303 and r.headers["Location"].endswith(f"/cto/comites/{committee.id}")
+    assert r.status_code == 303 and "choisissez un de vos comités" in client.get(url).get_data(as_text=True)
+    r = client.post(url + "/comite", data={"csrf_token": token(), "comite": str(committee.public_id), "reference": "DOS-7"})
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/cto/comites/{committee.public_id}")
     db.expire_all()
     situation = db.get(Committee, committee.id).situations[0]
     assert situation.reference == "DOS-7" and situation.shortlist.token in url

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, text
 
 from catalogue import cto
-from catalogue.cto import SearchLog, Shortlist
+from catalogue.cto import CtoMembership, SearchLog, Shortlist
 from tests.auth_helpers import make_user
 from tests.cto.conftest import log_in
 
@@ -86,16 +86,40 @@ def test_annotate_share_pdf_delete(db, client, factories, pro, token):
     assert "Appeler lundi" in client.get(url).get_data(as_text=True)
     pdf = client.get(url + ".pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data[:4] == b"%PDF"
-    # another professional opens the link, reads, may not annotate; an anonymous visitor must log in
+    # Another member of the CTO holding the owner's link reads nothing (404), nor annotates.
     other = make_user(db, email="collegue@example.org")
+    db.add(CtoMembership(user_id=other.id, territory_slug="laonnois"))
+    db.flush()
     log_in(client, other)
-    page = client.get(url).get_data(as_text=True)
+    assert client.get(url).status_code == 404 and client.get(url + ".pdf").status_code == 404
+    assert client.post(url + "/notes", data={"csrf_token": token(), "offre": str(service.id), "note": "x"}).status_code == 404
+    assert client.post(url + "/partage", data={"csrf_token": token(), "action": "partager"}).status_code == 404
+    # The owner chooses to share: a link of its own, read only for a member of the CTO.
+    log_in(client, pro)
+    assert "Créer un lien de partage" in client.get(url).get_data(as_text=True)
+    assert client.post(url + "/partage", data={"csrf_token": token(), "action": "partager"}).status_code == 303
+    db.refresh(saved)
+    assert saved.share_token and saved.share_token != saved.token
+    shared = f"/cto/partage/{saved.share_token}"
+    assert shared in client.get(url).get_data(as_text=True)
+    log_in(client, other)
+    page = client.get(shared).get_data(as_text=True)
     assert "Garage solidaire" in page and "Appeler lundi" in page and "Enregistrer la note" not in page
-    assert client.post(url + "/notes", data={"csrf_token": token(), "offre": str(service.id), "note": "x"}).status_code == 403
+    assert saved.token not in page  # the owner's link is not given away
+    assert client.get(shared + ".pdf").data[:4] == b"%PDF"
+    # An account with no CTO role is refused the shared link; an anonymous visitor must log in.
+    log_in(client, make_user(db, email="inscrit@example.org"))
+    assert client.get(shared).status_code == 403
     with client.session_transaction() as s:
         s.clear()
     assert client.get(url).status_code == 302
+    # The owner stops sharing: the link dies; then deletes the list.
     log_in(client, pro)
+    assert client.post(url + "/partage", data={"csrf_token": token(), "action": "arreter"}).status_code == 303
+    log_in(client, other)
+    assert client.get(shared).status_code == 404
+    log_in(client, pro)
+    assert client.post(url + "/partage", data={"csrf_token": token(), "action": "?"}).status_code == 400
     assert client.post(url + "/supprimer", data={"csrf_token": token()}).status_code == 303
     assert client.get(url).status_code == 404
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from catalogue import cto, steering
-from catalogue.cto import SearchLog
+from catalogue.cto import CtoMembership, SearchLog
 from catalogue.models import Status
 from tests.auth_helpers import make_user
 from tests.cto.conftest import log_in, make_territory
@@ -76,9 +76,15 @@ def test_unmet_demand_by_week(db, client, moderator):
     assert client.get("/pilotage/demande?semaines=0").status_code == 400
 
 
-def test_moderators_only(db, client):
+def test_the_spie_team_and_cto_members_only(db, client):
     assert client.get("/pilotage").status_code == 302
-    log_in(client, make_user(db, email="referent@example.org"))
-    assert client.get("/pilotage").status_code == 403
-    assert client.get("/pilotage/demande").status_code == 403
+    referent = make_user(db, email="referent@example.org")
+    log_in(client, referent)
+    for url in ("/pilotage", "/pilotage/demande", "/cto"):
+        r = client.get(url, headers={"Accept": "application/json"})
+        assert r.status_code == 403 and r.mimetype == "text/html", url
+        assert "spie@example.org" in r.get_data(as_text=True)  # who to ask (CONTACT_EMAIL)
+    db.add(CtoMembership(user_id=referent.id, territory_slug="laonnois"))
+    db.flush()
+    assert client.get("/pilotage").status_code == 200
     assert client.get("/cto").status_code == 200

@@ -8,7 +8,7 @@ from flask import url_for
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from catalogue import queries, vocabulary
+from catalogue import permissions, queries, vocabulary
 from catalogue.models import Service, Status, Structure
 from web.api import problem
 from web.api.http import conditional
@@ -52,14 +52,17 @@ def _base(record, lon, lat, names) -> dict:
 def service_view(session, service_id: uuid.UUID, statuses=VISIBLE) -> tuple[dict, object] | None:
     """A service (of one of `statuses`) as a plain dict and its last change, or None."""
     row = session.execute(
-        select(Service, Structure.nom, *_coords(Service))
+        select(Service, Structure.nom, Structure.status, *_coords(Service))
         .join(Structure, Service.structure_id == Structure.id)
-        .where(Service.id == service_id, Service.status.in_(statuses))
+        .where(Service.id == service_id, Service.status.in_(statuses), Structure.status.in_(statuses))
     ).first()
     if row is None:
         return None
-    service, structure_nom, lon, lat = row
+    service, structure_nom, structure_status, lon, lat = row
     data = _base(service, lon, lat, _SHARED + _SERVICE)
+    if statuses == VISIBLE:
+        # The public sees the offer of an archived structure as withdrawn.
+        data["status"] = str(permissions.public_status(service.status, structure_status))
     data["structure"] = {"id": service.structure_id, "nom": structure_nom}
     groups = {vocabulary.spie_group_of(t) for t in service.thematiques or []} - {None}
     data["thematiques_spie"] = [g.code for g in sorted(groups, key=lambda g: g.rank)]
@@ -82,7 +85,8 @@ def structure_view(session, structure_id: uuid.UUID) -> tuple[dict, object] | No
         .where(Service.structure_id == structure.id, Service.status.in_(VISIBLE))
         .order_by(Service.nom, Service.id)
     ).all()
-    data["services"] = [{"id": s.id, "nom": s.nom, "status": str(s.status)} for s in services]
+    data["services"] = [{"id": s.id, "nom": s.nom, "status": str(permissions.public_status(s.status, structure.status))}
+                        for s in services]
     data["links"] = {"self": url_for("api_catalogue.structure_detail", structure_id=structure.id, _external=True)}
     # A change of one of its services changes the structure's representation too.
     last = max([structure.updated_at, *(s.updated_at for s in services)])

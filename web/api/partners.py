@@ -17,7 +17,7 @@ from flask import current_app, request, url_for
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from catalogue import tokens, writes
+from catalogue import moderation, tokens, writes
 from catalogue.db import set_actor
 from catalogue.errors import ValidationError
 from catalogue.models import LocationPrecision, Service, Status, Structure
@@ -114,9 +114,20 @@ def _full(body: dict) -> dict:
     return data
 
 
-def _new_status() -> Status:
-    settings = current_app.extensions["offre"]["settings"]
-    return Status.BROUILLON if settings.moderation_before_publish else Status.PUBLIE
+def _before_publish() -> bool:
+    return current_app.extensions["offre"]["settings"].moderation_before_publish
+
+
+def _create(session, structure: Structure, data: dict, partner_id: str) -> Service:
+    """A new service published as the back-office form publishes one: into the
+    moderation queue, and a draft until reviewed under MODERATION_BEFORE_PUBLISH
+    (a token is never a moderator)."""
+    service = writes.create_service(
+        session, structure, data, source=tokens.token_source(structure.id), source_id=partner_id,
+        status=moderation.publication_status(before_publish=_before_publish(), reviewer=False),
+    )
+    moderation.publish(session, service, before_publish=_before_publish(), reviewer=False)
+    return service
 
 
 def _response(session, service: Service, status: int):
@@ -177,10 +188,7 @@ def put_service(structure_id, partner_id):
     set_actor(session, f"token:{token.id}")
     service = _find(session, structure_id, partner_id)
     if service is None:
-        service = writes.create_service(
-            session, structure, data, source=tokens.token_source(structure_id),
-            source_id=partner_id, status=_new_status(),
-        )
+        service = _create(session, structure, data, partner_id)
         status = 201
     else:
         if data.get("longitude") is None and service.location_precision == LocationPrecision.SOURCE:
@@ -188,7 +196,11 @@ def put_service(structure_id, partner_id):
             service.location, service.location_precision = None, None
         writes.update_service(session, service, data)
         if service.status == Status.ARCHIVE:
-            writes.restore(session, service, _new_status())
+            writes.restore(session, service, Status.BROUILLON)
+        if service.status != Status.PUBLIE:
+            # A PUT publishes, as the form's « Publier » does: a draft (restored,
+            # hidden by a moderator, or still waiting) goes through moderation again.
+            moderation.publish(session, service, before_publish=_before_publish(), reviewer=False)
         status = 200
     session.commit()
     return _response(session, service, status)
@@ -208,10 +220,7 @@ def post_service(structure_id):
         raise Refused(problem(409, f"Un service de cette structure a déjà l'identifiant partenaire « {partner_id} » : utilisez PUT pour le remplacer."))
     data = _full(body)
     set_actor(session, f"token:{token.id}")
-    service = writes.create_service(
-        session, structure, data, source=tokens.token_source(structure_id),
-        source_id=partner_id, status=_new_status(),
-    )
+    service = _create(session, structure, data, partner_id)
     session.commit()
     return _response(session, service, 201)
 

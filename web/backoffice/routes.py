@@ -217,20 +217,10 @@ def _save(session, structure: Structure, service: Service | None):
 
 def _publish(session, service: Service) -> str:
     """Publish, or send to moderation first (setting moderation_before_publish)."""
-    structure = service.structure
-    reviewer = _is_moderator_of(session, structure)
-    already = session.scalar(
-        select(ModerationItem.id).where(ModerationItem.service_id == service.id,
-                                        ModerationItem.kind == moderation.NOUVELLE_OFFRE).limit(1)
-    )
-    if _settings().moderation_before_publish and not reviewer:
-        if not moderation.pending_publication(session, service):
-            moderation.enqueue(session, moderation.NOUVELLE_OFFRE, service=service)
-        service.status = Status.BROUILLON
+    published = moderation.publish(session, service, before_publish=_settings().moderation_before_publish,
+                                   reviewer=_is_moderator_of(session, service.structure))
+    if not published:
         return "Offre envoyée aux modérateurs : elle sera publiée après leur relecture."
-    service.status = Status.PUBLIE
-    if not reviewer and already is None:
-        moderation.enqueue(session, moderation.NOUVELLE_OFFRE, service=service)
     return "Offre publiée : elle apparaît dans la recherche."
 
 

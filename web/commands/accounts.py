@@ -1,7 +1,9 @@
-"""offre user …: create the first accounts (administrator, moderators)."""
+"""offre user …: create the first accounts (administrator, moderators), give and
+withdraw CTO memberships."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import click
@@ -80,6 +82,100 @@ def create_user(email, admin, departements, territoires, nom, no_password):
     rights += [f"modérateur du territoire {s}" for s in territoires]
     state = "créé" if created else "existant"
     click.echo(f"Compte {state} : {email}" + (f" — {', '.join(rights)}." if rights else "."))
+
+
+def _cto_scope(db, territoire: str | None, comite: str | None):
+    """(territory slug, committee) of the options, exactly one of them."""
+    from catalogue.cto import Committee
+
+    if bool(territoire) == bool(comite):
+        raise click.UsageError("Donnez --territoire ou --comite (l'un des deux).")
+    if territoire:
+        if not db.scalar(text("SELECT 1 FROM geo_territory WHERE slug = :s"), {"s": territoire}):
+            raise click.BadParameter(f"territoire inconnu : {territoire}", param_hint="--territoire")
+        return territoire, None
+    try:
+        public_id = uuid.UUID(comite)
+    except ValueError:
+        raise click.BadParameter(f"identifiant de comité invalide : {comite} (l'identifiant de son adresse "
+                                 "/cto/comites/…)", param_hint="--comite") from None
+    committee = db.scalar(select(Committee).where(Committee.public_id == public_id))
+    if committee is None:
+        raise click.BadParameter(f"comité inconnu : {comite}", param_hint="--comite")
+    return None, committee
+
+
+def _existing_user(db, email: str) -> User:
+    user = db.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise click.BadParameter(f"aucun compte n'a l'adresse {email} (la personne crée d'abord son compte, "
+                                 "ou « offre user create »)", param_hint="EMAIL")
+    return user
+
+
+@user_group.command(
+    "cto-acces",
+    help="Donne à un compte l'accès au comité technique (CTO) : aux comités d'un territoire (--territoire) "
+    "ou à un seul comité (--comite, l'identifiant de son adresse /cto/comites/…). Même règle que la page "
+    "/cto/acces ; un compte sans accès ne voit que les offres publiées.",
+)
+@click.argument("email")
+@click.option("--territoire", default=None, metavar="SLUG", help="Identifiant du territoire.")
+@click.option("--comite", default=None, metavar="UUID", help="Identifiant public du comité.")
+@with_appcontext
+def cto_grant(email, territoire, comite):
+    from catalogue import cto
+    from catalogue.errors import ValidationError
+
+    with transaction(sessions(), actor="cli") as db:
+        user = _existing_user(db, email)
+        slug, committee = _cto_scope(db, territoire, comite)
+        try:
+            cto.grant(db, user.id, territory_slug=slug, committee=committee)
+        except ValidationError as exc:
+            raise click.UsageError(" ".join(m for msgs in exc.errors.values() for m in msgs)) from None
+        what = f"territoire {slug}" if slug else f"comité du {committee.date:%d/%m/%Y} ({committee.territory_slug})"
+    click.echo(f"Accès au CTO donné à {user.email} : {what}.")
+
+
+@user_group.command("cto-retirer", help="Retire un accès au CTO donné par « cto-acces » ou par la page /cto/acces.")
+@click.argument("email")
+@click.option("--territoire", default=None, metavar="SLUG", help="Identifiant du territoire.")
+@click.option("--comite", default=None, metavar="UUID", help="Identifiant public du comité.")
+@with_appcontext
+def cto_revoke(email, territoire, comite):
+    from catalogue.cto import CtoMembership
+
+    with transaction(sessions(), actor="cli") as db:
+        user = _existing_user(db, email)
+        slug, committee = _cto_scope(db, territoire, comite)
+        condition = (CtoMembership.territory_slug == slug) if slug else (CtoMembership.committee_id == committee.id)
+        found = db.scalar(select(CtoMembership).where(CtoMembership.user_id == user.id, condition))
+        if found is None:
+            raise click.UsageError(f"{user.email} n'a pas cet accès.")
+        db.delete(found)
+    click.echo(f"Accès au CTO retiré à {user.email}.")
+
+
+@user_group.command("cto-liste", help="Liste les accès au CTO (d'un compte, ou de tous).")
+@click.argument("email", required=False)
+@with_appcontext
+def cto_list(email):
+    from catalogue.cto import Committee, CtoMembership
+
+    with transaction(sessions(), actor="cli") as db:
+        stmt = (select(CtoMembership, User, Committee).join(User, User.id == CtoMembership.user_id)
+                .outerjoin(Committee, Committee.id == CtoMembership.committee_id)
+                .order_by(User.email, CtoMembership.created_at))
+        if email:
+            stmt = stmt.where(User.id == _existing_user(db, email).id)
+        rows = db.execute(stmt).all()
+        for membership, user, committee in rows:
+            what = (f"territoire {membership.territory_slug}" if membership.territory_slug
+                    else f"comité {committee.public_id} du {committee.date:%d/%m/%Y} ({committee.territory_slug})")
+            click.echo(f"{user.email}\t{what}\tdepuis le {membership.created_at:%d/%m/%Y}")
+        if not rows:
+            click.echo("Aucun accès au CTO.")
 
 
 commands = [user_group]

@@ -1,10 +1,14 @@
-"""Pages of the CTO (/cto/…, any logged-in professional) and of the steering
-(/pilotage/…, moderators and the SPIE team). Every page works without
-JavaScript; every map has its table; every form carries its CSRF token."""
+"""Pages of the CTO (/cto/…: its members and the SPIE team) and of the steering
+(/pilotage/…: the SPIE team and the CTO members). Who may read or write what is
+catalogue.permissions' question; a refused person gets an HTML page (403) that
+says who to ask. Committees and situations are reached by a random public id,
+shortlists by an unguessable token. Every page works without JavaScript; every
+map has its table; every form carries its CSRF token."""
 
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,16 +16,25 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from sqlalchemy import select, text
 from werkzeug.datastructures import MultiDict
 
-from catalogue import coverage, cto, steering, vocabulary
-from catalogue.cto import Committee, Shortlist, Situation
+from catalogue import coverage, cto, permissions, steering, vocabulary
+from catalogue.accounts import User
+from catalogue.cto import Committee, CtoMembership, Shortlist, Situation
 from catalogue.errors import ValidationError
 from search.errors import InvalidQuery, SearchUnavailable
 from web import maps
-from web.access import current_user, login_required, moderator_required
+from web.access import cto_required, current_user, steering_required
 from web.cto import charts, choropleth, levers, searchlog, views
 from web.db import get_session
 
 bp = Blueprint("cto", __name__)
+
+
+@bp.errorhandler(403)
+def forbidden(exc):
+    """Always an HTML page (never JSON), saying who to ask."""
+    message = exc.description if exc.description and "permission" not in exc.description else (
+        "Cette page est réservée aux membres du comité technique (CTO) et à l'équipe du SPIE.")
+    return render_template("cto/forbidden.html", message=message, contact=_settings().contact_email), 403
 
 PARIS = ZoneInfo("Europe/Paris")
 _DEPARTEMENT = re.compile(r"^(\d{2}|2[AB]|97\d)$")
@@ -44,7 +57,7 @@ def _today() -> date:
 def _errors_of(exc: ValidationError) -> list[str]:
     names = {"reference": "Référence interne", "situation": "Situation", "territoire": "Territoire",
              "date": "Date", "duree": "Durée de conservation", "remarques": "Remarques", "note": "Note",
-             "offre": "Offre"}
+             "offre": "Offre", "perimetre": "Accès", "comite": "Comité", "courriel": "Courriel"}
     return [f"{names.get(k, k)} : {m}" for k, msgs in exc.errors.items() for m in msgs]
 
 
@@ -66,14 +79,14 @@ def _csv(data: bytes, filename: str):
 # ------------------------------------------------------------------- home
 
 @bp.get("/cto")
-@login_required
+@cto_required
 def home():
-    from catalogue import permissions
-
     session = get_session()
+    user = current_user()
     return render_template(
         "cto/home.html",
-        is_moderator=permissions.is_moderator(session, current_user()),
+        can_steer=permissions.can_see_steering(session, user),
+        can_manage_access=permissions.can_manage_cto_access(session, user),
         mine=_my_shortlists(session),
         committees=_upcoming_committees(session),
     )
@@ -91,9 +104,12 @@ def _my_shortlists(session) -> list[Shortlist]:
 
 
 def _upcoming_committees(session) -> list[Committee]:
+    """The coming committees the user may read (and write)."""
     return list(
         session.scalars(
-            select(Committee).where(Committee.date >= _today()).order_by(Committee.date, Committee.id).limit(100)
+            select(Committee)
+            .where(Committee.date >= _today(), permissions.readable_committees(current_user()))
+            .order_by(Committee.date, Committee.id).limit(100)
         )
     )
 
@@ -115,13 +131,13 @@ def _lever_form(form: MultiDict | None = None, errors: dict | None = None, statu
 
 
 @bp.get("/cto/leviers")
-@login_required
+@cto_required
 def levers_form():
     return _lever_form()
 
 
 @bp.post("/cto/leviers")
-@login_required
+@cto_required
 def levers_find():
     session = get_session()
     settings = _settings()
@@ -166,47 +182,110 @@ def levers_find():
     return redirect(url_for("cto.shortlist", token=shortlist.token))
 
 
+NOT_YOUR_LIST = "Seule la personne qui a enregistré cette liste peut la modifier."
+
+
 def _shortlist_or_404(session, token: str) -> Shortlist:
+    """The list of the owner's link, for those who may read it (its creator, the
+    members of a committee that has it on its agenda); 404 for anybody else, as
+    for an unknown link."""
     found = cto.live_shortlist(session, token, _now())
-    if found is None:
+    if found is None or not permissions.can_read_shortlist(session, current_user(), found):
         abort(404)
     return found
 
 
-def _can_edit(shortlist: Shortlist) -> bool:
-    user = current_user()
-    return user is not None and (user.is_admin or shortlist.created_by_id == user.id)
-
-
-@bp.get("/cto/listes/<token>")
-@login_required
-def shortlist(token):
-    session = get_session()
+def _editable_shortlist(session, token: str, refused: str = NOT_YOUR_LIST) -> Shortlist:
     found = _shortlist_or_404(session, token)
+    if not permissions.can_edit_shortlist(current_user(), found):
+        abort(403, description=refused)
+    return found
+
+
+def _share_url(shortlist: Shortlist) -> str | None:
+    if not shortlist.share_token:
+        return None
+    return _settings().base_url.rstrip("/") + url_for("cto.shared", share_token=shortlist.share_token)
+
+
+def _shortlist_page(session, found: Shortlist, *, shared: bool = False):
     view = views.shortlist_view(session, found, _today())
-    share_url = _settings().base_url.rstrip("/") + url_for("cto.shortlist", token=token)
-    return render_template("cto/shortlist.html", **view, can_edit=_can_edit(found), share_url=share_url,
-                           committees=_upcoming_committees(session))
+    can_edit = not shared and permissions.can_edit_shortlist(current_user(), found)
+    pdf_url = (url_for("cto.shared_pdf", share_token=found.share_token) if shared
+               else url_for("cto.shortlist_pdf", token=found.token))
+    return render_template("cto/shortlist.html", **view, can_edit=can_edit, shared=shared, pdf_url=pdf_url,
+                           share_url=_share_url(found) if can_edit else None,
+                           committees=_upcoming_committees(session) if can_edit else [])
 
 
-@bp.get("/cto/listes/<token>.pdf")
-@login_required
-def shortlist_pdf(token):
-    session = get_session()
-    found = _shortlist_or_404(session, token)
+def _shortlist_pdf(session, found: Shortlist):
     view = views.shortlist_view(session, found, _today())
     html = render_template("cto/pdf_shortlist.html", lists=[view], title="Leviers pour une situation",
                            generated=f"Document du {_now():%d/%m/%Y à %H:%M}")
     return _pdf(html, f"leviers-{_today():%Y-%m-%d}.pdf")
 
 
+@bp.get("/cto/listes/<token>")
+@cto_required
+def shortlist(token):
+    session = get_session()
+    return _shortlist_page(session, _shortlist_or_404(session, token))
+
+
+@bp.get("/cto/listes/<token>.pdf")
+@cto_required
+def shortlist_pdf(token):
+    session = get_session()
+    return _shortlist_pdf(session, _shortlist_or_404(session, token))
+
+
+def _shared_or_404(session, share_token: str) -> Shortlist:
+    found = cto.shared_shortlist(session, share_token, _now())
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/cto/partage/<share_token>")
+@cto_required
+def shared(share_token):
+    """A list its owner chose to share: read only, for any member of the CTO."""
+    session = get_session()
+    return _shortlist_page(session, _shared_or_404(session, share_token), shared=True)
+
+
+@bp.get("/cto/partage/<share_token>.pdf")
+@cto_required
+def shared_pdf(share_token):
+    session = get_session()
+    return _shortlist_pdf(session, _shared_or_404(session, share_token))
+
+
+@bp.post("/cto/listes/<token>/partage")
+@cto_required
+def shortlist_share(token):
+    """Share the list (a link of its own), or stop sharing it (the link dies)."""
+    session = get_session()
+    found = _editable_shortlist(session, token, "Seule la personne qui a enregistré cette liste peut la partager.")
+    action = request.form.get("action", "")
+    if action == "partager":
+        cto.share(found)
+        message = "Lien de partage créé : toute personne membre du CTO qui le reçoit peut lire la liste."
+    elif action == "arreter":
+        cto.unshare(found)
+        message = "Partage arrêté : l'ancien lien n'ouvre plus la liste."
+    else:
+        abort(400, description="action : « partager » ou « arreter » attendu.")
+    session.commit()
+    flash(message, "success")
+    return redirect(url_for("cto.shortlist", token=token) + "#titre-partage"), 303
+
+
 @bp.post("/cto/listes/<token>/notes")
-@login_required
+@cto_required
 def shortlist_note(token):
     session = get_session()
-    found = _shortlist_or_404(session, token)
-    if not _can_edit(found):
-        abort(403, description="Seule la personne qui a enregistré la liste peut l'annoter.")
+    found = _editable_shortlist(session, token, "Seule la personne qui a enregistré la liste peut l'annoter.")
     service_id = request.form.get("offre", "")
     try:
         cto.annotate(found, service_id, request.form.get("note", ""))
@@ -220,12 +299,10 @@ def shortlist_note(token):
 
 
 @bp.post("/cto/listes/<token>/supprimer")
-@login_required
+@cto_required
 def shortlist_delete(token):
     session = get_session()
-    found = _shortlist_or_404(session, token)
-    if not _can_edit(found):
-        abort(403, description="Seule la personne qui a enregistré la liste peut la supprimer.")
+    found = _editable_shortlist(session, token, "Seule la personne qui a enregistré la liste peut la supprimer.")
     session.delete(found)
     session.commit()
     flash("Liste supprimée.", "success")
@@ -238,8 +315,13 @@ def _territories(session) -> list:
     return session.execute(text("SELECT slug, nom FROM geo_territory ORDER BY nom")).all()
 
 
+def _creatable_territories(session) -> list:
+    user = current_user()
+    return [t for t in _territories(session) if permissions.can_create_committee(session, user, t.slug)]
+
+
 @bp.get("/cto/comites")
-@login_required
+@cto_required
 def committees():
     session = get_session()
     return _committees_page(session, {}, MultiDict())
@@ -248,12 +330,12 @@ def committees():
 def _committees_page(session, errors, form, status=200):
     names = dict(_territories(session))
     rows = _upcoming_committees(session)
-    return render_template("cto/committees.html", committees=rows, territories=_territories(session),
+    return render_template("cto/committees.html", committees=rows, territories=_creatable_territories(session),
                            names=names, errors=errors, form=form, max_situations=cto.MAX_SITUATIONS), status
 
 
 @bp.post("/cto/comites")
-@login_required
+@cto_required
 def committee_create():
     session = get_session()
     raw = (request.form.get("date") or "").strip()
@@ -262,27 +344,40 @@ def committee_create():
     except ValueError:
         return _committees_page(session, {"date": f"Date : date invalide « {raw} » (attendu AAAA-MM-JJ)."},
                                 request.form, 400)
+    slug = request.form.get("territoire", "")
+    if slug and not _SLUG.match(slug):
+        return _committees_page(session, {"territoire": "Territoire : choisissez un territoire de la liste."},
+                                request.form, 400)
+    known = dict(_territories(session))
+    if slug in known and not permissions.can_create_committee(session, current_user(), slug):
+        abort(403, description="Seuls l'équipe du SPIE, les modérateurs du territoire et les membres du CTO de "
+                               "ce territoire créent ses comités.")
     try:
-        committee = cto.create_committee(session, request.form.get("territoire", ""), day, current_user().id,
-                                         today=_today())
+        committee = cto.create_committee(session, slug, day, current_user().id, today=_today())
     except ValidationError as exc:
         session.rollback()
         errors = {k: f"{'Territoire' if k == 'territoire' else 'Date'} : {v[0]}" for k, v in exc.errors.items()}
         return _committees_page(session, errors, request.form, 400)
     session.commit()
     flash("Comité créé.", "success")
-    return redirect(url_for("cto.committee", committee_id=committee.id)), 303
+    return redirect(url_for("cto.committee", committee_id=committee.public_id)), 303
 
 
-def _committee_or_404(session, committee_id: int) -> Committee:
-    found = session.get(Committee, committee_id)
+def _committee_or_404(session, committee_id: uuid.UUID) -> Committee:
+    """The committee of this public id, for its members and its creator; 404 if
+    unknown, 403 (with whom to ask) for anybody else."""
+    found = session.scalar(select(Committee).where(Committee.public_id == committee_id))
     if found is None:
         abort(404)
+    if not permissions.can_read_committee(session, current_user(), found):
+        abort(403, description="Ce comité est réservé à ses membres. Demandez l'accès à l'équipe du SPIE "
+                               "ou au modérateur de votre territoire.")
     return found
 
 
 def _committee_page(session, committee: Committee, errors: list[str] | None = None, form=None, status=200):
     territory = session.scalar(text("SELECT nom FROM geo_territory WHERE slug = :s"), {"s": committee.territory_slug})
+    user = current_user()
     return render_template(
         "cto/committee.html",
         committee=committee,
@@ -294,11 +389,12 @@ def _committee_page(session, committee: Committee, errors: list[str] | None = No
         full=len(committee.situations) >= cto.MAX_SITUATIONS,
         closed=_today() > committee.agenda_deadline,
         now=_now(),
+        can_remove=lambda s: permissions.can_remove_situation(session, user, s),
     ), status
 
 
-@bp.get("/cto/comites/<int:committee_id>")
-@login_required
+@bp.get("/cto/comites/<uuid:committee_id>")
+@cto_required
 def committee(committee_id):
     session = get_session()
     return _committee_page(session, _committee_or_404(session, committee_id))
@@ -310,17 +406,28 @@ def _token_of(value: str) -> str:
     return value.rsplit("/", 1)[-1] if "/" in value else value
 
 
-@bp.post("/cto/comites/<int:committee_id>/situations")
-@login_required
+def _listed_shortlist(session, raw: str) -> Shortlist | None:
+    """The list named in a form: one of the user's own lists, or one its owner
+    shares. (Reading someone's list on a committee's agenda does not allow
+    carrying it to another committee.)"""
+    token = _token_of(raw)
+    found = cto.live_shortlist(session, token, _now())
+    if found is not None and permissions.can_edit_shortlist(current_user(), found):
+        return found
+    return cto.shared_shortlist(session, token, _now())
+
+
+@bp.post("/cto/comites/<uuid:committee_id>/situations")
+@cto_required
 def situation_add(committee_id):
     session = get_session()
     found = _committee_or_404(session, committee_id)
     shortlist_id = None
     raw = request.form.get("liste", "").strip()
     if raw:
-        listed = cto.live_shortlist(session, _token_of(raw), _now())
+        listed = _listed_shortlist(session, raw)
         if listed is None:
-            return _committee_page(session, found, ["Liste de leviers : lien inconnu ou liste expirée."],
+            return _committee_page(session, found, ["Liste de leviers : lien inconnu, non partagé ou liste expirée."],
                                    request.form, 400)
         shortlist_id = listed.id
     try:
@@ -336,15 +443,20 @@ def situation_add(committee_id):
 
 
 @bp.post("/cto/listes/<token>/comite")
-@login_required
+@cto_required
 def situation_add_from_list(token):
-    """Puts the situation of a shortlist on a committee's agenda."""
+    """Puts the situation of a shortlist on the agenda of a committee the user
+    belongs to."""
     session = get_session()
-    listed = _shortlist_or_404(session, token)
+    listed = _editable_shortlist(session, token, "Seule la personne qui a enregistré la liste peut l'inscrire à un comité.")
     raw = (request.form.get("comite") or "").strip()
-    found = session.get(Committee, int(raw)) if raw.isdigit() and int(raw) < 2**31 else None
-    if found is None:
-        flash("Comité : choisissez un comité de la liste.", "error")
+    try:
+        public_id = uuid.UUID(raw)
+    except ValueError:
+        public_id = None
+    found = session.scalar(select(Committee).where(Committee.public_id == public_id)) if public_id else None
+    if found is None or not permissions.can_read_committee(session, current_user(), found):
+        flash("Comité : choisissez un de vos comités dans la liste.", "error")
         return redirect(url_for("cto.shortlist", token=token)), 303
     try:
         cto.add_situation(session, found, request.form.get("reference", ""), listed.id, current_user().id,
@@ -356,18 +468,19 @@ def situation_add_from_list(token):
         return redirect(url_for("cto.shortlist", token=token) + "#titre-comite"), 303
     session.commit()
     flash("Situation inscrite à l'ordre du jour.", "success")
-    return redirect(url_for("cto.committee", committee_id=found.id)), 303
+    return redirect(url_for("cto.committee", committee_id=found.public_id)), 303
 
 
-@bp.post("/cto/comites/<int:committee_id>/situations/<int:situation_id>/retirer")
-@login_required
+@bp.post("/cto/comites/<uuid:committee_id>/situations/<uuid:situation_id>/retirer")
+@cto_required
 def situation_remove(committee_id, situation_id):
     session = get_session()
-    found = session.get(Situation, situation_id)
-    if found is None or found.committee_id != committee_id:
+    committee = _committee_or_404(session, committee_id)
+    found = session.scalar(select(Situation).where(Situation.public_id == situation_id,
+                                                   Situation.committee_id == committee.id))
+    if found is None:
         abort(404)
-    user = current_user()
-    if not (user.is_admin or user.id in (found.created_by_id, found.committee.created_by_id)):
+    if not permissions.can_remove_situation(session, current_user(), found):
         abort(403, description="Seul le référent qui l'a inscrite ou l'organisateur du comité peut retirer cette situation.")
     session.delete(found)
     session.commit()
@@ -375,8 +488,8 @@ def situation_remove(committee_id, situation_id):
     return redirect(url_for("cto.committee", committee_id=committee_id)), 303
 
 
-@bp.get("/cto/comites/<int:committee_id>/ordre-du-jour.pdf")
-@login_required
+@bp.get("/cto/comites/<uuid:committee_id>/ordre-du-jour.pdf")
+@cto_required
 def committee_pdf(committee_id):
     session = get_session()
     found = _committee_or_404(session, committee_id)
@@ -389,6 +502,111 @@ def committee_pdf(committee_id):
     html = render_template("cto/pdf_agenda.html", committee=found, territory=territory or found.territory_slug,
                            situations=lists, generated=f"Document du {_now():%d/%m/%Y à %H:%M}")
     return _pdf(html, f"cto-{found.date:%Y-%m-%d}-ordre-du-jour.pdf")
+
+
+# ------------------------------------------------------------------- CTO memberships
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+
+
+def _access_page(session, errors: dict | None = None, form=None, status=200):
+    user = current_user()
+    covered = permissions.moderated_territories(session, user)
+    territories = [t for t in _territories(session) if covered is None or t.slug in covered]
+    slugs = [t.slug for t in territories]
+    committees = list(session.scalars(
+        select(Committee).where(Committee.territory_slug.in_(slugs), Committee.date >= _today())
+        .order_by(Committee.date, Committee.id).limit(500)
+    ))
+    rows = session.execute(
+        select(CtoMembership, User, Committee)
+        .join(User, User.id == CtoMembership.user_id)
+        .outerjoin(Committee, Committee.id == CtoMembership.committee_id)
+        .where((CtoMembership.territory_slug.in_(slugs)) | (Committee.territory_slug.in_(slugs)))
+        .order_by(User.email, CtoMembership.created_at)
+    ).all()
+    return render_template("cto/access.html", territories=territories, names=dict(_territories(session)),
+                           committees=committees, rows=rows, errors=errors or {}, form=form or MultiDict()), status
+
+
+def _manage_access_required():
+    if not permissions.can_manage_cto_access(get_session(), current_user()):
+        abort(403, description="Les accès au CTO sont donnés par les administrateurs du service et les "
+                               "modérateurs, pour leur territoire.")
+
+
+@bp.get("/cto/acces")
+@cto_required
+def access():
+    """Who has the CTO, and the form that gives it (administrators; moderators for
+    the territories of their scope)."""
+    _manage_access_required()
+    return _access_page(get_session())
+
+
+@bp.post("/cto/acces")
+@cto_required
+def access_grant():
+    _manage_access_required()
+    session = get_session()
+    user = current_user()
+    email = (request.form.get("courriel") or "").strip().lower()
+    slug = (request.form.get("territoire") or "").strip()
+    raw_committee = (request.form.get("comite") or "").strip()
+    errors = {}
+    if not email or len(email) > 320 or not _EMAIL.match(email) or not email.isprintable():
+        errors["courriel"] = "Courriel : adresse invalide (exemple : nom@domaine.fr)."
+    if bool(slug) == bool(raw_committee):
+        errors["perimetre"] = "Accès : choisissez un territoire ou un comité (l'un des deux)."
+    if errors:
+        return _access_page(session, errors, request.form, 400)
+    person = session.scalar(select(User).where(User.email == email))
+    if person is None or not person.is_active:
+        return _access_page(session, {"courriel": f"Courriel : aucun compte actif n'a l'adresse « {email} » ; la "
+                                                  "personne crée d'abord son compte (Inscription)."}, request.form, 400)
+    committee = None
+    if raw_committee:
+        try:
+            committee = session.scalar(select(Committee).where(Committee.public_id == uuid.UUID(raw_committee)))
+        except ValueError:
+            committee = None
+        if committee is None:
+            return _access_page(session, {"comite": "Comité : choisissez un comité de la liste."}, request.form, 400)
+        slug_of_scope = committee.territory_slug
+    else:
+        if not _SLUG.match(slug):
+            return _access_page(session, {"territoire": "Territoire : choisissez un territoire de la liste."},
+                                request.form, 400)
+        slug_of_scope = slug
+    if not permissions.can_grant_cto(session, user, slug_of_scope):
+        abort(403, description="Ce territoire ne relève pas de votre périmètre de modération.")
+    try:
+        cto.grant(session, person.id, territory_slug=None if committee else slug, committee=committee,
+                  granted_by_id=user.id)
+    except ValidationError as exc:
+        session.rollback()
+        return _access_page(session, {k: m for k, m in zip(exc.errors, _errors_of(exc), strict=False)},
+                            request.form, 400)
+    session.commit()
+    flash(f"Accès au CTO donné à {email}.", "success")
+    return redirect(url_for("cto.access")), 303
+
+
+@bp.post("/cto/acces/<uuid:membership_id>/retirer")
+@cto_required
+def access_revoke(membership_id):
+    _manage_access_required()
+    session = get_session()
+    found = session.get(CtoMembership, membership_id)
+    if found is None:
+        abort(404)
+    slug = found.territory_slug or found.committee.territory_slug
+    if not permissions.can_grant_cto(session, current_user(), slug):
+        abort(403, description="Ce territoire ne relève pas de votre périmètre de modération.")
+    session.delete(found)
+    session.commit()
+    flash("Accès au CTO retiré.", "success")
+    return redirect(url_for("cto.access")), 303
 
 
 # ------------------------------------------------------------------- coverage
@@ -429,7 +647,7 @@ def _coverage_args(session):
 
 
 @bp.get("/pilotage/couverture")
-@moderator_required
+@steering_required
 def coverage_page():
     session = get_session()
     key, label, communes, thematique, radius = _coverage_args(session)
@@ -474,7 +692,7 @@ def _radius_arg() -> int:
 
 
 @bp.get("/pilotage/couverture/synthese")
-@moderator_required
+@steering_required
 def coverage_synthesis():
     session = get_session()
     radius = _radius_arg()
@@ -484,7 +702,7 @@ def coverage_synthesis():
 
 
 @bp.get("/pilotage/couverture/synthese.csv")
-@moderator_required
+@steering_required
 def coverage_synthesis_csv():
     session = get_session()
     radius = _radius_arg()
@@ -505,7 +723,7 @@ def coverage_synthesis_csv():
 
 
 @bp.get("/pilotage/couverture.csv")
-@moderator_required
+@steering_required
 def coverage_csv():
     session = get_session()
     key, label, communes, thematique, _radius = _coverage_args(session)
@@ -531,7 +749,7 @@ def _group_label(code: str | None) -> str:
 
 
 @bp.get("/pilotage/demande")
-@moderator_required
+@steering_required
 def demand():
     session = get_session()
     weeks = _weeks()
@@ -556,7 +774,7 @@ def _top(session, since, limit=10):
 
 
 @bp.get("/pilotage/demande.csv")
-@moderator_required
+@steering_required
 def demand_csv():
     session = get_session()
     weeks = _weeks()
@@ -587,7 +805,7 @@ def _dashboard_data(session) -> dict:
 
 
 @bp.get("/pilotage")
-@moderator_required
+@steering_required
 def dashboard():
     session = get_session()
     data = _dashboard_data(session)
@@ -608,7 +826,7 @@ EXPORTS = ("thematiques", "territoires", "sources", "besoins")
 
 
 @bp.get("/pilotage/export/<name>.csv")
-@moderator_required
+@steering_required
 def dashboard_csv(name):
     if name not in EXPORTS:
         abort(404)

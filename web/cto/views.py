@@ -9,7 +9,7 @@ from datetime import date
 
 from sqlalchemy import text
 
-from catalogue import coverage, vocabulary
+from catalogue import coverage, permissions, vocabulary
 from catalogue.cto import Shortlist
 from search.contract import Hit
 from web.cto import levers
@@ -57,7 +57,7 @@ def shortlist_view(session, shortlist: Shortlist, today: date) -> dict:
         offers = []
         for i in ids:
             s = services.get(i)
-            if s is None or s.status.value != "publie":
+            if s is None or not permissions.is_public(s):
                 offers.append({"id": str(i), "gone": True, "note": (shortlist.annotations or {}).get(str(i))})
                 continue
             summary = pv.service_summary(s, names, today, distances.get(s.id))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import any_, select, text
 from sqlalchemy.orm import Session, selectinload
 
-from catalogue import vocabulary
+from catalogue import permissions, vocabulary
 from catalogue.models import Service, Status, Structure
 from geo import lookup
 from geo.models import Commune, Departement, Epci
@@ -188,8 +188,9 @@ def zone_geojson(session: Session, code: str) -> dict | None:
 def service_with_structure(session: Session, service_id: uuid.UUID) -> Service | None:
     return session.scalars(
         select(Service)
+        .join(Structure, Structure.id == Service.structure_id)
         .options(selectinload(Service.structure))
-        .where(Service.id == service_id, Service.status == Status.PUBLIE)
+        .where(Service.id == service_id, permissions.public_service())
     ).first()
 
 
@@ -229,7 +230,7 @@ def published_services_of(session: Session, structure_id: uuid.UUID) -> list[Ser
 
 
 def _map_filter(group: str | None, departement: str | None) -> tuple[str, dict]:
-    clauses = ["s.status = 'publie'", "s.location IS NOT NULL", "s.duplicate_of_id IS NULL"]
+    clauses = [permissions.PUBLIC_SERVICE_SQL, "s.location IS NOT NULL", "s.duplicate_of_id IS NULL"]
     params: dict = {}
     if group:
         clauses.append("s.thematiques && :thematiques")
@@ -249,7 +250,7 @@ def map_points(session: Session, group: str | None = None, departement: str | No
         text(
             "SELECT round(ST_X(s.location::geometry)::numeric, 5), "
             "round(ST_Y(s.location::geometry)::numeric, 5), replace(s.id::text, '-', '') "
-            f"FROM service s {join} WHERE {where}"
+            f"FROM service s JOIN structure st ON st.id = s.structure_id {join} WHERE {where}"
         ),
         params,
     )
@@ -261,7 +262,8 @@ def map_communes(session: Session, group: str | None = None, departement: str | 
     where, params = _map_filter(group, departement)
     rows = session.execute(
         text(
-            "SELECT c.code, c.nom, count(*) FROM service s JOIN geo_commune c ON c.code = s.code_insee "
+            "SELECT c.code, c.nom, count(*) FROM service s JOIN structure st ON st.id = s.structure_id "
+            "JOIN geo_commune c ON c.code = s.code_insee "
             f"WHERE {where} GROUP BY c.code, c.nom ORDER BY c.nom"
         ),
         params,
@@ -273,7 +275,7 @@ def map_popup(session: Session, service_id: uuid.UUID) -> dict | None:
     row = session.execute(
         select(Service.id, Service.nom, Service.commune, Service.thematiques, Structure.nom)
         .join(Structure, Structure.id == Service.structure_id)
-        .where(Service.id == service_id, Service.status == Status.PUBLIE)
+        .where(Service.id == service_id, permissions.public_service())
     ).first()
     if row is None:
         return None

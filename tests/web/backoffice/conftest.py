@@ -3,10 +3,14 @@ role, logged in by setting the session as web/auth.py does."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
+from catalogue import cto
 from catalogue.models import Status
 from tests.auth_helpers import add_member, csrf_token, make_moderator, make_user
+from tests.cto.conftest import make_territory
 
 
 @pytest.fixture
@@ -31,8 +35,14 @@ def world(db, factories):
     add_member(db, users["membre_b"], b)
     make_moderator(db, users["moderateur_autre"], departement="80")
     make_moderator(db, users["moderateur"], departement="02")
+    # A member of the CTO (committee A of the Laonnois), and nothing else.
+    make_territory(db, "laonnois", "Laonnois", ["02408"])
+    committee_a = cto.create_committee(db, "laonnois", date.today() + timedelta(days=30), None)
+    users["membre_cto_a"] = make_user(db, email="membre-cto-a@example.org")
+    cto.grant(db, users["membre_cto_a"].id, committee=committee_a)
     db.commit()
-    return {"a": a, "b": b, "a_pub": a_pub, "b_pub": b_pub, "b_draft": b_draft, "users": users}
+    return {"a": a, "b": b, "a_pub": a_pub, "b_pub": b_pub, "b_draft": b_draft, "users": users,
+            "committee_a": committee_a}
 
 
 def log_in(client, user) -> None:

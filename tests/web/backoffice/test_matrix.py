@@ -7,7 +7,10 @@ something of B, the outsiders (anonymous, verified user without structure, membe
 of A, admin of A, moderator of another département) are refused (302 to the login
 page for the anonymous, else 403 or 404) and B's data is unchanged; the insiders
 (member of B, moderator of the département, administrator) get through on the
-offer routes. Pages that are not about one structure must not show B's draft."""
+offer routes. Pages that are not about one structure must not show B's draft. A
+member of a CTO committee is an outsider here: the CTO gives no right on offers.
+
+Every other route of the application is classified in test_route_matrix.py."""
 
 from __future__ import annotations
 
@@ -25,8 +28,9 @@ from tests.web.backoffice.conftest import log_in
 from web.app import create_app
 from web.settings import Settings
 
-ROLES = ["anonyme", "verifie", "membre_a", "admin_a", "membre_b", "moderateur_autre", "moderateur", "administrateur"]
-OUTSIDERS = {"anonyme", "verifie", "membre_a", "admin_a", "moderateur_autre"}
+ROLES = ["anonyme", "verifie", "membre_a", "admin_a", "membre_b", "moderateur_autre", "moderateur", "administrateur",
+         "membre_cto_a"]
+OUTSIDERS = {"anonyme", "verifie", "membre_a", "admin_a", "moderateur_autre", "membre_cto_a"}
 INSIDERS = {"membre_b", "moderateur", "administrateur"}
 
 # endpoint -> kind:
@@ -203,7 +207,7 @@ def test_matrix(client, db, world, targets, endpoint, rule, method):
             elif kind == "offre" and _refused(response):
                 problems.append(f"{where} : un membre ou modérateur de B est refusé")
         elif kind == "moderation":
-            if role in ("anonyme", "verifie", "membre_a", "admin_a", "membre_b"):
+            if role in ("anonyme", "verifie", "membre_a", "admin_a", "membre_b", "membre_cto_a"):
                 if not _refused(response):
                     problems.append(f"{where} : la modération est ouverte à un non-modérateur")
                 if after != before:
