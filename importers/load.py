@@ -24,7 +24,6 @@ import re
 import sys
 import threading
 import time
-import unicodedata
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -43,7 +42,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalogue import hours, moderation
+from catalogue import hours, moderation, places
 from catalogue.db import set_actor
 from catalogue.schemas import ServiceInput, StructureInput, in_france
 from geo.errors import UnknownCode, ZoneError
@@ -94,25 +93,21 @@ DEADLOCK_RETRIES = 3
 COUNTERS = ("lus", "crees", "modifies", "inchanges", "archives", "rejetes", "doublons")
 
 
-def _fold(name: str) -> str:
-    text_ = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", " ", text_).strip()
-
-
 class Referentiel:
     """The référentiel in memory for one run: checking 100,000 records one query
     each would be the bottleneck. Same rules as geo.zones.normalise_zone."""
 
     def __init__(self, session: Session):
         rows = session.execute(
-            text("SELECT code, nom, codes_postaux, ST_X(centre::geometry) AS lon, "
+            text("SELECT code, type, nom, parent_code, codes_postaux, ST_X(centre::geometry) AS lon, "
                  "ST_Y(centre::geometry) AS lat FROM geo_commune")
         ).all()
-        self.communes = {r.code: r.nom for r in rows}
+        # The communes for the place rule (catalogue.places): names, postal codes,
+        # former communes and arrondissements.
+        self.places = places.Communes(rows)
+        self.communes = self.places.nom
         # Every commune's centre (35,000 pairs): rows are placed while prepared.
         self._centres = {r.code: (r.lon, r.lat) for r in rows if r.lon is not None}
-        self._postal_rows = rows
-        self._by_postal: dict[str, list[tuple[str, str]]] | None = None
         self.departements = set(session.scalars(text("SELECT code FROM geo_departement")))
         self.epcis = set(session.scalars(text("SELECT code FROM geo_epci")))
         self.regions: dict[str, list[str]] = {}
@@ -121,29 +116,6 @@ class Referentiel:
         ):
             self.regions.setdefault(region, []).append(code)
         self._zones: dict[tuple[str, ...], list[str]] = {}
-
-    @property
-    def by_postal(self) -> dict[str, list[tuple[str, str]]]:
-        """Communes by postal code, built when first needed (folding 35,000 names
-        costs half a second; most files give the INSEE code)."""
-        if self._by_postal is None:
-            by_postal: dict[str, list[tuple[str, str]]] = {}
-            for r in self._postal_rows:
-                for cp in r.codes_postaux or []:
-                    by_postal.setdefault(cp, []).append((r.code, _fold(r.nom)))
-            self._by_postal, self._postal_rows = by_postal, None
-        return self._by_postal
-
-    def commune_from_postal(self, code_postal: str | None, commune: str | None) -> str | None:
-        """The INSEE code of a commune given its postal code (and name if shared)."""
-        found = self.by_postal.get(code_postal or "", [])
-        if len(found) == 1:
-            return found[0][0]
-        wanted = _fold(commune or "")
-        for code, name in found:
-            if wanted and name == wanted:
-                return code
-        return None
 
     def normalise_zone(self, codes: list[str]) -> list[str]:
         key = tuple(codes)
@@ -213,6 +185,10 @@ class _Prepared:
     # Rows still to be placed by the writer (a geocoder is configured: it reads the
     # database): their `_place` is in the payload.
     unplaced: bool = False
+    # Rows with coordinates, whose commune the writer checks against the contours
+    # (catalogue.places): (kind, index in the payload, (code, postal code, commune,
+    # lon, lat)).
+    located: list[tuple[str, int, tuple]] = field(default_factory=list)
     # Services whose structure the file has not given (so far): the raw record, to
     # quarantine the service if the catalogue has not the structure either.
     origin: dict[tuple[str, str, str], tuple[int, RawRecord, tuple[str, str]]] = field(default_factory=dict)
@@ -230,7 +206,7 @@ class _Prepared:
         report, payloads) starts afresh if the attempt is retried."""
         return _Prepared(
             count=self.count, rows=None, payloads=dict(self.payloads), keys=self.keys,
-            unplaced=self.unplaced, origin=self.origin, quarantine=list(self.quarantine),
+            unplaced=self.unplaced, located=self.located, origin=self.origin, quarantine=list(self.quarantine),
             report=copy.deepcopy(self.report), seen=self.seen,
             rejected_inputs=set(self.rejected_inputs), seconds=self.seconds,
         )
@@ -570,11 +546,6 @@ class Loader:
                               errors={"enregistrement": [f"illisible : {exc}"]})]
             for item in items:
                 pending.append((position, record, item))
-        for _, _, item in pending:
-            data = item.data
-            if item.errors is None and not data.get("code_insee") and data.get("code_postal"):
-                data["code_insee"] = self.referentiel.commune_from_postal(
-                    str(data["code_postal"]), data.get("commune"))
         for position, record, item in pending:
             kind = item.kind if item.kind in (STRUCTURE, SERVICE) else STRUCTURE
             report.counts[kind]["lus"] += 1
@@ -613,7 +584,10 @@ class Loader:
         self._file_structures.update(rows[STRUCTURE])
         prepared.unplaced = self.geocoder is not None
         for kind, kind_rows in rows.items():
-            for row in kind_rows.values():
+            for index, row in enumerate(kind_rows.values()):
+                where = row.pop("_where", None)
+                if where is not None:
+                    prepared.located.append((kind, index, where))
                 if not prepared.unplaced:
                     row["location"], row["location_precision"] = self._place(row.pop("_place"))
                 if kind == SERVICE:
@@ -649,6 +623,8 @@ class Loader:
         if prepared.unplaced:
             for kind in payloads:
                 payloads[kind] = self._patch(payloads[kind], self._place_row)
+        if prepared.located:
+            self._check_places(session, prepared)
         self._upsert(session, prepared, STRUCTURE, len(keys[STRUCTURE]))
         orphans = self._orphans(session, prepared)
         for key in orphans:
@@ -677,6 +653,36 @@ class Loader:
                 {"run": self.run_id, "kinds": [x[0] for x in loaded],
                  "sources": [x[1] for x in loaded], "ids": [x[2] for x in loaded]},
             )
+
+    def _check_places(self, session: Session, prepared: _Prepared) -> None:
+        """The rows with coordinates: their commune checked against the contours
+        (one query for the batch's distinct points), repaired as catalogue.places
+        says, each repair a warning. A point places the record: never a rejection
+        (an unknown code that nothing resolves is removed)."""
+        communes = self.referentiel.places
+        questions: dict[tuple, int] = {}
+        for _, _, (code, _, _, lon, lat) in prepared.located:
+            current = places.given_code(communes, code)
+            questions.setdefault((current, lon, lat, places.wants_point_test(communes, current)), len(questions))
+        answers = places.locate_points(session, list(questions))
+        changes: dict[str, dict[int, tuple]] = {}
+        warnings = prepared.report.warnings
+        for kind, index, (code, cp, name, lon, lat) in prepared.located:
+            current = places.given_code(communes, code)
+            located = answers[questions[(current, lon, lat, places.wants_point_test(communes, current))]]
+            outcome = places.reconcile(communes, code, cp, name, located)
+            if outcome.error:
+                warnings[f"{outcome.error} : code retiré, le lieu est placé par ses coordonnées"] += 1
+            for repair in outcome.repairs:
+                warnings[repair] += 1
+            resolved = (outcome.code_insee, outcome.code_postal, outcome.commune)
+            if resolved != (code, cp, name):
+                changes.setdefault(kind, {})[index] = resolved
+        for kind, changed in changes.items():
+            rows = orjson.loads(prepared.payloads[kind])
+            for index, (code, cp, name) in changed.items():
+                rows[index].update(code_insee=code, code_postal=cp, commune=name)
+            prepared.payloads[kind] = dumps(rows)
 
     def _orphans(self, session: Session, prepared: _Prepared) -> set[tuple[str, str]]:
         """Services of the batch whose structure neither the file (so far) nor the
@@ -742,11 +748,17 @@ class Loader:
             except MarshmallowError as exc:
                 return None, {k: (v if isinstance(v, list) else [str(v)]) for k, v in exc.messages.items()}
             errors = {}
-        code = clean.get("code_insee")
-        if code and code not in ref.communes:
-            errors.setdefault("code_insee", []).append(f"commune inconnue : {code}")
-        if code and not clean.get("commune"):
-            clean["commune"] = ref.communes.get(code)
+        located = places.has_point(clean.get("longitude"), clean.get("latitude"))
+        if located and clean.get("code_insee") in ref.places and not clean.get("commune"):
+            clean["commune"] = ref.places.nom[ref.places.current(clean["code_insee"])]
+        where = (clean.get("code_insee"), clean.get("code_postal"), clean.get("commune"))
+        if not located:  # else checked against the contours when written
+            outcome = places.reconcile(ref.places, *where)
+            if outcome.error:
+                errors.setdefault("code_insee", []).append(outcome.error)
+            clean.update(code_insee=outcome.code_insee, code_postal=outcome.code_postal, commune=outcome.commune)
+            for repair in outcome.repairs:
+                report.warnings[repair] += 1
         if item.kind == SERVICE:
             try:
                 clean["zone_eligibilite"] = ref.normalise_zone(clean.get("zone_eligibilite") or [])
@@ -768,6 +780,8 @@ class Loader:
         # Placed when written (the communes' centres are read then).
         row["_place"] = (clean.get("longitude"), clean.get("latitude"), clean.get("adresse"),
                          clean.get("code_insee"))
+        if located:
+            row["_where"] = (*where, clean["longitude"], clean["latitude"])
         return row, None
 
     def _extra_rules(self, data: dict) -> dict[str, list[str]]:
