@@ -66,7 +66,8 @@ COLUMNS = {
         "frais_precisions", "publics", "publics_precisions", "conditions_acces", "modes_accueil",
         "zone_eligibilite", "contact_nom_prenom", "lien_mobilisation", "modes_mobilisation",
         "mobilisable_par", "mobilisation_precisions", "volume_horaire_hebdomadaire",
-        "nombre_semaines", *PLACE_COLUMNS, "structure_id",
+        "nombre_semaines", "message_temporaire", "message_debut", "message_fin", *PLACE_COLUMNS,
+        "structure_id",
     ],
 }
 TABLES = {STRUCTURE: "structure", SERVICE: "service"}
@@ -250,7 +251,7 @@ def _upsert_sql(kind: str, types: dict[str, str]) -> str:
     table = TABLES[kind]
     columns = COLUMNS[kind] + ["location", "location_precision"]
     compared = [c for c in columns if c != "location"]
-    insert_cols = ["id", "source", "source_id", "raw", "status", *columns]
+    insert_cols = ["id", "source", "source_id", "raw", "status", "source_status", *columns]
     read_cols = [c for c in insert_cols if c != "structure_id"]
     declared = ", ".join(f'"{c}" {types[c]}' for c in read_cols)
     selected = ", ".join("st.id" if c == "structure_id" else f"r.{c}" for c in insert_cols)
@@ -260,7 +261,12 @@ def _upsert_sql(kind: str, types: dict[str, str]) -> str:
                    "JOIN structure st ON st.source = r.structure_source AND st.source_id = r.structure_source_id")
     else:
         source += ")"
-    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in ["raw", *columns])
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in ["raw", "source_status", *columns])
+    # The source's status is applied when the source's own words for it changed
+    # (a moderator's decision on a record the source did not change stands).
+    sets += (f", status = CASE WHEN EXCLUDED.source_status IS NOT NULL AND EXCLUDED.source_status "
+             f"IS DISTINCT FROM {table}.source_status THEN EXCLUDED.status ELSE {table}.status END")
+    compared = [*compared, "source_status"]
     old = ", ".join([f"{table}.{c}" for c in compared] + [f"ST_AsBinary({table}.location)"])
     new = ", ".join([f"EXCLUDED.{c}" for c in compared] + ["ST_AsBinary(EXCLUDED.location)"])
     return (
@@ -776,7 +782,7 @@ class Loader:
         if item.kind == SERVICE:
             row["_structure_key"] = item.structure_key
         row.update(id=str(uuid.uuid4()), source=item.source, source_id=item.source_id,
-                   raw=item.raw, status="publie")
+                   raw=item.raw, status=item.status or "publie", source_status=item.source_status)
         # Placed when written (the communes' centres are read then).
         row["_place"] = (clean.get("longitude"), clean.get("latitude"), clean.get("adresse"),
                          clean.get("code_insee"))
