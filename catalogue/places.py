@@ -46,6 +46,8 @@ TOLERANCE_M = 500
 # degree of longitude is at least 60 km in metropolitan France).
 _TOLERANCE_DEG = TOLERANCE_M / 60_000
 FORMER = ("COMD", "COMA")
+# The fields of a record the rule reads.
+FIELDS = ("code_insee", "code_postal", "commune", "longitude", "latitude")
 _COLUMNS = "code, type, nom, parent_code, codes_postaux"
 
 

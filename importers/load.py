@@ -91,6 +91,8 @@ WRITERS = 2
 # (batches are idempotent). None is expected: batches written at once share no
 # record, and the typo dictionary's new words are inserted in one order (0011).
 DEADLOCK_RETRIES = 3
+# Place answers kept per run (each a few hundred bytes) before starting afresh.
+PLACE_CACHE = 200_000
 COUNTERS = ("lus", "crees", "modifies", "inchanges", "archives", "rejetes", "doublons")
 
 
@@ -190,6 +192,7 @@ class _Prepared:
     # (catalogue.places): (kind, index in the payload, (code, postal code, commune,
     # lon, lat)).
     located: list[tuple[str, int, tuple]] = field(default_factory=list)
+    located_seconds: float = 0.0  # spent checking them (writer)
     # Services whose structure the file has not given (so far): the raw record, to
     # quarantine the service if the catalogue has not the structure either.
     origin: dict[tuple[str, str, str], tuple[int, RawRecord, tuple[str, str]]] = field(default_factory=dict)
@@ -364,6 +367,9 @@ class Loader:
         self.rejected_inputs: set[int] = set()
         self.schemas = {kind: schema() for kind, schema in SCHEMAS.items()}
         self._hours_ok: dict[str, str | None] = {}
+        # The place rule's answers for the run (writers: _check_places).
+        self._located: dict[tuple, places.Located] = {}
+        self._outcomes: dict[tuple, places.Outcome] = {}
         # Where the time went (seconds), for the benchmark: preparing the batches (in
         # the worker), writing them (the writer, database included), and the writer
         # waiting for the next prepared batch.
@@ -520,6 +526,7 @@ class Loader:
                     session.commit()
                     self.timings["ecriture"] += time.perf_counter() - started
                     self.timings["preparation"] += prepared.seconds
+                    self.timings["lieux"] += batch.located_seconds
                     self.progress(prepared.count)
                 return
 
@@ -630,7 +637,9 @@ class Loader:
             for kind in payloads:
                 payloads[kind] = self._patch(payloads[kind], self._place_row)
         if prepared.located:
+            started = time.perf_counter()
             self._check_places(session, prepared)
+            prepared.located_seconds = time.perf_counter() - started
         self._upsert(session, prepared, STRUCTURE, len(keys[STRUCTURE]))
         orphans = self._orphans(session, prepared)
         for key in orphans:
@@ -666,17 +675,31 @@ class Loader:
         says, each repair a warning. A point places the record: never a rejection
         (an unknown code that nothing resolves is removed)."""
         communes = self.referentiel.places
-        questions: dict[tuple, int] = {}
+        # Answers and outcomes are kept for the run: a structure's services share
+        # its place, and a place repeats across batches (outcomes are pure).
+        answers, outcomes = self._located, self._outcomes
+        if len(answers) > PLACE_CACHE or len(outcomes) > PLACE_CACHE:
+            answers.clear()
+            outcomes.clear()
+        known: dict[tuple, places.Located | None] = {}
         for _, _, (code, _, _, lon, lat) in prepared.located:
             current = places.given_code(communes, code)
-            questions.setdefault((current, lon, lat, places.wants_point_test(communes, current)), len(questions))
-        answers = places.locate_points(session, list(questions))
+            question = (current, lon, lat, places.wants_point_test(communes, current))
+            if question not in known:
+                known[question] = answers.get(question)  # the other writer may clear it: read once
+        missing = [q for q, a in known.items() if a is None]
+        fetched = dict(zip(missing, places.locate_points(session, missing), strict=True))
+        known.update(fetched)
+        answers.update(fetched)
         changes: dict[str, dict[int, tuple]] = {}
         warnings = prepared.report.warnings
         for kind, index, (code, cp, name, lon, lat) in prepared.located:
             current = places.given_code(communes, code)
-            located = answers[questions[(current, lon, lat, places.wants_point_test(communes, current))]]
-            outcome = places.reconcile(communes, code, cp, name, located)
+            located = known[(current, lon, lat, places.wants_point_test(communes, current))]
+            key = (code, cp, name, located)
+            outcome = outcomes.get(key)
+            if outcome is None:
+                outcome = outcomes[key] = places.reconcile(communes, code, cp, name, located)
             if outcome.error:
                 warnings[f"{outcome.error} : code retiré, le lieu est placé par ses coordonnées"] += 1
             for repair in outcome.repairs:
