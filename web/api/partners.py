@@ -119,9 +119,10 @@ def _new_status() -> Status:
     return Status.BROUILLON if settings.moderation_before_publish else Status.PUBLIE
 
 
-def _response(session, service: Service, status: int):
+def _response(session, service: Service, status: int, repairs: list[str] | None = None):
     data, _ = service_view(session, service.id, statuses=tuple(Status))
     data["partner_id"] = service.source_id if service.source == tokens.token_source(service.structure_id) else None
+    data["avertissements"] = list(repairs or [])
     response = current_app.json.response(PartnerServiceSchema().dump(data))
     response.status_code = status
     response.headers["Location"] = url_for(
@@ -176,22 +177,23 @@ def put_service(structure_id, partner_id):
     data = _full(_body())
     set_actor(session, f"token:{token.id}")
     service = _find(session, structure_id, partner_id)
+    repairs: list[str] = []
     if service is None:
         service = writes.create_service(
             session, structure, data, source=tokens.token_source(structure_id),
-            source_id=partner_id, status=_new_status(),
+            source_id=partner_id, status=_new_status(), repairs=repairs,
         )
         status = 201
     else:
         if data.get("longitude") is None and service.location_precision == LocationPrecision.SOURCE:
             # Coordinates withdrawn: fall back to the commune centre.
             service.location, service.location_precision = None, None
-        writes.update_service(session, service, data)
+        writes.update_service(session, service, data, repairs=repairs)
         if service.status == Status.ARCHIVE:
             writes.restore(session, service, _new_status())
         status = 200
     session.commit()
-    return _response(session, service, status)
+    return _response(session, service, status, repairs)
 
 
 @blp.route("/structures/<uuid:structure_id>/services", methods=["POST"])
@@ -208,12 +210,13 @@ def post_service(structure_id):
         raise Refused(problem(409, f"Un service de cette structure a déjà l'identifiant partenaire « {partner_id} » : utilisez PUT pour le remplacer."))
     data = _full(body)
     set_actor(session, f"token:{token.id}")
+    repairs: list[str] = []
     service = writes.create_service(
         session, structure, data, source=tokens.token_source(structure_id),
-        source_id=partner_id, status=_new_status(),
+        source_id=partner_id, status=_new_status(), repairs=repairs,
     )
     session.commit()
-    return _response(session, service, 201)
+    return _response(session, service, 201, repairs)
 
 
 @blp.route("/structures/<uuid:structure_id>/services/<partner_id>", methods=["DELETE"])
