@@ -49,6 +49,7 @@ FORMER = ("COMD", "COMA")
 # The fields of a record the rule reads.
 FIELDS = ("code_insee", "code_postal", "commune", "longitude", "latitude")
 _COLUMNS = "code, type, nom, parent_code, codes_postaux"
+NAMED = "d'après le code postal et le nom de la commune"
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ class Communes:
         if wanted:
             named = {self.refine(self.current(c), code_postal) for c in candidates if self.folded(c) == wanted}
             if len(named) == 1:
-                return named.pop(), "d'après le code postal et le nom de la commune"
+                return named.pop(), NAMED
         alone = {self.refine(self.current(c), code_postal) for c in candidates}
         # A commune and its own arrondissement of that postal code are one place.
         alone = {c for c in alone if not (self.arrondissements(c) and any(self.parent.get(o) == c for o in alone))}
@@ -265,11 +266,14 @@ def reconcile(
             code = located.found
     if located is None or (located.found is None and not (located.inside or located.near)):
         # No point, or a point in no commune: the postal code and the name decide
-        # when the code is unknown, or when both disagree with it.
-        disagrees = code and cp and cp not in communes.postal_codes(code) and (
-            not name or normalise_name(name) not in communes.names(code))
+        # when the code is unknown, or when both disagree with it and agree with
+        # another commune.
+        disagrees = code and cp and name and cp not in communes.postal_codes(code) and (
+            normalise_name(name) not in communes.names(code))
         if code is None or disagrees:
             found, how = communes.from_postal(cp, name)
+            if disagrees and how != NAMED:
+                found = None
             if found and found != code:
                 if given:
                     repairs.append(f"code commune {given} → {communes.label(found)} {how}")
