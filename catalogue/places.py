@@ -42,9 +42,11 @@ from geo.names import normalise_name
 
 # How far outside its commune's contour a point may lie and still agree with it.
 TOLERANCE_M = 500
-# A coarse bound in degrees for the index search of a point's nearest commune (one
-# degree of longitude is at least 60 km in metropolitan France).
-_TOLERANCE_DEG = TOLERANCE_M / 60_000
+# Distances are measured in degrees of latitude on the geometry with its longitudes
+# scaled by cos(latitude) (within a few metres of the geodesic distance at this scale,
+# and far cheaper than casting contours to geography).
+_METRES_PER_DEGREE = 111_320
+_TOLERANCE_DEG = TOLERANCE_M / _METRES_PER_DEGREE
 FORMER = ("COMD", "COMA")
 # The fields of a record the rule reads.
 FIELDS = ("code_insee", "code_postal", "commune", "longitude", "latitude")
@@ -82,6 +84,10 @@ class Communes:
         self.by_postal: dict[str, list[str]] = {}
         self.children: dict[str, list[str]] = {}
         self._folded: dict[str, str] = {}
+        # Memoised: an import asks about the same communes and names many times.
+        self._names: dict[str, set[str]] = {}
+        self._postal_codes: dict[str, set[str]] = {}
+        self._normalised: dict[str, str] = {}
         for r in rows:
             self.add(r.code, r.type, r.nom, r.parent_code, r.codes_postaux)
 
@@ -146,19 +152,32 @@ class Communes:
 
     def postal_codes(self, code: str) -> set[str]:
         """The commune's postal codes and its former communes'."""
-        codes = set(self.postal.get(code, ()))
-        for child in self.children.get(code, ()):
-            codes.update(self.postal.get(child, ()))
-        return codes
+        if code not in self._postal_codes:
+            codes = set(self.postal.get(code, ()))
+            for child in self.children.get(code, ()):
+                codes.update(self.postal.get(child, ()))
+            self._postal_codes[code] = codes
+        return self._postal_codes[code]
 
     def names(self, code: str) -> set[str]:
         """Folded names the commune answers to: its own, its former communes', and
         its city's for an arrondissement."""
-        names = {self.folded(code)}
-        names.update(self.folded(c) for c in self.children.get(code, ()) if self.type.get(c) in FORMER)
-        if self.type.get(code) == "ARM" and self.parent.get(code) in self.nom:
-            names.add(self.folded(self.parent[code]))
-        return names
+        if code not in self._names:
+            names = {self.folded(code)}
+            names.update(self.folded(c) for c in self.children.get(code, ()) if self.type.get(c) in FORMER)
+            if self.type.get(code) == "ARM" and self.parent.get(code) in self.nom:
+                names.add(self.folded(self.parent[code]))
+            self._names[code] = names
+        return self._names[code]
+
+    def normalised(self, name: str) -> str:
+        """normalise_name, memoised (at most 100,000 names)."""
+        found = self._normalised.get(name)
+        if found is None:
+            if len(self._normalised) > 100_000:
+                self._normalised.clear()
+            found = self._normalised[name] = normalise_name(name)
+        return found
 
     def from_postal(self, code_postal: str | None, commune: str | None) -> tuple[str | None, str]:
         """(code, how) from a postal code and a name, else from the postal code
@@ -185,6 +204,40 @@ def wants_point_test(communes: Communes, code: str | None) -> bool:
     return not code or bool(communes.arrondissements(code))
 
 
+_LOCATE_SQL = text(
+    """
+    WITH t AS (
+        SELECT i, code, want, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS pt
+        FROM unnest(CAST(:codes AS varchar[]), CAST(:lons AS float8[]), CAST(:lats AS float8[]),
+                    CAST(:wants AS bool[])) WITH ORDINALITY AS u(code, lon, lat, want, i)
+    ), x AS (
+        SELECT t.i, t.pt, t.want, g.code AS gcode, g.contour,
+               coalesce(ST_Intersects(g.contour, t.pt), false) AS inside
+        FROM t LEFT JOIN geo_commune g ON g.code = t.code
+    ), y AS (
+        SELECT x.*, cos(radians(ST_Y(x.pt))) AS k, CASE WHEN NOT x.inside AND x.gcode IS NOT NULL
+            THEN ST_DWithin(ST_Scale(x.contour, cos(radians(ST_Y(x.pt))), 1),
+                            ST_Scale(x.pt, cos(radians(ST_Y(x.pt))), 1), :deg)
+            ELSE false END AS near
+        FROM x
+    )
+    SELECT y.i, y.inside, y.near,
+        CASE WHEN y.want OR NOT (y.inside OR y.near) THEN coalesce(
+            (SELECT c.code FROM geo_commune c
+             WHERE ST_Intersects(c.contour, y.pt) AND c.type IN ('COM', 'ARM')
+             ORDER BY (c.type = 'ARM') DESC, c.code LIMIT 1),
+            (SELECT c.code FROM geo_commune c
+             WHERE ST_DWithin(c.contour, y.pt, :deg / y.k) AND c.type IN ('COM', 'ARM')
+               AND ST_DWithin(ST_Scale(c.contour, y.k, 1), ST_Scale(y.pt, y.k, 1), :deg)
+             ORDER BY ST_Distance(ST_Scale(c.contour, y.k, 1), ST_Scale(y.pt, y.k, 1)),
+                      (c.type = 'ARM') DESC
+             LIMIT 1))
+        END AS found
+    FROM y ORDER BY y.i
+    """
+)
+
+
 def locate_points(
     session: Session, points: Sequence[tuple[str | None, float, float, bool]]
 ) -> list[Located]:
@@ -195,39 +248,11 @@ def locate_points(
     if not points:
         return []
     rows = session.execute(
-        text(
-            """
-            WITH t AS (
-                SELECT i, code, want, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS pt
-                FROM unnest(CAST(:codes AS varchar[]), CAST(:lons AS float8[]), CAST(:lats AS float8[]),
-                            CAST(:wants AS bool[])) WITH ORDINALITY AS u(code, lon, lat, want, i)
-            ), x AS (
-                SELECT t.i, t.pt, t.want, g.code AS gcode, g.contour,
-                       coalesce(ST_Intersects(g.contour, t.pt), false) AS inside
-                FROM t LEFT JOIN geo_commune g ON g.code = t.code
-            ), y AS (
-                SELECT x.*, CASE WHEN NOT x.inside AND x.gcode IS NOT NULL
-                    THEN ST_DWithin(x.contour::geography, x.pt::geography, :tol) ELSE false END AS near
-                FROM x
-            )
-            SELECT y.i, y.inside, y.near,
-                CASE WHEN y.want OR NOT (y.inside OR y.near) THEN coalesce(
-                    (SELECT c.code FROM geo_commune c
-                     WHERE ST_Intersects(c.contour, y.pt) AND c.type IN ('COM', 'ARM')
-                     ORDER BY (c.type = 'ARM') DESC, c.code LIMIT 1),
-                    (SELECT c.code FROM geo_commune c
-                     WHERE ST_DWithin(c.contour, y.pt, :deg) AND c.type IN ('COM', 'ARM')
-                       AND ST_DWithin(c.contour::geography, y.pt::geography, :tol)
-                     ORDER BY ST_Distance(c.contour::geography, y.pt::geography), (c.type = 'ARM') DESC
-                     LIMIT 1))
-                END AS found
-            FROM y ORDER BY y.i
-            """
-        ),
+        _LOCATE_SQL,
         {
             "codes": [p[0] for p in points], "lons": [p[1] for p in points],
             "lats": [p[2] for p in points], "wants": [p[3] for p in points],
-            "tol": TOLERANCE_M, "deg": _TOLERANCE_DEG,
+            "deg": _TOLERANCE_DEG,
         },
     ).all()
     return [Located(bool(r.inside), bool(r.near), r.found) for r in rows]
@@ -269,7 +294,7 @@ def reconcile(
         # when the code is unknown, or when both disagree with it and agree with
         # another commune.
         disagrees = code and cp and name and cp not in communes.postal_codes(code) and (
-            normalise_name(name) not in communes.names(code))
+            communes.normalised(name) not in communes.names(code))
         if code is None or disagrees:
             found, how = communes.from_postal(cp, name)
             if disagrees and how != NAMED:
@@ -299,7 +324,7 @@ def reconcile(
         else:
             repairs.append(f"code postal {cp} retiré : ce n'est pas un code postal de {communes.nom[code]}")
             cp = None
-    if name and normalise_name(name) not in communes.names(code):
+    if name and communes.normalised(name) not in communes.names(code):
         repairs.append(f"commune « {name} » → « {communes.nom[code]} » (code {code})")
         name = communes.nom[code]
     elif not name:
