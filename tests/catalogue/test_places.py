@@ -116,3 +116,4 @@ def test_the_partner_api_repairs_and_says_so(client, db, factories):
                    json={**BODY, "code_insee": "99999"}, headers=_token(db, structure))
     assert r.status_code == 400
     assert "commune inconnue : 99999" in r.json["errors"]["code_insee"][0]
+
