@@ -63,12 +63,9 @@ def _hhmm(value) -> str:
     return f"{value // 100:02d}:{value % 100:02d}"
 
 
-def _date_osm(iso: str) -> str | None:
-    found = re.match(r"^(\d{4})-(\d{2})-(\d{2})", iso or "")
-    if not found:
-        return None
-    y, mo, d = found.groups()
-    return f"{y} {MONTHS[int(mo) - 1]} {int(d):02d}"
+def _date_osm(iso) -> str | None:
+    day = _day(iso)
+    return f"{day.year} {MONTHS[day.month - 1]} {day.day:02d}" if day else None
 
 
 def _day(iso) -> date | None:
@@ -85,9 +82,11 @@ def current(info: dict | None, today: date | None = None) -> bool:
     """A temporary information (closure, hours, message) in force or to come: a
     start date, and no end or an end not past. Soliguide's own `actif` says only
     "within 15 days" and is recomputed by a nightly job: the dates decide."""
-    if not isinstance(info, dict) or _day(info.get("dateDebut")) is None:
+    if not isinstance(info, dict):
         return False
-    end = _day(info.get("dateFin"))
+    start, end = _day(info.get("dateDebut")), _day(info.get("dateFin"))
+    if start is None or (end is not None and end < start):  # no dates, or backwards: ignored
+        return False
     return end is None or end >= (today or date.today())
 
 
@@ -191,8 +190,10 @@ def message(temp: dict, today: date | None = None) -> dict:
     title = blank_to_none(info.get("name")) or title
     body = _strip_html(info.get("description"))
     text = " : ".join(t for t in (title, body) if t) or None
-    return {"message_temporaire": text, "message_debut": str(info["dateDebut"])[:10] if text else None,
-            "message_fin": (str(info["dateFin"])[:10] if info.get("dateFin") else None) if text else None}
+    start, end = _day(info.get("dateDebut")), _day(info.get("dateFin"))
+    return {"message_temporaire": text[:2000] if text else None,
+            "message_debut": start.isoformat() if text else None,
+            "message_fin": end.isoformat() if text and end else None}
 
 
 def _next(abbr: str) -> str | None:

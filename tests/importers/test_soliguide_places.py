@@ -167,3 +167,24 @@ def test_temporary_information(db, run_import):
     assert accueil.horaires_accueil == expression
     assert accueil.message_temporaire == "Plan grand froid : Distribution de duvets chaque mercredi de mars."
     assert (accueil.message_debut, accueil.message_fin) == (date(2031, 3, 1), date(2031, 3, 31))
+
+
+def test_temporary_information_that_cannot_be_read_is_left_out_never_refused():
+    from datetime import date
+
+    from importers.sources import soliguide
+
+    week = {"monday": {"open": True, "timeslot": [{"start": 900, "end": 1200}]}}
+    # A date that does not exist, dates backwards, an end already past.
+    for closure in ({"dateDebut": "2031-02-30T00:00:00.000Z", "dateFin": "2031-03-02T23:59:59.000Z"},
+                    {"dateDebut": "2031-08-30T00:00:00.000Z", "dateFin": "2031-03-02T23:59:59.000Z"},
+                    {"actif": True, "dateDebut": "2020-01-06T00:00:00.000Z", "dateFin": "2020-01-10T23:59:59.000Z"}):
+        assert soliguide.opening_hours(week, closure) == "Mo 09:00-12:00"
+    # A closure alone says nothing of the hours.
+    assert soliguide.opening_hours({}, {"dateDebut": "2031-01-01T00:00:00.000Z"}) is None
+    # Without a message, the reason of a closure to come is the message.
+    temp = {"closure": {"dateDebut": "2031-01-05T00:00:00.000Z", "dateFin": None, "description": "<p>Travaux</p>"},
+            "message": {"dateDebut": "2020-01-01T00:00:00.000Z", "dateFin": "2020-02-01T23:59:59.000Z",
+                        "name": "Ancien message", "description": ""}}
+    assert soliguide.message(temp, today=date(2030, 12, 1)) == {
+        "message_temporaire": "Fermeture temporaire : Travaux", "message_debut": "2031-01-05", "message_fin": None}
