@@ -77,6 +77,8 @@ def main() -> None:
                       f"the {load.WRITERS} writing threads), "
                       f"{t['attente']:.1f} s waiting for the worker, {t['fin']:.1f} s final steps "
                       f"(snapshot, duplicates); worker: {t['preparation']:.1f} s preparing")
+                print(f"  of the writing: {t['lieux']:.1f} s checking the places against the communes' "
+                      f"contours (catalogue.places)")
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         # The batches are prepared in a forked worker process (importers.load).
         worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

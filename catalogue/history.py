@@ -56,6 +56,10 @@ FIELD_LABELS = {
     "site_web": "Site web",
     "accessibilite_lieu": "Accessibilité du lieu",
     "reseaux_porteurs": "Réseaux porteurs",
+    "source_status": "Statut dans la source",
+    "message_temporaire": "Message temporaire",
+    "message_debut": "Début du message",
+    "message_fin": "Fin du message",
     "id": "Identifiant",
 }
 PRECISIONS = {"source": "donné par la source", "adresse": "adresse géocodée", "commune": "centre de la commune"}

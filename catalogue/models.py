@@ -78,6 +78,10 @@ class _Record:
     raw: Mapped[dict | None] = mapped_column(JSONB)
     date_maj: Mapped[date | None] = mapped_column(Date)
     status: Mapped[Status] = mapped_column(status_enum, default=Status.PUBLIE)
+    # The status the source gave the record at the last import, in its own words
+    # (Soliguide: "ONLINE/ALL"…); an import applies the source's status only when
+    # this changes. None for sources that say nothing of it.
+    source_status: Mapped[str | None] = mapped_column(String(50))
     nom: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     lien_source: Mapped[str | None] = mapped_column(Text)
@@ -141,6 +145,11 @@ class Service(_Record, Base):
     mobilisation_precisions: Mapped[str | None] = mapped_column(Text)
     volume_horaire_hebdomadaire: Mapped[float | None] = mapped_column(Float)
     nombre_semaines: Mapped[int | None] = mapped_column(Integer)
+    # A temporary message (a closure explained, an event…) shown on the offer's
+    # page with its dates, until message_fin (open-ended without it).
+    message_temporaire: Mapped[str | None] = mapped_column(Text)
+    message_debut: Mapped[date | None] = mapped_column(Date)
+    message_fin: Mapped[date | None] = mapped_column(Date)
     # Freshness: how often (days) the offer should be confirmed, and when it last was.
     frequence_maj_jours: Mapped[int] = mapped_column(Integer, default=180, server_default="180")
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

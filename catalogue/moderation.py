@@ -58,7 +58,10 @@ def scope_communes(session: Session, user: User) -> list[str] | None:
         session.scalars(
             text(
                 "SELECT code FROM geo_commune WHERE departement_code = ANY(:deps) "
-                "UNION SELECT unnest(communes) FROM geo_territory WHERE slug = ANY(:slugs)"
+                "UNION SELECT unnest(communes) FROM geo_territory WHERE slug = ANY(:slugs) "
+                # Paris, Lyon, Marseille: their arrondissements too (catalogue.places).
+                "UNION SELECT a.code FROM geo_commune a JOIN geo_territory t ON a.parent_code = ANY(t.communes) "
+                "WHERE t.slug = ANY(:slugs) AND a.type = 'ARM'"
             ),
             {"deps": deps, "slugs": slugs},
         )

@@ -148,7 +148,16 @@ class ServiceInput(PlaceMixin):
     mobilisation_precisions = Str(allow_none=True)
     volume_horaire_hebdomadaire = fields.Float(allow_none=True, validate=validate.Range(min=0, error="doit être positif"), error_messages=_m(invalid="nombre attendu"))
     nombre_semaines = fields.Integer(allow_none=True, validate=validate.Range(min=1, error="au moins 1"), error_messages=_m(invalid="nombre entier attendu"))
+    message_temporaire = Str(allow_none=True, validate=validate.Length(max=2000, error="2 000 caractères au plus"))
+    message_debut = fields.Date(allow_none=True, error_messages=_m(invalid="date invalide (AAAA-MM-JJ)"))
+    message_fin = fields.Date(allow_none=True, error_messages=_m(invalid="date invalide (AAAA-MM-JJ)"))
     frequence_maj_jours = fields.Integer(load_default=180, validate=validate.Range(min=7, max=730, error="entre 7 et 730 jours"), error_messages=_m(invalid="nombre entier attendu"))
+
+    @validates_schema
+    def _message_dates(self, data, **kwargs):
+        start, end = data.get("message_debut"), data.get("message_fin")
+        if start and end and end < start:
+            raise ValidationError("la fin du message précède son début", "message_fin")
 
     @validates("thematiques")
     def _thematiques(self, value, **kwargs):

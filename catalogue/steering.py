@@ -72,7 +72,10 @@ def by_territory(session: Session, departement_code: str | None) -> list[dict]:
         text(
             f"""
             WITH areas AS (
-                SELECT slug, communes FROM geo_territory
+                -- Paris, Lyon, Marseille: their arrondissements too (catalogue.places)
+                SELECT t.slug, t.communes || ARRAY(SELECT a.code FROM geo_commune a
+                                                   WHERE a.type = 'ARM' AND a.parent_code = ANY (t.communes)) AS communes
+                FROM geo_territory t
                 UNION ALL
                 SELECT '#dep', array_agg(code) FROM geo_commune WHERE departement_code = :dep
             )

@@ -10,6 +10,7 @@ from marshmallow import ValidationError as MarshmallowError
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from catalogue import places
 from catalogue.errors import ValidationError
 from catalogue.models import LocationPrecision, Service, Status, Structure
 from catalogue.schemas import ServiceInput, StructureInput
@@ -26,26 +27,41 @@ def _load(schema, data: dict, partial: bool = False) -> dict:
         ) from exc
 
 
-def _check_commune(session: Session, data: dict, errors: dict) -> None:
-    code = data.get("code_insee")
-    if code and not session.scalar(text("SELECT 1 FROM geo_commune WHERE code = :c"), {"c": code}):
-        errors.setdefault("code_insee", []).append(f"commune inconnue : {code}")
+def _check_place(session: Session, data: dict, errors: dict, repairs: list[str] | None) -> None:
+    """The place rule (catalogue.places): the commune code, postal code, commune name
+    and point agree, repaired where they do not (each repair described in
+    `repairs`); an error when a commune code was given and nothing places it."""
+    if not any(data.get(k) for k in places.FIELDS):
+        return
+    outcome = places.resolve(session, data)
+    if outcome.error:
+        errors.setdefault("code_insee", []).append(outcome.error)
+        return
+    for key, value in (("code_insee", outcome.code_insee), ("code_postal", outcome.code_postal),
+                       ("commune", outcome.commune)):
+        if key in data or value is not None:
+            data[key] = value
+    if repairs is not None:
+        repairs.extend(outcome.repairs)
 
 
-def validate_structure(session: Session, data: dict, partial: bool = False) -> dict:
+def validate_structure(session: Session, data: dict, partial: bool = False,
+                       repairs: list[str] | None = None) -> dict:
     clean = _load(StructureInput(), data, partial)
     errors: dict[str, list[str]] = {}
-    _check_commune(session, clean, errors)
+    _check_place(session, clean, errors, repairs)
     if errors:
         raise ValidationError(errors)
     return clean
 
 
-def validate_service(session: Session, data: dict, partial: bool = False) -> dict:
-    """Clean input of a service, or ValidationError naming each field and reason."""
+def validate_service(session: Session, data: dict, partial: bool = False,
+                     repairs: list[str] | None = None) -> dict:
+    """Clean input of a service, or ValidationError naming each field and reason.
+    The place's repairs (catalogue.places) are added to `repairs`."""
     clean = _load(ServiceInput(), data, partial)
     errors: dict[str, list[str]] = {}
-    _check_commune(session, clean, errors)
+    _check_place(session, clean, errors, repairs)
     if "zone_eligibilite" in clean:
         try:
             clean["zone_eligibilite"] = normalise_zone(session, clean["zone_eligibilite"])
@@ -80,9 +96,9 @@ def _apply(session: Session, record, clean: dict[str, Any]) -> None:
 
 def create_structure(
     session: Session, data: dict, *, source: str = "local", source_id: str | None = None,
-    status: Status = Status.PUBLIE, raw: dict | None = None,
+    status: Status = Status.PUBLIE, raw: dict | None = None, repairs: list[str] | None = None,
 ) -> Structure:
-    clean = validate_structure(session, data)
+    clean = validate_structure(session, data, repairs=repairs)
     structure = Structure(
         id=uuid.uuid4(), source=source, source_id=source_id or str(uuid.uuid4()), status=status, raw=raw
     )
@@ -95,8 +111,9 @@ def create_structure(
 def create_service(
     session: Session, structure: Structure, data: dict, *, source: str = "local",
     source_id: str | None = None, status: Status = Status.PUBLIE, raw: dict | None = None,
+    repairs: list[str] | None = None,
 ) -> Service:
-    clean = validate_service(session, data)
+    clean = validate_service(session, data, repairs=repairs)
     service = Service(
         id=uuid.uuid4(), structure_id=structure.id, source=source,
         source_id=source_id or str(uuid.uuid4()), status=status, raw=raw,
@@ -107,16 +124,23 @@ def create_service(
     return service
 
 
-def update_service(session: Session, service: Service, data: dict) -> Service:
-    clean = validate_service(session, data, partial=True)
-    _apply(session, service, {k: v for k, v in clean.items() if k in data})
+def _written(data: dict, clean: dict) -> dict:
+    """What an update writes: the fields given, and those the place rule set."""
+    return {k: v for k, v in clean.items() if k in data or k in places.FIELDS}
+
+
+def update_service(session: Session, service: Service, data: dict,
+                   repairs: list[str] | None = None) -> Service:
+    clean = validate_service(session, data, partial=True, repairs=repairs)
+    _apply(session, service, _written(data, clean))
     session.flush()
     return service
 
 
-def update_structure(session: Session, structure: Structure, data: dict) -> Structure:
-    clean = validate_structure(session, data, partial=True)
-    _apply(session, structure, {k: v for k, v in clean.items() if k in data})
+def update_structure(session: Session, structure: Structure, data: dict,
+                     repairs: list[str] | None = None) -> Structure:
+    clean = validate_structure(session, data, partial=True, repairs=repairs)
+    _apply(session, structure, _written(data, clean))
     session.flush()
     return structure
 

@@ -24,7 +24,6 @@ import re
 import sys
 import threading
 import time
-import unicodedata
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -43,7 +42,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalogue import hours, moderation
+from catalogue import hours, moderation, places
 from catalogue.db import set_actor
 from catalogue.schemas import ServiceInput, StructureInput, in_france
 from geo.errors import UnknownCode, ZoneError
@@ -67,7 +66,8 @@ COLUMNS = {
         "frais_precisions", "publics", "publics_precisions", "conditions_acces", "modes_accueil",
         "zone_eligibilite", "contact_nom_prenom", "lien_mobilisation", "modes_mobilisation",
         "mobilisable_par", "mobilisation_precisions", "volume_horaire_hebdomadaire",
-        "nombre_semaines", *PLACE_COLUMNS, "structure_id",
+        "nombre_semaines", "message_temporaire", "message_debut", "message_fin", *PLACE_COLUMNS,
+        "structure_id",
     ],
 }
 TABLES = {STRUCTURE: "structure", SERVICE: "service"}
@@ -91,12 +91,9 @@ WRITERS = 2
 # (batches are idempotent). None is expected: batches written at once share no
 # record, and the typo dictionary's new words are inserted in one order (0011).
 DEADLOCK_RETRIES = 3
+# Place answers kept per run (each a few hundred bytes) before starting afresh.
+PLACE_CACHE = 200_000
 COUNTERS = ("lus", "crees", "modifies", "inchanges", "archives", "rejetes", "doublons")
-
-
-def _fold(name: str) -> str:
-    text_ = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", " ", text_).strip()
 
 
 class Referentiel:
@@ -105,14 +102,15 @@ class Referentiel:
 
     def __init__(self, session: Session):
         rows = session.execute(
-            text("SELECT code, nom, codes_postaux, ST_X(centre::geometry) AS lon, "
+            text("SELECT code, type, nom, parent_code, codes_postaux, ST_X(centre::geometry) AS lon, "
                  "ST_Y(centre::geometry) AS lat FROM geo_commune")
         ).all()
-        self.communes = {r.code: r.nom for r in rows}
+        # The communes for the place rule (catalogue.places): names, postal codes,
+        # former communes and arrondissements.
+        self.places = places.Communes(rows)
+        self.communes = self.places.nom
         # Every commune's centre (35,000 pairs): rows are placed while prepared.
         self._centres = {r.code: (r.lon, r.lat) for r in rows if r.lon is not None}
-        self._postal_rows = rows
-        self._by_postal: dict[str, list[tuple[str, str]]] | None = None
         self.departements = set(session.scalars(text("SELECT code FROM geo_departement")))
         self.epcis = set(session.scalars(text("SELECT code FROM geo_epci")))
         self.regions: dict[str, list[str]] = {}
@@ -121,29 +119,6 @@ class Referentiel:
         ):
             self.regions.setdefault(region, []).append(code)
         self._zones: dict[tuple[str, ...], list[str]] = {}
-
-    @property
-    def by_postal(self) -> dict[str, list[tuple[str, str]]]:
-        """Communes by postal code, built when first needed (folding 35,000 names
-        costs half a second; most files give the INSEE code)."""
-        if self._by_postal is None:
-            by_postal: dict[str, list[tuple[str, str]]] = {}
-            for r in self._postal_rows:
-                for cp in r.codes_postaux or []:
-                    by_postal.setdefault(cp, []).append((r.code, _fold(r.nom)))
-            self._by_postal, self._postal_rows = by_postal, None
-        return self._by_postal
-
-    def commune_from_postal(self, code_postal: str | None, commune: str | None) -> str | None:
-        """The INSEE code of a commune given its postal code (and name if shared)."""
-        found = self.by_postal.get(code_postal or "", [])
-        if len(found) == 1:
-            return found[0][0]
-        wanted = _fold(commune or "")
-        for code, name in found:
-            if wanted and name == wanted:
-                return code
-        return None
 
     def normalise_zone(self, codes: list[str]) -> list[str]:
         key = tuple(codes)
@@ -213,6 +188,11 @@ class _Prepared:
     # Rows still to be placed by the writer (a geocoder is configured: it reads the
     # database): their `_place` is in the payload.
     unplaced: bool = False
+    # Rows with coordinates, whose commune the writer checks against the contours
+    # (catalogue.places): (kind, index in the payload, (code, postal code, commune,
+    # lon, lat)).
+    located: list[tuple[str, int, tuple]] = field(default_factory=list)
+    located_seconds: float = 0.0  # spent checking them (writer)
     # Services whose structure the file has not given (so far): the raw record, to
     # quarantine the service if the catalogue has not the structure either.
     origin: dict[tuple[str, str, str], tuple[int, RawRecord, tuple[str, str]]] = field(default_factory=dict)
@@ -230,7 +210,7 @@ class _Prepared:
         report, payloads) starts afresh if the attempt is retried."""
         return _Prepared(
             count=self.count, rows=None, payloads=dict(self.payloads), keys=self.keys,
-            unplaced=self.unplaced, origin=self.origin, quarantine=list(self.quarantine),
+            unplaced=self.unplaced, located=self.located, origin=self.origin, quarantine=list(self.quarantine),
             report=copy.deepcopy(self.report), seen=self.seen,
             rejected_inputs=set(self.rejected_inputs), seconds=self.seconds,
         )
@@ -274,7 +254,7 @@ def _upsert_sql(kind: str, types: dict[str, str]) -> str:
     table = TABLES[kind]
     columns = COLUMNS[kind] + ["location", "location_precision"]
     compared = [c for c in columns if c != "location"]
-    insert_cols = ["id", "source", "source_id", "raw", "status", *columns]
+    insert_cols = ["id", "source", "source_id", "raw", "status", "source_status", *columns]
     read_cols = [c for c in insert_cols if c != "structure_id"]
     declared = ", ".join(f'"{c}" {types[c]}' for c in read_cols)
     selected = ", ".join("st.id" if c == "structure_id" else f"r.{c}" for c in insert_cols)
@@ -284,7 +264,12 @@ def _upsert_sql(kind: str, types: dict[str, str]) -> str:
                    "JOIN structure st ON st.source = r.structure_source AND st.source_id = r.structure_source_id")
     else:
         source += ")"
-    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in ["raw", *columns])
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in ["raw", "source_status", *columns])
+    # The source's status is applied when the source's own words for it changed
+    # (a moderator's decision on a record the source did not change stands).
+    sets += (f", status = CASE WHEN EXCLUDED.source_status IS NOT NULL AND EXCLUDED.source_status "
+             f"IS DISTINCT FROM {table}.source_status THEN EXCLUDED.status ELSE {table}.status END")
+    compared = [*compared, "source_status"]
     old = ", ".join([f"{table}.{c}" for c in compared] + [f"ST_AsBinary({table}.location)"])
     new = ", ".join([f"EXCLUDED.{c}" for c in compared] + ["ST_AsBinary(EXCLUDED.location)"])
     return (
@@ -382,6 +367,9 @@ class Loader:
         self.rejected_inputs: set[int] = set()
         self.schemas = {kind: schema() for kind, schema in SCHEMAS.items()}
         self._hours_ok: dict[str, str | None] = {}
+        # The place rule's answers for the run (writers: _check_places).
+        self._located: dict[tuple, places.Located] = {}
+        self._outcomes: dict[tuple, places.Outcome] = {}
         # Where the time went (seconds), for the benchmark: preparing the batches (in
         # the worker), writing them (the writer, database included), and the writer
         # waiting for the next prepared batch.
@@ -538,6 +526,7 @@ class Loader:
                     session.commit()
                     self.timings["ecriture"] += time.perf_counter() - started
                     self.timings["preparation"] += prepared.seconds
+                    self.timings["lieux"] += batch.located_seconds
                     self.progress(prepared.count)
                 return
 
@@ -570,11 +559,6 @@ class Loader:
                               errors={"enregistrement": [f"illisible : {exc}"]})]
             for item in items:
                 pending.append((position, record, item))
-        for _, _, item in pending:
-            data = item.data
-            if item.errors is None and not data.get("code_insee") and data.get("code_postal"):
-                data["code_insee"] = self.referentiel.commune_from_postal(
-                    str(data["code_postal"]), data.get("commune"))
         for position, record, item in pending:
             kind = item.kind if item.kind in (STRUCTURE, SERVICE) else STRUCTURE
             report.counts[kind]["lus"] += 1
@@ -613,7 +597,10 @@ class Loader:
         self._file_structures.update(rows[STRUCTURE])
         prepared.unplaced = self.geocoder is not None
         for kind, kind_rows in rows.items():
-            for row in kind_rows.values():
+            for index, row in enumerate(kind_rows.values()):
+                where = row.pop("_where", None)
+                if where is not None:
+                    prepared.located.append((kind, index, where))
                 if not prepared.unplaced:
                     row["location"], row["location_precision"] = self._place(row.pop("_place"))
                 if kind == SERVICE:
@@ -649,6 +636,10 @@ class Loader:
         if prepared.unplaced:
             for kind in payloads:
                 payloads[kind] = self._patch(payloads[kind], self._place_row)
+        if prepared.located:
+            started = time.perf_counter()
+            self._check_places(session, prepared)
+            prepared.located_seconds = time.perf_counter() - started
         self._upsert(session, prepared, STRUCTURE, len(keys[STRUCTURE]))
         orphans = self._orphans(session, prepared)
         for key in orphans:
@@ -677,6 +668,50 @@ class Loader:
                 {"run": self.run_id, "kinds": [x[0] for x in loaded],
                  "sources": [x[1] for x in loaded], "ids": [x[2] for x in loaded]},
             )
+
+    def _check_places(self, session: Session, prepared: _Prepared) -> None:
+        """The rows with coordinates: their commune checked against the contours
+        (one query for the batch's distinct points), repaired as catalogue.places
+        says, each repair a warning. A point places the record: never a rejection
+        (an unknown code that nothing resolves is removed)."""
+        communes = self.referentiel.places
+        # Answers and outcomes are kept for the run: a structure's services share
+        # its place, and a place repeats across batches (outcomes are pure).
+        answers, outcomes = self._located, self._outcomes
+        if len(answers) > PLACE_CACHE or len(outcomes) > PLACE_CACHE:
+            answers.clear()
+            outcomes.clear()
+        known: dict[tuple, places.Located | None] = {}
+        for _, _, (code, _, _, lon, lat) in prepared.located:
+            current = places.given_code(communes, code)
+            question = (current, lon, lat, places.wants_point_test(communes, current))
+            if question not in known:
+                known[question] = answers.get(question)  # the other writer may clear it: read once
+        missing = [q for q, a in known.items() if a is None]
+        fetched = dict(zip(missing, places.locate_points(session, missing), strict=True))
+        known.update(fetched)
+        answers.update(fetched)
+        changes: dict[str, dict[int, tuple]] = {}
+        warnings = prepared.report.warnings
+        for kind, index, (code, cp, name, lon, lat) in prepared.located:
+            current = places.given_code(communes, code)
+            located = known[(current, lon, lat, places.wants_point_test(communes, current))]
+            key = (code, cp, name, located)
+            outcome = outcomes.get(key)
+            if outcome is None:
+                outcome = outcomes[key] = places.reconcile(communes, code, cp, name, located)
+            if outcome.error:
+                warnings[f"{outcome.error} : code retiré, le lieu est placé par ses coordonnées"] += 1
+            for repair in outcome.repairs:
+                warnings[repair] += 1
+            resolved = (outcome.code_insee, outcome.code_postal, outcome.commune)
+            if resolved != (code, cp, name):
+                changes.setdefault(kind, {})[index] = resolved
+        for kind, changed in changes.items():
+            rows = orjson.loads(prepared.payloads[kind])
+            for index, (code, cp, name) in changed.items():
+                rows[index].update(code_insee=code, code_postal=cp, commune=name)
+            prepared.payloads[kind] = dumps(rows)
 
     def _orphans(self, session: Session, prepared: _Prepared) -> set[tuple[str, str]]:
         """Services of the batch whose structure neither the file (so far) nor the
@@ -742,11 +777,17 @@ class Loader:
             except MarshmallowError as exc:
                 return None, {k: (v if isinstance(v, list) else [str(v)]) for k, v in exc.messages.items()}
             errors = {}
-        code = clean.get("code_insee")
-        if code and code not in ref.communes:
-            errors.setdefault("code_insee", []).append(f"commune inconnue : {code}")
-        if code and not clean.get("commune"):
-            clean["commune"] = ref.communes.get(code)
+        located = places.has_point(clean.get("longitude"), clean.get("latitude"))
+        if located and clean.get("code_insee") in ref.places and not clean.get("commune"):
+            clean["commune"] = ref.places.nom[ref.places.current(clean["code_insee"])]
+        where = (clean.get("code_insee"), clean.get("code_postal"), clean.get("commune"))
+        if not located:  # else checked against the contours when written
+            outcome = places.reconcile(ref.places, *where)
+            if outcome.error:
+                errors.setdefault("code_insee", []).append(outcome.error)
+            clean.update(code_insee=outcome.code_insee, code_postal=outcome.code_postal, commune=outcome.commune)
+            for repair in outcome.repairs:
+                report.warnings[repair] += 1
         if item.kind == SERVICE:
             try:
                 clean["zone_eligibilite"] = ref.normalise_zone(clean.get("zone_eligibilite") or [])
@@ -764,10 +805,12 @@ class Loader:
         if item.kind == SERVICE:
             row["_structure_key"] = item.structure_key
         row.update(id=str(uuid.uuid4()), source=item.source, source_id=item.source_id,
-                   raw=item.raw, status="publie")
+                   raw=item.raw, status=item.status or "publie", source_status=item.source_status)
         # Placed when written (the communes' centres are read then).
         row["_place"] = (clean.get("longitude"), clean.get("latitude"), clean.get("adresse"),
                          clean.get("code_insee"))
+        if located:
+            row["_where"] = (*where, clean["longitude"], clean["latitude"])
         return row, None
 
     def _extra_rules(self, data: dict) -> dict[str, list[str]]:

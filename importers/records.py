@@ -35,6 +35,12 @@ class Item:
     # Already validated by the national schema (data·inclusion v1 pydantic models):
     # the loader then checks only the catalogue's own extra rules.
     prevalidated: bool = False
+    # The catalogue status the source asserts ("publie", "brouillon", "archive") and
+    # the source's own words for it (stored as source_status): applied when the
+    # record is created, and on a re-import when the source's words changed. None:
+    # the source says nothing (created published, status never changed by imports).
+    status: str | None = None
+    source_status: str | None = None
 
 
 def split_list(value: Any) -> list[str]:

@@ -72,6 +72,12 @@ def territory_codes(session: Session, slug: str) -> tuple[list[str], list[str]]:
     )
     if communes is None:
         raise InvalidQuery("territoire", f"territoire inconnu : {slug}")
+    # Paris, Lyon, Marseille: their arrondissements too (where the catalogue places
+    # their offers, catalogue.places).
+    communes = list(communes) + list(session.scalars(
+        text("SELECT code FROM geo_commune WHERE type = 'ARM' AND parent_code = ANY(CAST(:codes AS varchar[]))"),
+        {"codes": list(communes)},
+    ))
     zone = session.scalars(
         text(
             """

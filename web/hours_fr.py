@@ -23,6 +23,14 @@ _ORDER = list(DAYS)
 _TIME = r"(\d{1,2}):(\d{2})"
 _TIME_RANGE = re.compile(rf"^{_TIME}-{_TIME}$")
 _DAY_RANGE = re.compile(r"^(Mo|Tu|We|Th|Fr|Sa|Su)(?:-(Mo|Tu|We|Th|Fr|Sa|Su))?$")
+MONTH_NAMES = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+               "octobre", "novembre", "décembre")
+_MONTHS = dict(zip(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+                   MONTH_NAMES, strict=True))
+_DATE = r"(\d{4}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{2})"
+# A dated rule (a closure, temporary hours): "2031 Dec 20-2032 Jan 03 We 10:00-12:00",
+# "2031 Jul 14+ off".
+_DATED = re.compile(rf"^{_DATE}(?:-{_DATE}|(\+)) (.+)$")
 
 
 def describe(expression: str | None) -> str | None:
@@ -37,7 +45,7 @@ def describe(expression: str | None) -> str | None:
     for rule in (r.strip() for r in expression.split(";")):
         if not rule:
             continue
-        words = _rule(rule)
+        words = _dated(rule) if _DATED.match(rule) else _rule(rule)
         if words is None:
             return None
         parts.append(words)
@@ -64,6 +72,20 @@ def _rule(rule: str) -> str | None:
     if hours is None:
         return None
     return f"{days} {hours}"
+
+
+def _date(year: str, month: str, day: str) -> str:
+    number = int(day)
+    return f"{'1er' if number == 1 else number} {_MONTHS[month]} {year}"
+
+
+def _dated(rule: str) -> str | None:
+    """"2031 Jul 14-2031 Aug 18 off" → "du 14 juillet 2031 au 18 août 2031 : fermé"."""
+    found = _DATED.match(rule)
+    y1, m1, d1, y2, m2, d2, onwards, rest = found.groups()
+    dates = f"à partir du {_date(y1, m1, d1)}" if onwards else f"du {_date(y1, m1, d1)} au {_date(y2, m2, d2)}"
+    words = "fermé" if rest.strip() in ("off", "closed") else _rule(rest.strip())
+    return f"{dates} : {words}" if words else None
 
 
 def _days(selector: str) -> str | None:

@@ -1,12 +1,17 @@
 """Soliguide places (the JSON of its search API) → one structure per place and one
 service per entry of `services_all`: categories → v1 thematiques, publics,
-modalities → modes de mobilisation and frais, `newhours` (+ temporary closures)
-→ OpenStreetMap opening_hours."""
+modalities → modes de mobilisation and frais, `newhours` (+ temporary closures and
+temporary hours) → OpenStreetMap opening_hours, `tempInfos.message` → the
+service's dated message, `status` + `visibility` → the catalogue's status. A
+mobile itinerary (`placeType` PARCOURS_MOBILE) gives one service per entry of
+`services_all` and crossing point of `parcours`, each at its point with its hours
+(docs/import-mapping.md)."""
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from functools import cache
 from importlib import resources
 
@@ -18,6 +23,21 @@ SOURCE = "soliguide"
 DAYS = [("monday", "Mo"), ("tuesday", "Tu"), ("wednesday", "We"), ("thursday", "Th"),
         ("friday", "Fr"), ("saturday", "Sa"), ("sunday", "Su")]
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+DAY_WORDS = dict(zip([k for k, _ in DAYS], ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
+                     strict=True))
+MONTH_WORDS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+               "octobre", "novembre", "décembre"]
+# Soliguide's place status (PlaceStatus) → the catalogue's. Drafts (not yet
+# validated by Soliguide) and places put offline are kept, never shown; places
+# closed for good are archived.
+STATUSES = {"ONLINE": "publie", "DRAFT": "brouillon", "OFFLINE": "brouillon", "PERMANENTLY_CLOSED": "archive"}
+STATUS_WARNINGS = {
+    "DRAFT": "lieu Soliguide en brouillon (DRAFT) : gardé non publié",
+    "OFFLINE": "lieu Soliguide hors ligne (OFFLINE) : gardé non publié",
+    "PERMANENTLY_CLOSED": "lieu Soliguide fermé définitivement (PERMANENTLY_CLOSED) : archivé",
+}
+PRO_WARNING = "lieu Soliguide réservé aux professionnels (visibility PRO) : gardé non publié"
+ITINERARY = "PARCOURS_MOBILE"
 
 
 @cache
@@ -43,21 +63,44 @@ def _hhmm(value) -> str:
     return f"{value // 100:02d}:{value % 100:02d}"
 
 
-def _date_osm(iso: str) -> str | None:
-    found = re.match(r"^(\d{4})-(\d{2})-(\d{2})", iso or "")
+def _date_osm(iso) -> str | None:
+    day = _day(iso)
+    return f"{day.year} {MONTHS[day.month - 1]} {day.day:02d}" if day else None
+
+
+def _day(iso) -> date | None:
+    found = re.match(r"^(\d{4})-(\d{2})-(\d{2})", str(iso or ""))
     if not found:
         return None
-    y, mo, d = found.groups()
-    return f"{y} {MONTHS[int(mo) - 1]} {int(d):02d}"
-
-
-def opening_hours(hours: dict | None, closure: dict | None = None) -> str | None:
-    """Soliguide `newhours` (days with timeslots as HHMM integers) → OSM
-    opening_hours, with public holidays off when closed then, and an active
-    temporary closure as a dated `off` rule."""
-    if not hours:
+    try:
+        return date(*(int(g) for g in found.groups()))
+    except ValueError:
         return None
-    rules: list[str] = []
+
+
+def current(info: dict | None, today: date | None = None) -> bool:
+    """A temporary information (closure, hours, message) in force or to come: a
+    start date, and no end or an end not past. Soliguide's own `actif` says only
+    "within 15 days" and is recomputed by a nightly job: the dates decide."""
+    if not isinstance(info, dict):
+        return False
+    start, end = _day(info.get("dateDebut")), _day(info.get("dateFin"))
+    if start is None or (end is not None and end < start):  # no dates, or backwards: ignored
+        return False
+    return end is None or end >= (today or date.today())
+
+
+def _range(info: dict) -> str | None:
+    """OSM dates of a temporary information: "2031 Jul 14-2031 Aug 18", or
+    "2031 Jul 14+" until further notice."""
+    start, end = _date_osm(info.get("dateDebut")), _date_osm(info.get("dateFin"))
+    if start and end:
+        return f"{start}-{end}"
+    return f"{start}+" if start else None
+
+
+def _groups(hours: dict) -> list[tuple[list[str], str]]:
+    """Days with the same timeslots, consecutive ones grouped: (["Mo", "Tu"], "09:00-12:00")."""
     groups: list[tuple[list[str], str]] = []
     for key, abbr in DAYS:
         day = hours.get(key) or {}
@@ -72,20 +115,85 @@ def opening_hours(hours: dict | None, closure: dict | None = None) -> str | None
             groups[-1][0].append(abbr)
         else:
             groups.append(([abbr], spans))
-    for days, spans in groups:
+    return groups
+
+
+def _rules(hours: dict | None, prefix: str = "") -> list[str]:
+    rules = []
+    for days, spans in _groups(hours or {}):
         label = days[0] if len(days) == 1 else f"{days[0]}-{days[-1]}"
-        rules.append(f"{label} {spans}")
+        rules.append(f"{prefix}{label} {spans}")
+    return rules
+
+
+def opening_hours(hours: dict | None, closure: dict | None = None, *, closures: list | None = None,
+                  temporary: dict | None = None, today: date | None = None) -> str | None:
+    """Soliguide opening hours (`newhours`, a service's `hours` or a crossing
+    point's: days with timeslots as HHMM integers) → OSM opening_hours: public
+    holidays off when closed then; temporary hours (tempInfos.hours) in force or to
+    come replace the hours for their dates (those dates off, then their own days);
+    each closure in force or to come (tempInfos.closure, a service's `close`) a
+    dated `off` rule."""
+    rules = _rules(hours)
+    if temporary and current(temporary, today) and _range(temporary):
+        dates = _range(temporary)
+        rules += [f"{dates} off", *_rules(temporary.get("hours"), prefix=f"{dates} ")]
     if not rules:
         return None
-    if hours.get("closedHolidays") == "CLOSED":
+    if hours and hours.get("closedHolidays") == "CLOSED":
         rules.append("PH off")
-    if closure and closure.get("actif"):
-        start, end = _date_osm(closure.get("dateDebut")), _date_osm(closure.get("dateFin"))
-        if start and end:
-            rules.append(f"{start}-{end} off")
-        elif start:
-            rules.append(f"{start}+ off")  # closed until further notice
+    for info in [closure, *(closures or [])]:
+        if info and current(info, today) and _range(info):
+            rules.append(f"{_range(info)} off")
+    if all(rule.endswith(" off") for rule in rules):
+        return None  # closures alone say nothing of when the place is open
     return "; ".join(rules)
+
+
+def hours_words(hours: dict | None) -> str | None:
+    """Soliguide opening hours in French words: "lundi et mardi 9 h 00–12 h 00"."""
+    pieces = []
+    names = {abbr: DAY_WORDS[key] for key, abbr in DAYS}
+    for days, spans in _groups(hours or {}):
+        label = names[days[0]] if len(days) == 1 else f"du {names[days[0]]} au {names[days[-1]]}"
+        times = ", ".join(span.replace(":", " h ").replace("-", "–") for span in spans.split(","))
+        pieces.append(f"{label} {times}")
+    return " ; ".join(pieces) or None
+
+
+def _date_words(iso) -> str | None:
+    day = _day(iso)
+    return f"{day.day} {MONTH_WORDS[day.month - 1]} {day.year}" if day else None
+
+
+def status(place: dict) -> tuple[str, str, str | None]:
+    """(catalogue status, the source's words "STATUS/VISIBILITY", warning). A place
+    without status is taken as ONLINE (the public search API serves those only)."""
+    given = str(place.get("status") or "ONLINE").strip().upper()
+    visibility = str(place.get("visibility") or "ALL").strip().upper()
+    words = f"{given}/{visibility}"
+    if given not in STATUSES:
+        return "brouillon", words, f"statut Soliguide inconnu ({given}) : gardé non publié"
+    if given == "ONLINE" and visibility != "ALL":
+        return "brouillon", words, PRO_WARNING
+    return STATUSES[given], words, STATUS_WARNINGS.get(given)
+
+
+def message(temp: dict, today: date | None = None) -> dict:
+    """The service's dated message: tempInfos.message in force or to come, else the
+    reason of a closure in force or to come."""
+    info, title = temp.get("message"), None
+    if not current(info, today):
+        info, title = temp.get("closure"), "Fermeture temporaire"
+        if not current(info, today):
+            return {"message_temporaire": None, "message_debut": None, "message_fin": None}
+    title = blank_to_none(info.get("name")) or title
+    body = _strip_html(info.get("description"))
+    text = " : ".join(t for t in (title, body) if t) or None
+    start, end = _day(info.get("dateDebut")), _day(info.get("dateFin"))
+    return {"message_temporaire": text[:2000] if text else None,
+            "message_debut": start.isoformat() if text else None,
+            "message_fin": end.isoformat() if text and end else None}
 
 
 def _next(abbr: str) -> str | None:
@@ -160,19 +268,34 @@ def _strip_html(value) -> str | None:
     return re.sub(r"\n{3,}", "\n\n", text).strip() or None
 
 
-def _place(place: dict) -> dict:
-    position = place.get("position") or {}
+def _position(position: dict | None) -> dict:
+    """A Soliguide position → the catalogue's place fields. `cityCode` is read as
+    the INSEE code; when it is a postal code (often), the place rule
+    (catalogue.places) finds the commune from the coordinates."""
+    position = position or {}
     coords = ((position.get("location") or {}).get("coordinates")) or [None, None]
-    entity = place.get("entity") or {}
-    phones = entity.get("phones") or []
+    if coords[:2] == [0, 0]:  # Soliguide's default for "not placed"
+        coords = [None, None]
     return {
-        "commune": blank_to_none(position.get("city")),
-        "code_postal": blank_to_none(position.get("postalCode")),
+        "commune": blank_to_none(position.get("city") or position.get("ville")),
+        "code_postal": blank_to_none(position.get("postalCode") or position.get("codePostal")),
         "code_insee": blank_to_none(position.get("cityCode")),
-        "adresse": blank_to_none(position.get("address")),
+        "adresse": blank_to_none(position.get("address") or position.get("adresse")),
         "complement_adresse": blank_to_none(position.get("additionalInformation")),
         "longitude": coords[0] if len(coords) > 1 else None,
         "latitude": coords[1] if len(coords) > 1 else None,
+    }
+
+
+def _place(place: dict) -> dict:
+    entity = place.get("entity") or {}
+    phones = entity.get("phones") or []
+    position = place.get("position")
+    stops = _stops(place)
+    if stops and not (position or {}).get("location"):
+        position = stops[0].get("position")  # an itinerary: its first crossing point
+    return {
+        **_position(position),
         "telephone": blank_to_none((phones[0] or {}).get("phoneNumber")) if phones else None,
         "courriel": blank_to_none(entity.get("mail")),
     }
@@ -184,23 +307,53 @@ def service_source_id(place_id: str, service_id: str) -> str:
     return f"{place_id}--{service_id}"
 
 
+def _stops(place: dict) -> list[dict]:
+    """The crossing points of a mobile itinerary (none for a fixed place)."""
+    if str(place.get("placeType") or "").upper() != ITINERARY:
+        return []
+    return [p for p in place.get("parcours") or [] if isinstance(p, dict) and p.get("position")]
+
+
+def _stop_label(stop: dict) -> str:
+    position = stop.get("position") or {}
+    address, city = blank_to_none(position.get("address")), blank_to_none(position.get("city"))
+    if address and city and city.lower() in address.lower():
+        return address
+    return ", ".join(x for x in (address, city) if x) or "point de passage"
+
+
+def _itinerary(stops: list[dict]) -> str:
+    """The whole itinerary in words, added to the description of each of its services."""
+    lines = [f"Service itinérant : {len(stops)} points de passage."]
+    for number, stop in enumerate(stops, start=1):
+        words = hours_words(stop.get("hours"))
+        lines.append(f"{number}. {_stop_label(stop)}" + (f" — {words}" if words else ""))
+    return "\n".join(lines)
+
+
 def normalise(record: RawRecord, options: dict | None = None) -> list[Item]:
     place = record.data
     place_id = str(place.get("lieu_id") or place.get("_id") or "")
-    closure = ((place.get("tempInfos") or {}).get("closure")) or None
-    hours = opening_hours(place.get("newhours"), closure)
+    temp = place.get("tempInfos") or {}
+    closure = temp.get("closure") or None
+    hours = opening_hours(place.get("newhours"), closure, temporary=temp.get("hours"))
     where = _place(place)
     date_maj = str(place.get("updatedAt") or "")[:10] or None
     link = f"https://soliguide.fr/fr/fiche/{place['seo_url']}" if place.get("seo_url") else None
     site = blank_to_none((place.get("entity") or {}).get("website"))
+    state, words, state_warning = status(place)
+    common = {"status": state, "source_status": words}
     structure = Item(
         kind=STRUCTURE, source=SOURCE, source_id=place_id, raw=place,
+        warnings=[state_warning] if state_warning else [], **common,
         data={"nom": blank_to_none(place.get("name")), "description": _strip_html(place.get("description")),
               "lien_source": link, "site_web": site if site and site.startswith("http") else None,
               "date_maj": date_maj, "horaires_accueil": hours, **where},
     )
     items = [structure]
     cats = _categories()["by_id"]
+    stops = _stops(place)
+    dated = message(temp)
     for index, svc in enumerate(place.get("services_all") or [], start=1):
         warnings: list[str] = []
         category = category_id(svc.get("category"))
@@ -211,18 +364,44 @@ def normalise(record: RawRecord, options: dict | None = None) -> list[Item]:
         label = (cats.get(category) or {}).get("label_fr") or str(category or "Service")
         pub, pub_precisions = publics(svc.get("publics") if svc.get("differentPublics") else place.get("publics"))
         mod = modalities(svc.get("modalities") if svc.get("differentModalities") else place.get("modalities"))
-        svc_hours = opening_hours(svc.get("hours"), svc.get("close") or closure) if svc.get("differentHours") else hours
+        close = svc.get("close") or None
+        if svc.get("differentHours"):
+            svc_hours = opening_hours(svc.get("hours"), closure, closures=[close])
+        else:
+            svc_hours = opening_hours(place.get("newhours"), closure, closures=[close], temporary=temp.get("hours"))
         service_id = str(svc.get("serviceObjectId") or svc.get("_id") or index)
-        items.append(Item(
-            kind=SERVICE, source=SOURCE, source_id=service_source_id(place_id, service_id), raw=svc,
-            structure_key=(SOURCE, place_id), warnings=warnings,
-            data={
-                "nom": blank_to_none(svc.get("name")) or label,
-                "description": _strip_html(svc.get("description")) or _strip_html(place.get("description")),
-                "lien_source": link, "date_maj": date_maj, "thematiques": list(thematiques),
-                "publics": pub, "publics_precisions": pub_precisions,
-                "modes_accueil": ["en-presentiel"], "horaires_accueil": svc_hours,
-                **mod, **where,
-            },
-        ))
+        nom = blank_to_none(svc.get("name")) or label
+        description = _strip_html(svc.get("description")) or _strip_html(place.get("description"))
+        data = {
+            "nom": nom, "description": description,
+            "lien_source": link, "date_maj": date_maj, "thematiques": list(thematiques),
+            "publics": pub, "publics_precisions": pub_precisions,
+            "modes_accueil": ["en-presentiel"], "horaires_accueil": svc_hours,
+            **mod, **where, **dated,
+        }
+        if not stops:
+            items.append(Item(
+                kind=SERVICE, source=SOURCE, source_id=service_source_id(place_id, service_id), raw=svc,
+                structure_key=(SOURCE, place_id), warnings=warnings, data=data, **common,
+            ))
+            continue
+        # A mobile itinerary: the service at each crossing point, with its hours.
+        route = _itinerary(stops)
+        for number, stop in enumerate(stops, start=1):
+            stop_hours = opening_hours(stop.get("hours"), closure, closures=[close]) or svc_hours
+            items.append(Item(
+                kind=SERVICE, source=SOURCE, source_id=f"{place_id}--{service_id}--{number}", raw=svc,
+                structure_key=(SOURCE, place_id), warnings=list(warnings), **common,
+                data={**data, **_position(stop.get("position")),
+                      "nom": _stop_name(nom, stop), "horaires_accueil": stop_hours,
+                      "description": "\n\n".join(x for x in (description, _strip_html(stop.get("description")), route)
+                                                  if x)},
+            ))
     return items
+
+
+def _stop_name(nom: str, stop: dict) -> str:
+    """"Maraude — Place de la République, Millau", at most 150 characters (the
+    catalogue's limit for a name)."""
+    full = f"{nom} — {_stop_label(stop)}"
+    return full if len(full) <= 150 else full[:149].rstrip() + "…"

@@ -43,8 +43,18 @@ def test_malformed_insee_code(db, factories, code):
 
 
 def test_unknown_insee_code(db, factories):
-    errors = refused(db, factories.StructureFactory(), code_insee="02999")
-    assert errors == {"code_insee": ["commune inconnue : 02999"]}
+    # Nothing places it: no point, no postal code.
+    errors = refused(db, factories.StructureFactory(), code_insee="02999", longitude=None, latitude=None)
+    assert errors == {"code_insee": ["commune inconnue : 02999 (ce code n'est pas celui d'une commune ; "
+                                     "pas de code postal)"]}
+
+
+def test_unknown_insee_code_placed_by_its_point(db, factories):
+    repairs: list[str] = []
+    service = writes.create_service(db, factories.StructureFactory(), {**GOOD, "code_insee": "02999"},
+                                    repairs=repairs)
+    assert (service.code_insee, service.commune) == ("02408", "Laon")
+    assert repairs == ["code commune 02999 → 02408 (Laon) d'après les coordonnées"]
 
 
 def test_malformed_opening_hours(db, factories):

@@ -53,17 +53,21 @@ def test_soliguide_hours_to_osm():
             "thursday": {"open": True, "timeslot": [{"start": 930, "end": 1200}]},
         }
     }
-    closure = {"actif": True, "dateDebut": "2025-07-14T00:00:00.000Z", "dateFin": "2025-08-18T00:00:00.000Z"}
+    closure = {"actif": False, "dateDebut": "2031-07-14T00:00:00.000Z", "dateFin": "2031-08-18T23:59:59.000Z"}
     expression = soliguide.opening_hours(place["newhours"], closure)
     assert expression == (
-        "Mo-Tu 09:00-12:00,14:00-17:00; Th 09:30-12:00; PH off; 2025 Jul 14-2025 Aug 18 off"
+        "Mo-Tu 09:00-12:00,14:00-17:00; Th 09:30-12:00; PH off; 2031 Jul 14-2031 Aug 18 off"
     )
     assert hours.validate(expression) == expression
-    from datetime import datetime
+    from datetime import date, datetime
 
-    assert hours.is_open(expression, datetime(2025, 9, 1, 10, 0)) is True  # a Monday
-    assert hours.is_open(expression, datetime(2025, 7, 21, 10, 0)) is False  # summer closure
-    assert hours.is_open(expression, datetime(2025, 9, 3, 10, 0)) is False  # Wednesday
+    assert hours.is_open(expression, datetime(2031, 9, 1, 10, 0)) is True  # a Monday
+    assert hours.is_open(expression, datetime(2031, 7, 21, 10, 0)) is False  # summer closure
+    assert hours.is_open(expression, datetime(2031, 9, 3, 10, 0)) is False  # Wednesday
+    # A closure already over is left out; one without an end is until further notice.
+    assert "off" not in soliguide.opening_hours(place["newhours"], closure, today=date(2031, 8, 19)).replace("PH off", "")
+    open_ended = {"dateDebut": "2031-07-14T00:00:00.000Z", "dateFin": None}
+    assert soliguide.opening_hours(place["newhours"], open_ended).endswith("; 2031 Jul 14+ off")
 
 
 def test_soliguide_places(db, run_import):
@@ -83,7 +87,7 @@ def test_soliguide_places(db, run_import):
     douche = db.scalar(select(Service).where(Service.source_id == "48213--64f0a1b2c3d4e5f6a7b8c9d1"))
     assert douche.thematiques == []  # no v1 equivalent: kept, reported
     assert douche.publics == ["femmes", "personnes-en-situation-durgence"]
-    assert douche.horaires_accueil == "Th 09:30-11:30; 2025 Jul 14-2025 Aug 18 off"  # place closure
+    assert douche.horaires_accueil == "Th 09:30-11:30; 2031 Jul 14-2031 Aug 18 off"  # place closure
     scooter = db.scalar(select(Service).where(Service.source_id == "51877--650000000000000000000001"))
     assert scooter.thematiques == ["mobilite--acceder-a-un-vehicule"]
     assert scooter.publics == ["jeunes"]

@@ -163,6 +163,16 @@ def test_territory_filter(factories, search, db):
     assert exc.value.field == "territoire"
 
 
+def test_territory_of_a_city_finds_the_offers_of_its_arrondissements(factories, search, db):
+    """The catalogue places offers of Paris in their arrondissement (catalogue.places)."""
+    db.execute(text("INSERT INTO geo_territory (slug, nom, communes) VALUES ('paris', 'Paris', :c)"),
+               {"c": ["75056"]})
+    marais = factories.ServiceFactory(code_insee="75103", zone_eligibilite=["75103"])
+    elsewhere = factories.ServiceFactory(code_insee=LAON)
+    found = ids(search(territory="paris"))
+    assert marais.id in found and elsewhere.id not in found
+
+
 def test_open_at(factories, search):
     weekday = factories.ServiceFactory(horaires_accueil="Mo-Fr 09:00-12:00")
     weekend = factories.ServiceFactory(horaires_accueil="Sa 09:00-12:00")

@@ -118,21 +118,23 @@ def _before_publish() -> bool:
     return current_app.extensions["offre"]["settings"].moderation_before_publish
 
 
-def _create(session, structure: Structure, data: dict, partner_id: str) -> Service:
+def _create(session, structure: Structure, data: dict, partner_id: str, repairs: list[str]) -> Service:
     """A new service published as the back-office form publishes one: into the
     moderation queue, and a draft until reviewed under MODERATION_BEFORE_PUBLISH
     (a token is never a moderator)."""
     service = writes.create_service(
         session, structure, data, source=tokens.token_source(structure.id), source_id=partner_id,
         status=moderation.publication_status(before_publish=_before_publish(), reviewer=False),
+        repairs=repairs,
     )
     moderation.publish(session, service, before_publish=_before_publish(), reviewer=False)
     return service
 
 
-def _response(session, service: Service, status: int):
+def _response(session, service: Service, status: int, repairs: list[str] | None = None):
     data, _ = service_view(session, service.id, statuses=tuple(Status))
     data["partner_id"] = service.source_id if service.source == tokens.token_source(service.structure_id) else None
+    data["avertissements"] = list(repairs or [])
     response = current_app.json.response(PartnerServiceSchema().dump(data))
     response.status_code = status
     response.headers["Location"] = url_for(
@@ -187,14 +189,15 @@ def put_service(structure_id, partner_id):
     data = _full(_body())
     set_actor(session, f"token:{token.id}")
     service = _find(session, structure_id, partner_id)
+    repairs: list[str] = []
     if service is None:
-        service = _create(session, structure, data, partner_id)
+        service = _create(session, structure, data, partner_id, repairs)
         status = 201
     else:
         if data.get("longitude") is None and service.location_precision == LocationPrecision.SOURCE:
             # Coordinates withdrawn: fall back to the commune centre.
             service.location, service.location_precision = None, None
-        writes.update_service(session, service, data)
+        writes.update_service(session, service, data, repairs=repairs)
         if service.status == Status.ARCHIVE:
             writes.restore(session, service, Status.BROUILLON)
         if service.status != Status.PUBLIE:
@@ -203,7 +206,7 @@ def put_service(structure_id, partner_id):
             moderation.publish(session, service, before_publish=_before_publish(), reviewer=False)
         status = 200
     session.commit()
-    return _response(session, service, status)
+    return _response(session, service, status, repairs)
 
 
 @blp.route("/structures/<uuid:structure_id>/services", methods=["POST"])
@@ -220,9 +223,10 @@ def post_service(structure_id):
         raise Refused(problem(409, f"Un service de cette structure a déjà l'identifiant partenaire « {partner_id} » : utilisez PUT pour le remplacer."))
     data = _full(body)
     set_actor(session, f"token:{token.id}")
-    service = _create(session, structure, data, partner_id)
+    repairs: list[str] = []
+    service = _create(session, structure, data, partner_id, repairs)
     session.commit()
-    return _response(session, service, 201)
+    return _response(session, service, 201, repairs)
 
 
 @blp.route("/structures/<uuid:structure_id>/services/<partner_id>", methods=["DELETE"])

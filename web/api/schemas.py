@@ -239,3 +239,7 @@ class ProblemSchema(Schema):
 
 class PartnerServiceSchema(ServiceSchema):
     partner_id = _n(fields.String, metadata={"description": "Identifiant du service chez le partenaire (clé du PUT)."})
+    avertissements = fields.List(fields.String(), metadata={"description": (
+        "Corrections faites à l'écriture : commune, code postal ou nom de commune mis en accord avec le "
+        "référentiel et le point (par ex. « code commune 75003 → 75103 (Paris 3e Arrondissement) "
+        "d'après les coordonnées »).")})

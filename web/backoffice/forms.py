@@ -240,7 +240,10 @@ def resolve_place_commune(session: Session, typed: str, departement_code: str | 
             return {}, f"plusieurs communes possibles : {choices} ; précisez, par exemple « {matches[0].nom} ({matches[0].code}) »"
         return {}, f"commune introuvable : « {typed} »"
     c = matches[0]
-    return {"commune": c.nom, "code_insee": c.code, "code_postal": c.codes_postaux[0] if c.codes_postaux else None}, None
+    # A commune of several postal codes: which one is not known (the place rule,
+    # catalogue.places, would read the first as the arrondissement in Paris).
+    return {"commune": c.nom, "code_insee": c.code,
+            "code_postal": c.codes_postaux[0] if len(c.codes_postaux) == 1 else None}, None
 
 
 def commune_words(service: Service | None) -> str:

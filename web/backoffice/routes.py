@@ -192,18 +192,21 @@ def _save(session, structure: Structure, service: Service | None):
         service.location = None  # writes._apply puts the commune's centre
     _write(session)
     before = {k: getattr(service, k) for k in takeover.TAKEABLE if k != "location"} if service else {}
+    repairs: list[str] = []
     try:
         if service is None:
             service = writes.create_service(session, structure, data, source=takeover.LOCAL_SOURCE,
-                                            status=Status.BROUILLON)
+                                            status=Status.BROUILLON, repairs=repairs)
         else:
-            writes.update_service(session, service, data)
+            writes.update_service(session, service, data, repairs=repairs)
     except ValidationError as exc:
         session.rollback()
         values = forms.values_from_post(request.form, parsed)
         return None, (render_template("backoffice/service_form.html",
                                       **_form_context(session, structure, service if service and service.id else None,
                                                       values, exc.errors)), 400)
+    for repair in repairs:  # the place made to agree with the référentiel (catalogue.places)
+        flash(f"Lieu corrigé : {repair}.", "info")
     if precision == "adresse":
         service.location_precision = LocationPrecision.ADRESSE
     service.confirmed_at = datetime.now(UTC)

@@ -152,6 +152,22 @@ def service_summary(service: Service, zone_names: dict[str, str], today: date, d
     }
 
 
+def message_words(service: Service, today: date) -> dict | None:
+    """The service's temporary message with its dates, until its end."""
+    if not service.message_temporaire or (service.message_fin and service.message_fin < today):
+        return None
+    start, end = service.message_debut, service.message_fin
+    months = list(hours_fr.MONTH_NAMES)
+    say = lambda d: f"{'1er' if d.day == 1 else d.day} {months[d.month - 1]} {d.year}"  # noqa: E731
+    if start and end:
+        dates = f"du {say(start)} au {say(end)}"
+    elif start:
+        dates = f"à partir du {say(start)}"
+    else:
+        dates = f"jusqu'au {say(end)}" if end else ""
+    return {"texte": service.message_temporaire, "dates": dates}
+
+
 def service_detail(service: Service, zone_names: dict[str, str], at: datetime) -> dict:
     """Everything known of a service, in words."""
     summary = service_summary(service, zone_names, at.date(), at=at)
@@ -168,6 +184,7 @@ def service_detail(service: Service, zone_names: dict[str, str], at: datetime) -
             "adresse": _address(service) or _address(structure),
             "lieu_approximatif": service.location_precision == LocationPrecision.COMMUNE,
             "horaires": hours_words(service.horaires_accueil or structure.horaires_accueil, at),
+            "message": message_words(service, at.date()),
             "contact_nom": service.contact_nom_prenom,
             "telephone": service.telephone or structure.telephone,
             "courriel": service.courriel or structure.courriel,

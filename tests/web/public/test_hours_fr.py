@@ -20,6 +20,11 @@ from web.hours_fr import describe
         ("Mo-Tu 10:00-11:00", "le lundi et le mardi de 10 h à 11 h"),
         ("Mo,We,Fr 10:00-11:00; Su off", "le lundi, le mercredi et le vendredi de 10 h à 11 h ; fermé le dimanche"),
         ("24/7", "ouvert 24 h sur 24, 7 jours sur 7"),
+        (
+            "Mo 09:00-12:00; 2031 Dec 20-2032 Jan 03 off; 2031 Dec 20-2032 Jan 03 We 10:00-12:00; 2031 Jul 01+ off",
+            "le lundi de 9 h à 12 h ; du 20 décembre 2031 au 3 janvier 2032 : fermé ; "
+            "du 20 décembre 2031 au 3 janvier 2032 : le mercredi de 10 h à 12 h ; à partir du 1er juillet 2031 : fermé",
+        ),
     ],
 )
 def test_common_forms_in_french_words(expression, words):

@@ -212,6 +212,22 @@ def test_service_hours_fall_back_to_raw_expression(client, factories):
     assert "<code>Mo-Fr 09:00-12:00 &#34;sur rendez-vous&#34;</code>" in page
 
 
+def test_service_page_shows_its_temporary_message_with_its_dates_until_its_end(client, factories):
+    today = date.today()
+    service = factories.ServiceFactory(
+        message_temporaire="Plan grand froid : distribution de duvets.",
+        message_debut=date(today.year + 5, 3, 1), message_fin=date(today.year + 5, 3, 31),
+        horaires_accueil=f"Mo 09:00-12:00; {today.year + 5} Aug 01-{today.year + 5} Aug 15 off",
+    )
+    page = text_of(client.get(f"/services/{service.id}"))
+    assert (f"Information temporaire (du 1er mars {today.year + 5} au 31 mars {today.year + 5}) :</strong> "
+            "Plan grand froid : distribution de duvets.") in page
+    assert f"du 1er août {today.year + 5} au 15 août {today.year + 5} : fermé" in page
+    over = factories.ServiceFactory(message_temporaire="Fermé pour travaux.", message_debut=today - timedelta(days=9),
+                                    message_fin=today - timedelta(days=1))
+    assert "Fermé pour travaux" not in text_of(client.get(f"/services/{over.id}"))
+
+
 def test_unpublished_or_unknown_service_is_404(client, factories):
     archived = factories.ServiceFactory(status=Status.ARCHIVE)
     assert client.get(f"/services/{archived.id}").status_code == 404
