@@ -48,6 +48,10 @@ class Settings:
         "", "URL de l'API de géocodage BAN (vide : centre de la commune, hors ligne)."
     )
     default_radius_km: int = setting(50, "Rayon de recherche par défaut, en kilomètres.")
+    import_max_archive_share: float = setting(
+        0.2, "Part (0 à 1) des enregistrements d'une source qu'un import --snapshot peut archiver "
+        "sans --force (au-delà, rien n'est archivé).",
+    )
     smtp_host: str = setting("localhost", "Serveur SMTP des courriels.")
     smtp_port: int = setting(25, "Port du serveur SMTP.")
     smtp_user: str = setting("", "Utilisateur SMTP (vide : sans authentification).")
@@ -95,6 +99,8 @@ def _convert(f, raw: str):
         return raw.strip().lower() in ("1", "true", "yes", "oui", "on")
     if f.type in ("int", int):
         return int(raw)
+    if f.type in ("float", float):
+        return float(raw.replace(",", "."))
     return raw
 
 
