@@ -90,6 +90,10 @@ def _clean(data: dict) -> dict:
             if isinstance(value, str):
                 value = value.strip() or None
             out[key] = value
+        elif key == "zone_eligibilite":
+            # A code typed as a number lost its leading zero: 2 for 02, 2408 for 02408.
+            out[key] = [c.zfill(2) if len(c) == 1 and c.isdigit() else c.zfill(5) if len(c) == 4 and c.isdigit()
+                        else c for c in split_list(value)] or None
         elif key in LIST_FIELDS:
             out[key] = split_list(value) or None
         elif key in FLOAT_FIELDS:
