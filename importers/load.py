@@ -759,10 +759,10 @@ class Loader:
                 if kind == SERVICE:
                     row["structure_source"], row["structure_source_id"] = row.pop("_structure_key")
             prepared.keys[kind] = list(kind_rows)
-            payload = dumps(list(kind_rows.values()))
-            if limits.payload_may_hold_control(payload):  # rare: one search of the batch's text
+            payload = orjson.dumps(list(kind_rows.values()), default=_json_default)
+            if limits.payload_may_hold_control(payload):  # rare: one search of the batch's bytes
                 payload = self._strip_control(prepared, kind_rows)
-            prepared.payloads[kind] = payload
+            prepared.payloads[kind] = payload.decode()
         prepared.origin = {
             key: value for key, value in prepared.origin.items()
             if value[2] not in self._file_structures
@@ -778,7 +778,7 @@ class Loader:
                 row[name] = limits.strip_control(row[name])
                 label = "donnée brute" if name == "raw" else name
                 prepared.report.warnings[f"caractères de contrôle retirés : {label}"] += 1
-        return dumps(list(rows.values()))
+        return orjson.dumps(list(rows.values()), default=_json_default)
 
     def _merge(self, prepared: _Prepared) -> None:
         """The batch's report into the run's (in the batch's transaction)."""
