@@ -693,11 +693,13 @@ class Loader:
             if record.size is None or record.size > limits.SMALL:
                 over = limits.check_record(record.data, record.size)
                 if over is not None:
-                    record = RawRecord(limits.abridge(record.data), kind=record.kind, line=record.line)
-                    items = [Item(kind=record.kind or "enregistrement", source="", source_id="", data={},
-                                  raw=None, errors=over)]
-                    for item in items:
-                        pending.append((position, record, item))
+                    data = record.data
+                    kind = record.kind or (SERVICE if "structure_id" in data else "enregistrement")
+                    source, ident = (str(data.get(k) or "")[:300] if isinstance(data.get(k), (str, int)) else ""
+                                     for k in ("source", "id"))
+                    record = RawRecord(limits.abridge(data), kind=record.kind, line=record.line)
+                    pending.append((position, record, Item(kind=kind, source=source[:100], source_id=ident,
+                                                           data={}, raw=None, errors=over)))
                     continue
             try:
                 items = self.normalise(record, self.options)
@@ -770,7 +772,7 @@ class Loader:
         prepared.rows = None
 
     @staticmethod
-    def _strip_control(prepared: _Prepared, rows: dict) -> str:
+    def _strip_control(prepared: _Prepared, rows: dict) -> bytes:
         """The rows' control characters removed (PostgreSQL refuses \\u0000; the
         others are invisible noise), each field named in a warning."""
         for row in rows.values():

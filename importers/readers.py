@@ -330,7 +330,10 @@ def _rows_to_records(rows, name: str, kind: str | None, info: FileInfo | None = 
                 if str(value).strip():
                     record[column] = value
                     break
-        size = sum(len(v) for v in values if isinstance(v, str))
+        try:
+            size = sum(map(len, values))  # a CSV row: texts only
+        except TypeError:  # a workbook's row: dates, booleans
+            size = sum(len(v) for v in values if isinstance(v, str))
         yield RawRecord(record, kind=kind, line=number, size=size)
     if header is None:
         raise FileFormatError(f"{name} : aucune ligne d'en-tête")

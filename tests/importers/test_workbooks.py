@@ -166,3 +166,21 @@ def test_the_guard_alone_for_other_importers(db, run_import, tmp_path):
     with pytest.raises(ArchiveShareExceeded):
         check_archive_share(db, "service", seen[:2])
     assert check_archive_share(db, "service", seen[:2], force=True) == (3, 5)
+
+
+def test_cli_snapshot_refused_then_forced(app, runner_env, db, tmp_path):
+    from web.cli import build_cli
+
+    cli, runner = build_cli(), app.test_cli_runner()
+    full, partial = tmp_path / "complet.xlsx", tmp_path / "tronque.xlsx"
+    full.write_bytes(_workbook(5))
+    partial.write_bytes(_workbook(2))
+    assert runner.invoke(cli, ["import", "data-inclusion", str(full)], obj=runner_env).exit_code == 0
+    refused = runner.invoke(cli, ["import", "data-inclusion", str(partial), "--snapshot"], obj=runner_env)
+    assert refused.exit_code == 1
+    assert "il archiverait 3 offres sur 5" in refused.output and "relancez avec --force" in refused.output
+    assert "Le catalogue n'a pas été modifié" not in refused.output  # the records read were loaded
+    forced = runner.invoke(cli, ["import", "data-inclusion", str(partial), "--snapshot", "--force"],
+                           obj=runner_env)
+    assert forced.exit_code == 0, forced.output
+    assert "3 archivés" in forced.output
