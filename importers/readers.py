@@ -226,9 +226,10 @@ def iter_json(path: Path, encoding: str) -> Iterator[RawRecord]:
             for i, obj in enumerate(items, start=1):
                 if not isinstance(obj, dict):
                     raise FileFormatError(f"{path.name} : l'élément {i} de « {key} » n'est pas un objet")
-                yield RawRecord(obj, kind=kind, line=i)
+                # Its size as JSON text, for the record cap (an API page: not the bulk path).
+                yield RawRecord(obj, kind=kind, line=i, size=len(orjson.dumps(obj)))
     if not found:
-        yield RawRecord(data, line=1)
+        yield RawRecord(data, line=1, size=len(orjson.dumps(data)))
 
 
 def iter_ndjson(path: Path, encoding: str) -> Iterator[RawRecord]:
