@@ -718,6 +718,8 @@ class Loader:
             report.counts[kind]["lus"] += 1
             for warning in item.warnings:
                 report.warnings[warning] += 1
+            if not (item.source_id.isprintable() and item.source.isprintable()):  # rare: a fast test first
+                self._refuse_control_in_key(item)
             if item.source_id:
                 prepared.seen[kind].add((item.source, item.source_id))
             errors = item.errors
@@ -770,6 +772,15 @@ class Loader:
             if value[2] not in self._file_structures
         }
         prepared.rows = None
+
+    @staticmethod
+    def _refuse_control_in_key(item: Item) -> None:
+        """An id or a source holding a control character is refused (a key must be
+        written as it is read, and PostgreSQL refuses \\u0000 in text)."""
+        if limits.has_control(item.source_id) or limits.has_control(item.source):
+            field_ = "id" if limits.has_control(item.source_id) else "source"
+            item.errors = {**(item.errors or {}), field_: ["caractère de contrôle (invisible) refusé"]}
+            item.source_id, item.source = limits.strip_control(item.source_id), limits.strip_control(item.source)
 
     @staticmethod
     def _strip_control(prepared: _Prepared, rows: dict) -> bytes:
