@@ -718,8 +718,9 @@ class Loader:
             report.counts[kind]["lus"] += 1
             for warning in item.warnings:
                 report.warnings[warning] += 1
-            if not (item.source_id.isprintable() and item.source.isprintable()):  # rare: a fast test first
-                self._refuse_control_in_key(item)
+            if not (item.source_id.isprintable() and item.source.isprintable()
+                    and (item.structure_key is None or item.structure_key[1].isprintable())):
+                self._refuse_control_in_key(item)  # rare: the test above is fast
             if item.source_id:
                 prepared.seen[kind].add((item.source, item.source_id))
             errors = item.errors
@@ -777,10 +778,15 @@ class Loader:
     def _refuse_control_in_key(item: Item) -> None:
         """An id or a source holding a control character is refused (a key must be
         written as it is read, and PostgreSQL refuses \\u0000 in text)."""
-        if limits.has_control(item.source_id) or limits.has_control(item.source):
-            field_ = "id" if limits.has_control(item.source_id) else "source"
-            item.errors = {**(item.errors or {}), field_: ["caractère de contrôle (invisible) refusé"]}
+        structure_id = item.structure_key[1] if item.structure_key else ""
+        named = [(name, value) for name, value in (("id", item.source_id), ("source", item.source),
+                                                     ("structure_id", structure_id)) if limits.has_control(value)]
+        if named:
+            item.errors = {**(item.errors or {}), **{name: ["caractère de contrôle (invisible) refusé"]
+                                                     for name, _ in named}}
             item.source_id, item.source = limits.strip_control(item.source_id), limits.strip_control(item.source)
+            if item.structure_key:
+                item.structure_key = tuple(limits.strip_control(list(item.structure_key)))
 
     @staticmethod
     def _strip_control(prepared: _Prepared, rows: dict) -> bytes:

@@ -120,7 +120,7 @@ def test_records_of_ordinary_size_are_not_looked_at():
 def test_a_run_with_bad_records_ends(db, run_import, tmp_path):
     records = [_structure(), _service(1, nom="\u0000"), {"source": "cd02-test", "id": "\u0000"}, _service(2),
                # Valid but for a NUL in its id: refused, naming the id.
-               _service(3, id="o\u00003")]
+               _service(3, id="o\u00003"), _service(4, structure_id="s\u00001")]
     report = run_import("data-inclusion", _ndjson(tmp_path / "mauvais.ndjson", records), snapshot=True,
                         force=True)
     run = db.get(ImportRun, report["run_id"])
@@ -128,3 +128,4 @@ def test_a_run_with_bad_records_ends(db, run_import, tmp_path):
     assert counts(report, "service")["crees"] == 1
     motifs = {r["id"]: r["motif"] for r in report["rejets"]}
     assert motifs["o3"] == "id : caractère de contrôle (invisible) refusé"
+    assert motifs["o4"] == "structure_id : caractère de contrôle (invisible) refusé"
