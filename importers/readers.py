@@ -64,7 +64,7 @@ class FileInfo:
     # Columns titled twice (per sheet): the first non-empty cell is read.
     duplicated: dict[str, list[str]] = field(default_factory=dict)
     # The file's date: the workbook's « modified » property, else the file's.
-    date: date | None = None
+    modified: date | None = None
 
 
 def normalise_header(name: str) -> str:
@@ -499,13 +499,13 @@ def inspect(path: Path, sheets: list[str] | None = None, fmt: str | None = None)
     info = FileInfo(path=path, format=fmt, kind=_kind_from_name(path))
     if fmt == "xlsx":
         info.sheets = sheets or sheet_names(path)
-        info.date = workbook_date(path)
+        info.modified = workbook_date(path)
     else:
         info.encoding = _encoding(path)
         if fmt == "csv":
             info.delimiter = _delimiter(path, info.encoding)
-    if info.date is None:
-        info.date = datetime.fromtimestamp(path.stat().st_mtime).date()
+    if info.modified is None:
+        info.modified = datetime.fromtimestamp(path.stat().st_mtime).date()
     count = 0
     for _ in iter_records(info, verify=True):
         count += 1

@@ -123,9 +123,6 @@ def prepare(name: str, location: str, workdir: Path, options: dict | None = None
         sheets = _sheets(source, p) if head.startswith(b"PK\x03\x04") else None
         prepared.files.append(inspect(p, sheets=sheets))
     _check_columns(prepared)
-    mapping = prepared.options.get("mapping")
-    if name == "partenaire" and mapping:
-        prepared.own_sources.add(mapping["source"])
     return prepared
 
 
@@ -158,7 +155,8 @@ def _check_columns(prepared: Prepared) -> None:
                 # The producer's own table: its records are its own, not a copy.
                 prepared.own_sources.add(options[datainclusion.DEFAULT_SOURCE])
     if source.producer_defaults and not options.get(datainclusion.DEFAULT_DATE):
-        dates = [info.date for info in prepared.files if info.date is not None]
+        # Tables only (the template): a JSON export without date_maj is refused as it is.
+        dates = [info.modified for info in prepared.files if info.headers and info.modified is not None]
         if dates:
             options[datainclusion.DEFAULT_DATE] = max(dates).isoformat()
 
@@ -176,7 +174,7 @@ def execute(
 ) -> Loader:
     options = {**prepared.options, **(options or {})}
     own = set(prepared.own_sources)
-    if prepared.source.name == "partenaire" and options.get("mapping"):
+    if prepared.source.name == "partenaire" and options.get("mapping"):  # a partner's own file
         own.add(options["mapping"]["source"])
     loader = Loader(
         sessions, prepared.source.name, prepared.source.normalise, location=prepared.location,
