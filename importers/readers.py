@@ -286,16 +286,15 @@ def _rows_to_records(rows, name: str, kind: str | None, info: FileInfo | None = 
     template) flags the rows to skip: its description and example rows. A column
     titled twice is read once (its first non-empty cell)."""
     header = None
-    ignore = None  # index of the __ignore__ column
+    ignore = -1  # index of the __ignore__ column
     duplicated: dict[str, list[int]] = {}
     for number, row in enumerate(rows, start=1):
         if header is None:
-            if not any(str(c).strip() for c in row if c is not None):
-                continue
-            if ignore is None:
-                raw = [str(c).strip() if c is not None else "" for c in row]
-                ignore = raw.index(IGNORE_COLUMN) if IGNORE_COLUMN in raw else -1
             cells = [normalise_header(c) for c in row]
+            if not any(cells):
+                continue
+            raw = [str(c).strip() if c is not None else "" for c in row]
+            ignore = raw.index(IGNORE_COLUMN) if IGNORE_COLUMN in raw else -1
             if ignore >= 0:
                 cells[ignore] = ""
             header = cells

@@ -63,7 +63,7 @@ def test_a_wrong_dimension_hides_no_row(db, run_import, tmp_path):
 
 
 def test_rows_the_reader_would_skip_stop_the_import(db, tmp_path, sessions):
-    """A row written out of order (row 4 after row 7): openpyxl's reader skips them;
+    """A row written out of order (row 4 after row 7): openpyxl's reader skips it;
     the count of the sheet's XML sees it, and the import stops before writing."""
 
     def shuffle(xml: str) -> str:
