@@ -371,32 +371,36 @@ def die_with_parent(parent_pid: int) -> None:
         threading.Thread(target=watch, name="import-watch-parent", daemon=True).start()
 
 
-def _process_started(pid: int) -> datetime | None:
-    """When process `pid` of this host started (Linux /proc), None if unknown."""
+def _process_stat(pid: int) -> tuple[bytes, datetime] | None:
+    """(state, start time) of process `pid` of this host (Linux /proc); None if unknown."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
-            ticks = int(f.read().rsplit(b")", 1)[1].split()[19])
+            fields = f.read().rsplit(b")", 1)[1].split()
         with open("/proc/stat", "rb") as f:
             boot = next(int(line.split()[1]) for line in f if line.startswith(b"btime"))
+        started = datetime.fromtimestamp(boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")).astimezone()
     except (OSError, ValueError, IndexError, StopIteration):
         return None
-    return datetime.fromtimestamp(boot + ticks / os.sysconf("SC_CLK_TCK")).astimezone()
+    return fields[0], started
 
 
 def process_alive(pid: int, since: datetime | None = None) -> bool:
-    """Whether process `pid` of this host exists — and, given when the run started,
-    is the one that started it (not a later process given the same number)."""
+    """Whether process `pid` of this host is alive (not gone, not a zombie) — and,
+    given when the run started, is the one that started it (not a later process
+    given the same number)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         pass
-    if since is not None:
-        started = _process_started(pid)
-        if started is not None and started > since + timedelta(seconds=2):
-            return False
-    return True
+    stat = _process_stat(pid)
+    if stat is None:
+        return True
+    state, started = stat
+    if state == b"Z":
+        return False
+    return since is None or started <= since + timedelta(seconds=2)
 
 
 def mark_interrupted(session: Session) -> list[int]:

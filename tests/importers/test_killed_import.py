@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -175,12 +176,18 @@ def test_runs_of_live_processes_are_left_alone(own_database):
                               (dead.pid, "autre-machine")):
                 s.add(ImportRun(source="dora", location="x", status="en-cours", pid=pid, host=host,
                                 options={}, report={}))
+            # Yesterday's run whose pid a process started today was given again.
+            s.add(ImportRun(source="soliguide", location="x", status="en-cours", pid=sleeper.pid,
+                            host=os.uname().nodename, options={}, report={},
+                            started_at=datetime.now().astimezone() - timedelta(days=1)))
         with sessions() as s, s.begin():
             marked = load.mark_interrupted(s)
         with sessions() as s:
-            states = {(r.pid, r.host): r.status for r in s.scalars(select(ImportRun))}
-        assert len(marked) == 1
+            states = {(r.pid, r.host, r.source): r.status for r in s.scalars(select(ImportRun))}
+        states = {key[:2] if key[2] == "dora" else "reused": state for key, state in states.items()}
+        assert len(marked) == 2
         assert states[(sleeper.pid, os.uname().nodename)] == "en-cours"
+        assert states["reused"] == "interrompu"
         assert states[(dead.pid, os.uname().nodename)] == "interrompu"
         assert states[(dead.pid, "autre-machine")] == "en-cours"
     finally:
