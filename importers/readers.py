@@ -381,13 +381,20 @@ def sheet_names(path: Path) -> list[str]:
 
 
 def workbook_date(path: Path) -> date | None:
-    """The date the workbook says it was last saved (docProps/core.xml)."""
-    wb = _open_workbook(path)
+    """The date the workbook says it was last saved (dcterms:modified of
+    docProps/core.xml), None when it says nothing (openpyxl would answer « now »)."""
+    from defusedxml.ElementTree import fromstring
+
     try:
-        modified = wb.properties.modified
-    finally:
-        wb.close()
-    return modified.date() if isinstance(modified, datetime) else None
+        with zipfile.ZipFile(path) as archive:
+            core = fromstring(archive.read("docProps/core.xml"))
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError, SyntaxError):
+        return None
+    found = core.find("{http://purl.org/dc/terms/}modified")
+    try:
+        return datetime.fromisoformat(found.text.strip().replace("Z", "+00:00")).date()
+    except (AttributeError, ValueError):
+        return None
 
 
 _ZERO_PADDED = re.compile(r"^0+$")

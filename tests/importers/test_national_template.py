@@ -232,3 +232,30 @@ def test_national_template_download_imports_as_is(db, client, run_import, tmp_pa
     assert report["rejets"] == []
     assert counts(report, "structure")["crees"] == 1 and counts(report, "service")["crees"] == 1
     assert db.scalar(select(Structure.code_postal).where(Structure.source_id == "s1")) == "02000"
+
+
+def test_without_a_saved_date_the_file_date_is_used(db, run_import, tmp_path):
+    """A workbook whose properties hold no « modified » date (some tools write none):
+    the file's own date, never today's by accident."""
+    import io
+    import os
+    import re
+    import zipfile
+
+    path = _template(tmp_path / "sans-date.xlsx", structures=STRUCTURES[:1], services=SERVICES[:1])
+    source = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                content = re.sub(rb"<dcterms:modified[^>]*>[^<]*</dcterms:modified>", b"", content)
+            target.writestr(item, content)
+    path.write_bytes(out.getvalue())
+    assert b"dcterms:modified" not in zipfile.ZipFile(path).read("docProps/core.xml")
+    stamp = dt.datetime(2025, 11, 20, 12, 0).timestamp()
+    os.utime(path, (stamp, stamp))
+    report = run_import("data-inclusion", path, options={"default_source": "ml-laon"})
+    assert counts(report, "structure")["crees"] == 1
+    ml = db.scalar(select(Structure).where(Structure.source_id == "str-ml-laon"))
+    assert ml.date_maj == dt.date(2025, 11, 20)
