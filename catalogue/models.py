@@ -169,6 +169,21 @@ class Service(_Record, Base):
     )
 
 
+class OwnSource(Base):
+    """A record `source` whose records are this service's own although an import
+    wrote them: a partner's own file (`offre import partenaire`, or the national
+    template imported with --source). With `local` (the back-office) and `api-…`
+    (the partners' API), what the data·inclusion export publishes under the
+    département's name (catalogue.export.is_own_source)."""
+
+    __tablename__ = "own_source"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    # How it was registered: the importer's name (partenaire, data-inclusion).
+    via: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class AuditLog(Base):
     """One row per insert/update of a structure or a service, written by a database
     trigger so that no path (ORM, bulk import, SQL) escapes it. `before`/`after` hold

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from catalogue.accounts import TakenOverField
 from catalogue.models import Service
+from catalogue.tokens import API_SOURCE_PREFIX
 
 LOCAL_SOURCE = "local"
 # Fields a structure can take over; the place fields carry the point with them.
@@ -29,7 +30,7 @@ TAKEABLE = {
 
 def is_imported(service: Service) -> bool:
     """Brought by an import (not written here, nor through the partners' API)."""
-    return service.source != LOCAL_SOURCE and not service.source.startswith("api-")
+    return service.source != LOCAL_SOURCE and not service.source.startswith(API_SOURCE_PREFIX)
 
 
 def _jsonable(value):

@@ -59,10 +59,13 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+API_SOURCE_PREFIX = "api-"
+
+
 def token_source(structure_id: uuid.UUID) -> str:
     """The `source` of the services a structure publishes through the API: one per
     structure, so partner ids of two structures never collide."""
-    return f"api-{structure_id}"
+    return f"{API_SOURCE_PREFIX}{structure_id}"
 
 
 def create_token(

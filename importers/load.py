@@ -19,8 +19,11 @@ from __future__ import annotations
 import copy
 import gc
 import multiprocessing
+import os
 import pickle
 import re
+import signal
+import socket
 import sys
 import threading
 import time
@@ -30,24 +33,26 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import islice
 from queue import Empty
 from typing import Any
 
 import orjson
 from marshmallow import ValidationError as MarshmallowError
-from sqlalchemy import insert, text, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalogue import hours, moderation, places
 from catalogue.db import set_actor
+from catalogue.models import OwnSource
 from catalogue.schemas import ServiceInput, StructureInput, in_france
 from geo.errors import UnknownCode, ZoneError
 from geo.zones import FRANCE, kind_of
-from importers import duplicates
+from importers import duplicates, limits, snapshot
 from importers.models import ImportRun, QuarantinedRecord
 from importers.readers import RawRecord
 from importers.records import SERVICE, STRUCTURE, Item
@@ -168,7 +173,7 @@ class Report:
             "compteurs": {k: {c: v.get(c, 0) for c in COUNTERS} for k, v in self.counts.items()},
             "rejets": self.rejections[:REPORT_REJECTIONS_MAX],
             "rejets_total": sum(v["rejetes"] for v in self.counts.values()),
-            "avertissements": dict(self.warnings.most_common()),
+            "avertissements": {limits.strip_control(k): v for k, v in self.warnings.most_common()},
         }
 
 
@@ -327,6 +332,83 @@ class _Writers:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """In a forked child: be killed when the parent dies (Linux: PR_SET_PDEATHSIG;
+    elsewhere a thread watches the parent's pid). If the parent is already gone, exit."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        ok = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        ok = False
+    if os.getppid() != parent_pid:  # died before prctl took effect
+        os._exit(1)
+    if not ok:
+        def watch() -> None:
+            while os.getppid() == parent_pid:
+                time.sleep(1)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="import-watch-parent", daemon=True).start()
+
+
+def _process_stat(pid: int) -> tuple[bytes, datetime] | None:
+    """(state, start time) of process `pid` of this host (Linux /proc); None if unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        with open("/proc/stat", "rb") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith(b"btime"))
+        started = datetime.fromtimestamp(boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")).astimezone()
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return fields[0], started
+
+
+def process_alive(pid: int, since: datetime | None = None) -> bool:
+    """Whether process `pid` of this host is alive (not gone, not a zombie) — and,
+    given when the run started, is the one that started it (not a later process
+    given the same number)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    stat = _process_stat(pid)
+    if stat is None:
+        return True
+    state, started = stat
+    if state == b"Z":
+        return False
+    return since is None or started <= since + timedelta(seconds=2)
+
+
+def mark_interrupted(session: Session) -> list[int]:
+    """Runs « en-cours » of this host whose process no longer exists become
+    « interrompu » (their committed batches stay; the database rolled back the one
+    in flight). Runs of other hosts are left: their processes cannot be seen here."""
+    host = socket.gethostname()
+    runs = session.execute(
+        select(ImportRun.id, ImportRun.pid, ImportRun.started_at)
+        .where(ImportRun.status == "en-cours", ImportRun.host == host, ImportRun.pid.is_not(None))
+    ).all()
+    dead = [r.id for r in runs if r.pid != os.getpid() and not process_alive(r.pid, r.started_at)]
+    if dead:
+        session.execute(
+            update(ImportRun).where(ImportRun.id.in_(dead), ImportRun.status == "en-cours").values(
+                status="interrompu", finished_at=datetime.now().astimezone(),
+                error="interrompu : le processus de l'import s'est arrêté avant la fin "
+                      "(les lots déjà validés restent ; relancer l'import le termine)",
+            )
+        )
+    return dead
+
+
 class Loader:
     """One import run. `normalise` is the source's pure normaliser."""
 
@@ -343,18 +425,32 @@ class Loader:
         geocoder=None,
         batch_size: int = 2000,
         progress: Callable[[int], Any] | None = None,
+        notes: Iterable[str] = (),
+        force: bool = False,
+        max_archive_share: float = snapshot.MAX_ARCHIVE_SHARE,
+        own_sources: Iterable[str] = (),
     ):
         self.sessions = sessions
         self.source = source
         self.normalise = normalise
         self.location = location
         self.snapshot = snapshot
+        self.force = force
+        self.max_archive_share = max_archive_share
+        # A feed that reaches producers through a channel (the national base) archives
+        # only what came through it (importers.snapshot).
+        self.snapshot_channel: str | None = None
+        # Record sources that are this service's own (a partner's own file): export.py
+        # publishes them under the département's name.
+        self.own_sources = sorted(set(own_sources))
         self.actor = actor or f"import:{source}"
         self.options = options or {}
         self.geocoder = geocoder
         self.batch_size = batch_size
         self.progress = progress or (lambda n: None)
         self.report = Report()
+        for note in notes:  # said once: a column ignored, a default applied
+            self.report.warnings[note] += 1
         self.run_id: int | None = None
         self.referentiel: Referentiel | None = None
         # Structures of this file that passed validation (in the process that prepares
@@ -380,12 +476,21 @@ class Loader:
     # --- run record ---------------------------------------------------------
 
     def start(self) -> int:
+        """Record the run (with its process), after marking « interrompu » the runs
+        of this host whose process is gone; register the run's own sources."""
         with self.sessions() as session, session.begin():
+            mark_interrupted(session)
             run = ImportRun(
                 source=self.source, location=self.location, snapshot=self.snapshot,
                 status="en-cours", actor=self.actor, options=self.options, report={},
+                pid=os.getpid(), host=socket.gethostname(),
             )
             session.add(run)
+            if self.own_sources:
+                session.execute(
+                    pg_insert(OwnSource).values([{"name": n, "via": self.source} for n in self.own_sources])
+                    .on_conflict_do_nothing()
+                )
             session.flush()
             self.run_id = run.id
         return self.run_id
@@ -417,10 +522,15 @@ class Loader:
                 self._sql = {kind: _upsert_sql(kind, _column_types(session, TABLES[kind])) for kind in TABLES}
         self._pipeline(self._batches(records))
         started = time.perf_counter()
+        refused: snapshot.ArchiveShareExceeded | None = None
         with self.sessions() as session, session.begin():
             set_actor(session, self.actor)
             if self.snapshot:
-                self._archive_vanished(session)
+                try:
+                    with session.begin_nested():
+                        self._archive_vanished(session)
+                except snapshot.ArchiveShareExceeded as exc:
+                    refused = exc
             # Fresh statistics after a large load, or the duplicate joins below are
             # planned for the empty tables they were (nested loops over everything).
             for kind, table in TABLES.items():
@@ -430,8 +540,11 @@ class Loader:
                 self.report.counts[kind]["doublons"] += found
             # Each new duplicate suggestion goes to the moderators' queue.
             moderation.sync_duplicates(session)
-            self._save_report(session, finished=True)
+            self._save_report(session, finished=True, error=str(refused) if refused else None)
         self.timings["fin"] += time.perf_counter() - started
+        if refused is not None:
+            refused.run_id = self.run_id
+            raise refused
         return self.run_id
 
     def _pipeline(self, batches: Iterator[list[tuple[int, RawRecord]]]) -> None:
@@ -448,6 +561,12 @@ class Loader:
         sys.stderr.flush()
         worker = context.Process(target=self._prepare_all, args=(batches, queue),
                                  name="import-prepare", daemon=True)
+        self._parent_pid = os.getpid()
+        # No database connection crosses the fork: the pool's idle connections are
+        # closed first (the writer opens new ones), so that the child holds no socket
+        # of the parent's sessions — were the parent killed, its backends would stay
+        # « idle in transaction », with their locks, as long as the child lived.
+        self._release_connections()
         # The objects inherited by the child stay out of its garbage collections (else
         # each full collection walks, and so copies, the parent's whole heap).
         gc.freeze()
@@ -483,11 +602,24 @@ class Loader:
             queue.close()
             queue.cancel_join_thread()
 
+    def _release_connections(self) -> None:
+        """Close the idle connections of the sessions' engine (none is checked out
+        between batches). Sessions bound to one connection (the tests') keep it: the
+        child never uses it and dies with the parent."""
+        bind = self.sessions.kw.get("bind")
+        if isinstance(bind, Engine) and bind.pool.checkedout() == 0:
+            bind.dispose()
+
     def _prepare_all(self, batches: Iterator[list[tuple[int, RawRecord]]], queue) -> None:
         """In the worker process: prepare each batch and queue it for the writer.
+        The worker dies with its parent (a killed import leaves no process behind).
         The cyclic garbage collector runs once per batch instead of every 700
         allocations (it took a third of the preparation: records make many objects,
         and no cycles)."""
+        die_with_parent(self._parent_pid)
+        bind = self.sessions.kw.get("bind")
+        if isinstance(bind, Engine):  # never touch a connection of the parent's pool
+            bind.dispose(close=False)
         gc.disable()
         try:
             for batch in batches:
@@ -535,10 +667,10 @@ class Loader:
         while batch := list(islice(iterator, self.batch_size)):
             yield batch
 
-    def _save_report(self, session: Session, finished: bool = False) -> None:
+    def _save_report(self, session: Session, finished: bool = False, error: str | None = None) -> None:
         values: dict[str, Any] = {"report": self.report.as_dict()}
         if finished:
-            values.update(status="termine", finished_at=datetime.now().astimezone())
+            values.update(status="termine", finished_at=datetime.now().astimezone(), error=error)
         session.execute(update(ImportRun).where(ImportRun.id == self.run_id).values(**values))
 
     # --- one batch ----------------------------------------------------------
@@ -552,6 +684,19 @@ class Loader:
         rows, origin, quarantine = prepared.rows, prepared.origin, prepared.quarantine
         pending: list[tuple[int, RawRecord, Item]] = []
         for position, record in batch:
+            # The caps (importers.limits), before the normaliser spends anything on it;
+            # an ordinary record costs one comparison.
+            if record.size is None or record.size > limits.SMALL:
+                over = limits.check_record(record.data, record.size)
+                if over is not None:
+                    data = record.data
+                    kind = record.kind or (SERVICE if "structure_id" in data else "enregistrement")
+                    source, ident = (str(data.get(k) or "")[:300] if isinstance(data.get(k), (str, int)) else ""
+                                     for k in ("source", "id"))
+                    record = RawRecord(limits.abridge(data), kind=record.kind, line=record.line)
+                    pending.append((position, record, Item(kind=kind, source=source[:100], source_id=ident,
+                                                           data={}, raw=None, errors=over)))
+                    continue
             try:
                 items = self.normalise(record, self.options)
             except Exception as exc:  # a normaliser bug must not lose the record
@@ -564,6 +709,9 @@ class Loader:
             report.counts[kind]["lus"] += 1
             for warning in item.warnings:
                 report.warnings[warning] += 1
+            if not (item.source_id.isprintable() and item.source.isprintable()
+                    and (item.structure_key is None or item.structure_key[1].isprintable())):
+                self._refuse_control_in_key(item)  # rare: the test above is fast
             if item.source_id:
                 prepared.seen[kind].add((item.source, item.source_id))
             errors = item.errors
@@ -571,6 +719,10 @@ class Loader:
             if errors is None:
                 if not item.source or not item.source_id:
                     errors = {"id": ["identifiant ou source absent"]}
+                elif len(item.source) > 100:
+                    errors = {"source": ["trop long (100 caractères au plus)"]}
+                elif len(item.source_id) > 300:
+                    errors = {"id": ["trop long (300 caractères au plus)"]}
                 else:
                     row, errors = self._validate(item, report)
             if errors:
@@ -606,12 +758,40 @@ class Loader:
                 if kind == SERVICE:
                     row["structure_source"], row["structure_source_id"] = row.pop("_structure_key")
             prepared.keys[kind] = list(kind_rows)
-            prepared.payloads[kind] = dumps(list(kind_rows.values()))
+            payload = orjson.dumps(list(kind_rows.values()), default=_json_default)
+            if limits.payload_may_hold_control(payload):  # rare: one search of the batch's bytes
+                payload = self._strip_control(prepared, kind_rows)
+            prepared.payloads[kind] = payload.decode()
         prepared.origin = {
             key: value for key, value in prepared.origin.items()
             if value[2] not in self._file_structures
         }
         prepared.rows = None
+
+    @staticmethod
+    def _refuse_control_in_key(item: Item) -> None:
+        """An id or a source holding a control character is refused (a key must be
+        written as it is read, and PostgreSQL refuses \\u0000 in text)."""
+        structure_id = item.structure_key[1] if item.structure_key else ""
+        named = [(name, value) for name, value in (("id", item.source_id), ("source", item.source),
+                                                     ("structure_id", structure_id)) if limits.has_control(value)]
+        if named:
+            item.errors = {**(item.errors or {}), **{name: ["caractère de contrôle (invisible) refusé"]
+                                                     for name, _ in named}}
+            item.source_id, item.source = limits.strip_control(item.source_id), limits.strip_control(item.source)
+            if item.structure_key:
+                item.structure_key = tuple(limits.strip_control(list(item.structure_key)))
+
+    @staticmethod
+    def _strip_control(prepared: _Prepared, rows: dict) -> bytes:
+        """The rows' control characters removed (PostgreSQL refuses \\u0000; the
+        others are invisible noise), each field named in a warning."""
+        for row in rows.values():
+            for name in limits.fields_with_control(row):
+                row[name] = limits.strip_control(row[name])
+                label = "donnée brute" if name == "raw" else name
+                prepared.report.warnings[f"caractères de contrôle retirés : {label}"] += 1
+        return orjson.dumps(list(rows.values()), default=_json_default)
 
     def _merge(self, prepared: _Prepared) -> None:
         """The batch's report into the run's (in the batch's transaction)."""
@@ -744,20 +924,25 @@ class Loader:
 
     def _reject(self, prepared: _Prepared, kind, item: Item, record: RawRecord, position: int,
                 errors) -> dict:
+        # What is stored must be storable: no control character (PostgreSQL refuses
+        # \u0000 in text and JSON), ids within their columns.
+        errors = limits.strip_control({str(f): [str(m)[:2000] for m in ms] for f, ms in errors.items()})
         reason = "; ".join(f"{f} : {', '.join(m)}" for f, m in errors.items())
         report = prepared.report
         report.counts[kind]["rejetes"] += 1
         prepared.rejected_inputs.add(position)
         if len(report.rejections) < REPORT_REJECTIONS_MAX:
             report.rejections.append({
-                "type": kind, "source": item.source or None, "id": item.source_id or None,
+                "type": kind, "source": limits.strip_control(item.source[:100]) or None,
+                "id": limits.strip_control(item.source_id[:300]) or None,
                 "ligne": record.line, "motif": reason,
             })
         return {
             "run_id": self.run_id, "source": self.source, "kind": kind,
-            "record_source": item.source or None, "record_id": item.source_id or None,
+            "record_source": limits.strip_control(item.source[:100]) or None,
+            "record_id": limits.strip_control(item.source_id[:300]) or None,
             "reason": reason, "errors": errors,
-            "raw": orjson.loads(dumps(record.data)),
+            "raw": limits.strip_control(orjson.loads(dumps(record.data))),
         }
 
     def _validate(self, item: Item, report: Report) -> tuple[dict | None, dict | None]:
@@ -907,20 +1092,11 @@ class Loader:
 
     def _archive_vanished(self, session: Session) -> None:
         """Archive (never delete) what a full snapshot no longer holds, among the
-        sources the file speaks for."""
+        sources the file speaks for — unless it is more than the allowed share of
+        them (importers.snapshot): then nothing is archived and the error is raised."""
         for kind in (SERVICE, STRUCTURE):
-            seen = self.seen[kind]
-            sources = sorted({s for s, _ in seen})
-            if not sources:
-                continue
-            table = TABLES[kind]
-            archived = session.execute(
-                text(
-                    f"UPDATE {table} t SET status = 'archive', updated_at = now() "
-                    f"WHERE t.source = ANY(:sources) AND t.status <> 'archive' AND NOT EXISTS ("
-                    "SELECT 1 FROM unnest(CAST(:s AS text[]), CAST(:i AS text[])) AS k(source, id) "
-                    "WHERE k.source = t.source AND k.id = t.source_id) RETURNING t.id"
-                ),
-                {"sources": sources, "s": [k[0] for k in seen], "i": [k[1] for k in seen]},
-            ).all()
-            self.report.counts[kind]["archives"] += len(archived)
+            snapshot.check_archive_share(session, kind, self.seen[kind], max_share=self.max_archive_share,
+                                         force=self.force, channel=self.snapshot_channel)
+        for kind in (SERVICE, STRUCTURE):
+            self.report.counts[kind]["archives"] += snapshot.archive_vanished(
+                session, kind, self.seen[kind], channel=self.snapshot_channel)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, String, Text, func
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,8 +24,12 @@ class ImportRun(Base):
     source: Mapped[str] = mapped_column(String(50))  # registry name: data-inclusion, dora…
     location: Mapped[str] = mapped_column(Text)  # path or URL read
     snapshot: Mapped[bool] = mapped_column(Boolean, default=False)
-    # en-cours, termine, echoue (file-level error: nothing written)
+    # en-cours, termine, echoue (file-level error: nothing written), interrompu (its
+    # process died: the batches it committed stay, the one in flight was rolled back)
     status: Mapped[str] = mapped_column(String(20), default="en-cours")
+    # The process running it: a run « en-cours » whose process is gone was interrupted.
+    pid: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str | None] = mapped_column(Text)
     # Options needed to re-read a quarantined payload (e.g. a partner's column mapping).
     options: Mapped[dict] = mapped_column(JSONB, default=dict)

@@ -21,7 +21,7 @@ anything is written, and the next run resumes from the pages already received
 (if they are recent and the API's totals have not changed). Then the records are
 loaded as one snapshot per producer (importers.load): what a producer no longer
 sends for the département is archived, never deleted, after the guard of
-importers.archive_guard. The spool is removed once the load is done."""
+importers.snapshot. The spool is removed once the load is done."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ from urllib3.util.retry import Retry
 
 from geo.eligibility import departement_covering_codes
 from geo.errors import UnknownCode
-from importers import archive_guard
+from importers import snapshot
 from importers.errors import ImporterError
 from importers.load import Loader
 from importers.readers import RawRecord
@@ -461,6 +461,8 @@ class NationalRun:
             options={"departement": self.plan.departement, "producteurs": list(self.plan.producers)},
             geocoder=geocoder, batch_size=batch_size,
         )
+        self.loader.force = force_archive
+        self.loader.snapshot_channel = datainclusion_api.CHANNEL
         self.spool_dir = spool_dir
         self.spool: Spool | None = None
 
@@ -496,9 +498,13 @@ class NationalRun:
             if self.spool.resumed:
                 progress("reprise : les pages déjà reçues ne sont pas demandées à nouveau")
             fetched = fetch_all(client, self.spool, covering, progress)
-            if not self.force_archive:
-                with self.sessions() as session:
-                    archive_guard.check_archive_share(session, _keys(fetched))
+            # The snapshot's guard, per producer, before anything is written (the
+            # loader checks again before archiving, with the same answer).
+            with self.sessions() as session:
+                for kind, keys in _keys(fetched).items():
+                    snapshot.check_archive_share(session, kind, keys, max_share=self.loader.max_archive_share,
+                                                 force=self.force_archive, hint="--force-archive",
+                                                 channel=datainclusion_api.CHANNEL)
             fetched.warnings.update(self._absent_producers(fetched))
         except ImporterError as exc:
             if self.spool is not None:

@@ -20,13 +20,18 @@ import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
 import orjson
 
+from importers import limits
 from importers.errors import FileFormatError
 
 CHUNK = 1 << 16
+# The text of one element of a JSON array held while it is parsed: far above the
+# record cap (limits.MAX_RECORD, checked after), far below the memory of a host.
+_MAX_PENDING = 16 * limits.MAX_RECORD
 FORMATS = ("json", "ndjson", "csv", "xlsx")
 # Keys under which APIs wrap their list of records (Soliguide: places; DORA: results).
 LIST_KEYS = ("places", "results", "data", "items", "services", "structures")
@@ -40,6 +45,9 @@ class RawRecord:
     data: dict
     kind: str | None = None
     line: int | None = None
+    # Characters read for it (its JSON text, its cells): the record caps are checked
+    # on it before anything else (None: unknown, its fields are looked at).
+    size: int | None = None
 
 
 @dataclass
@@ -51,6 +59,12 @@ class FileInfo:
     count: int = 0
     sheets: list[str] = field(default_factory=list)
     kind: str | None = None  # from the file name (structures.csv, services.ndjson)
+    # Column titles of a table (normalised), per sheet ("" for a CSV): filled by inspect.
+    headers: dict[str, list[str]] = field(default_factory=dict)
+    # Columns titled twice (per sheet): the first non-empty cell is read.
+    duplicated: dict[str, list[str]] = field(default_factory=dict)
+    # The file's date: the workbook's « modified » property, else the file's.
+    modified: date | None = None
 
 
 def normalise_header(name: str) -> str:
@@ -170,6 +184,11 @@ def _iter_json_array(f: io.TextIOBase, name: str) -> Iterator[dict]:
                 obj, end = decoder.raw_decode(buf, pos)
                 break
             except json.JSONDecodeError as exc:
+                if len(buf) - pos > _MAX_PENDING:
+                    raise FileFormatError(
+                        f"{name} : l'élément {index + 1} du tableau dépasse "
+                        f"{_MAX_PENDING // 1_000_000} Mo (JSON invalide ou enregistrement démesuré)"
+                    ) from exc
                 more = f.read(CHUNK)
                 if not more:
                     raise FileFormatError(
@@ -179,7 +198,7 @@ def _iter_json_array(f: io.TextIOBase, name: str) -> Iterator[dict]:
         index += 1
         if not isinstance(obj, dict):
             raise FileFormatError(f"{name} : l'élément {index} du tableau n'est pas un objet JSON")
-        yield obj
+        yield obj, end - pos
         buf, pos = buf[end:], 0
 
 
@@ -188,8 +207,8 @@ def iter_json(path: Path, encoding: str) -> Iterator[RawRecord]:
         head = f.read(CHUNK).lstrip("\ufeff \t\r\n")
         f.seek(0)
         if head.startswith("["):
-            for i, obj in enumerate(_iter_json_array(f, path.name), start=1):
-                yield RawRecord(obj, line=i)
+            for i, (obj, size) in enumerate(_iter_json_array(f, path.name), start=1):
+                yield RawRecord(obj, line=i, size=size)
             return
         # A wrapping object (an API page): small enough to load whole.
         try:
@@ -207,9 +226,10 @@ def iter_json(path: Path, encoding: str) -> Iterator[RawRecord]:
             for i, obj in enumerate(items, start=1):
                 if not isinstance(obj, dict):
                     raise FileFormatError(f"{path.name} : l'élément {i} de « {key} » n'est pas un objet")
-                yield RawRecord(obj, kind=kind, line=i)
+                # Its size as JSON text, for the record cap (an API page: not the bulk path).
+                yield RawRecord(obj, kind=kind, line=i, size=len(orjson.dumps(obj)))
     if not found:
-        yield RawRecord(data, line=1)
+        yield RawRecord(data, line=1, size=len(orjson.dumps(data)))
 
 
 def iter_ndjson(path: Path, encoding: str) -> Iterator[RawRecord]:
@@ -217,6 +237,9 @@ def iter_ndjson(path: Path, encoding: str) -> Iterator[RawRecord]:
         for number, line in enumerate(f, start=1):
             line = line.strip()
             if not line:
+                continue
+            if len(line) > limits.MAX_RECORD:  # not parsed: the loader quarantines it
+                yield RawRecord({"_extrait": line[:2000]}, line=number, size=len(line))
                 continue
             try:
                 obj = orjson.loads(line)  # several times faster than json, same errors
@@ -226,7 +249,7 @@ def iter_ndjson(path: Path, encoding: str) -> Iterator[RawRecord]:
                 ) from exc
             if not isinstance(obj, dict):
                 raise FileFormatError(f"{path.name}, ligne {number} : un objet JSON est attendu")
-            yield RawRecord(obj, line=number)
+            yield RawRecord(obj, line=number, size=len(line))
 
 
 # --- CSV ----------------------------------------------------------------------
@@ -246,21 +269,54 @@ def _delimiter(path: Path, encoding: str) -> str:
         return best
 
 
-def _rows_to_records(rows, name: str, kind: str | None) -> Iterator[RawRecord]:
+IGNORE_COLUMN = "__ignore__"
+# Values of an `__ignore__` cell that do not flag the row.
+_NOT_IGNORED = frozenset(("", "false", "faux", "non", "no", "0"))
+
+
+def _flagged(value) -> bool:
+    if value is None or value is False:
+        return False
+    return str(value).strip().lower() not in _NOT_IGNORED
+
+
+def _rows_to_records(rows, name: str, kind: str | None, info: FileInfo | None = None,
+                     sheet: str = "") -> Iterator[RawRecord]:
+    """Records of a table. A first column titled `__ignore__` (the national
+    template) flags the rows to skip: its description and example rows. A column
+    titled twice is read once (its first non-empty cell)."""
     header = None
+    ignore = -1  # index of the __ignore__ column
+    duplicated: dict[str, list[int]] = {}
     for number, row in enumerate(rows, start=1):
         if header is None:
             cells = [normalise_header(c) for c in row]
             if not any(cells):
                 continue
+            raw = [str(c).strip() if c is not None else "" for c in row]
+            ignore = raw.index(IGNORE_COLUMN) if IGNORE_COLUMN in raw else -1
+            if ignore >= 0:
+                cells[ignore] = ""
             header = cells
             if len(set(c for c in header if c)) < 2:
                 raise FileFormatError(
                     f"{name} : la ligne d'en-tête ne nomme pas de colonnes reconnaissables"
                 )
+            seen: dict[str, int] = {}
+            for i, c in enumerate(header):
+                if c and c in seen:
+                    duplicated.setdefault(c, [seen[c]]).append(i)
+                    header[i] = ""
+                seen.setdefault(c, i)
+            if info is not None:
+                info.headers[sheet] = [c for c in header if c]
+                if duplicated:
+                    info.duplicated[sheet] = sorted(duplicated)
             continue
         values = ["" if v is None else v for v in row]
         if not any(str(v).strip() for v in values):
+            continue
+        if 0 <= ignore < len(values) and _flagged(row[ignore]):
             continue
         if len(values) > len(header) and any(str(v).strip() for v in values[len(header):]):
             raise FileFormatError(
@@ -268,15 +324,26 @@ def _rows_to_records(rows, name: str, kind: str | None) -> Iterator[RawRecord]:
                 "(séparateur ou guillemets incorrects ?)"
             )
         record = {h: v for h, v in zip(header, values, strict=False) if h}
-        yield RawRecord(record, kind=kind, line=number)
+        for column, indexes in duplicated.items():
+            for i in indexes:
+                value = values[i] if i < len(values) else ""
+                if str(value).strip():
+                    record[column] = value
+                    break
+        try:
+            size = sum(map(len, values))  # a CSV row: texts only
+        except TypeError:  # a workbook's row: dates, booleans
+            size = sum(len(v) for v in values if isinstance(v, str))
+        yield RawRecord(record, kind=kind, line=number, size=size)
     if header is None:
         raise FileFormatError(f"{name} : aucune ligne d'en-tête")
 
 
-def iter_csv(path: Path, encoding: str, delimiter: str, kind: str | None = None) -> Iterator[RawRecord]:
+def iter_csv(path: Path, encoding: str, delimiter: str, kind: str | None = None,
+             info: FileInfo | None = None) -> Iterator[RawRecord]:
     with open(path, encoding=encoding, newline="") as f:
         try:
-            yield from _rows_to_records(csv.reader(f, delimiter=delimiter), path.name, kind)
+            yield from _rows_to_records(csv.reader(f, delimiter=delimiter), path.name, kind, info)
         except csv.Error as exc:
             raise FileFormatError(f"{path.name} : CSV illisible ({exc})") from exc
 
@@ -284,9 +351,21 @@ def iter_csv(path: Path, encoding: str, delimiter: str, kind: str | None = None)
 # --- XLSX ---------------------------------------------------------------------
 
 
+# Workbooks whose decompressed size was checked: (path, size, mtime).
+_CHECKED: set[tuple[str, int, int]] = set()
+
+
 def _open_workbook(path: Path):
+    """The workbook in read-only mode (streamed), once its decompressed size has been
+    checked (limits.check_workbook). defusedxml, installed, keeps openpyxl's parser
+    away from XML entity expansion."""
     import openpyxl
 
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _CHECKED:
+        limits.check_workbook(path)
+        _CHECKED.add(key)
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -301,17 +380,117 @@ def sheet_names(path: Path) -> list[str]:
         wb.close()
 
 
-def iter_xlsx(path: Path, sheets: list[str] | None = None) -> Iterator[RawRecord]:
+def workbook_date(path: Path) -> date | None:
+    """The date the workbook says it was last saved (dcterms:modified of
+    docProps/core.xml), None when it says nothing (openpyxl would answer « now »)."""
+    from defusedxml.ElementTree import fromstring
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            core = fromstring(archive.read("docProps/core.xml"))
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError, SyntaxError):
+        return None
+    found = core.find("{http://purl.org/dc/terms/}modified")
+    try:
+        return datetime.fromisoformat(found.text.strip().replace("Z", "+00:00")).date()
+    except (AttributeError, ValueError):
+        return None
+
+
+_ZERO_PADDED = re.compile(r"^0+$")
+
+
+def cell_text(value, number_format: str | None):
+    """A number as the text Excel displays (59350, never 59350.0; 02000 in a cell
+    formatted « 00000 »); dates and texts as they are."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None
+        text = str(int(value)) if value.is_integer() and abs(value) < 1e16 else format(value, ".15g")
+    else:
+        text = str(value)
+    if number_format and _ZERO_PADDED.match(number_format) and text.isdigit():
+        text = text.zfill(len(number_format))
+    return text
+
+
+def _row_texts(cells) -> tuple:
+    return tuple(
+        cell_text(c.value, getattr(c, "number_format", None)) if isinstance(c.value, (int, float)) else c.value
+        for c in cells
+    )
+
+
+def _filled_rows(wb, ws) -> int | None:
+    """The rows of a sheet that hold a value, counted in its XML (not through the
+    sheet's <dimension>, which openpyxl trusts in read-only mode)."""
+    from defusedxml.ElementTree import iterparse
+
+    sheet_path = getattr(ws, "_worksheet_path", None)
+    if not sheet_path:
+        return None
+    empty_strings = {i for i, t in enumerate(getattr(wb, "shared_strings", []) or []) if not str(t).strip()}
+    ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    count, filled = 0, False
+    with wb._archive.open(sheet_path) as stream:
+        for _event, element in iterparse(stream, events=("end",)):
+            tag = element.tag
+            if tag == f"{ns}c":
+                if not filled:
+                    v = element.find(f"{ns}v")
+                    if v is not None and v.text not in (None, ""):
+                        if element.get("t") == "s":
+                            filled = int(v.text) not in empty_strings
+                        elif element.get("t") in ("str", "inlineStr"):
+                            filled = bool(v.text.strip())
+                        else:
+                            filled = True
+                    else:
+                        inline = element.find(f"{ns}is")
+                        if inline is not None:
+                            filled = any((t.text or "").strip() for t in inline.iter(f"{ns}t"))
+                element.clear()
+            elif tag == f"{ns}row":
+                count += filled
+                filled = False
+                element.clear()
+    return count
+
+
+def iter_xlsx(path: Path, sheets: list[str] | None = None, info: FileInfo | None = None,
+              verify: bool = False) -> Iterator[RawRecord]:
     """Rows of the named sheets (all by default), in that order; a sheet named like
-    'structures' or 'services' gives the kind of its rows."""
+    'structures' or 'services' gives the kind of its rows. The sheets' declared
+    dimensions are ignored (a wrong one would hide rows); with `verify`, the rows
+    read are counted against the sheet's XML and a difference stops the import."""
     wb = _open_workbook(path)
     try:
         for name in sheets or wb.sheetnames:
             if name not in wb.sheetnames:
                 raise FileFormatError(f"{path.name} : la feuille « {name} » est absente")
             kind = _kind_from_name(Path(name))
-            rows = wb[name].iter_rows(values_only=True)
-            yield from _rows_to_records(rows, f"{path.name}, feuille « {name} »", kind)
+            ws = wb[name]
+            ws.reset_dimensions()
+            read = [0]
+
+            def rows(ws=ws, read=read):
+                for cells in ws.iter_rows():
+                    values = _row_texts(cells)
+                    if any(v is not None and (not isinstance(v, str) or v.strip()) for v in values):
+                        read[0] += 1
+                    yield values
+
+            yield from _rows_to_records(rows(), f"{path.name}, feuille « {name} »", kind, info, name)
+            if verify:
+                expected = _filled_rows(wb, ws)
+                if expected is not None and expected != read[0]:
+                    raise FileFormatError(
+                        f"{path.name}, feuille « {name} » : {read[0]} lignes lues pour {expected} "
+                        "lignes non vides dans le classeur — classeur incohérent, import arrêté "
+                        "(enregistrez-le à nouveau depuis votre tableur)"
+                    )
     finally:
         wb.close()
 
@@ -326,12 +505,15 @@ def inspect(path: Path, sheets: list[str] | None = None, fmt: str | None = None)
     info = FileInfo(path=path, format=fmt, kind=_kind_from_name(path))
     if fmt == "xlsx":
         info.sheets = sheets or sheet_names(path)
+        info.modified = workbook_date(path)
     else:
         info.encoding = _encoding(path)
         if fmt == "csv":
             info.delimiter = _delimiter(path, info.encoding)
+    if info.modified is None:
+        info.modified = datetime.fromtimestamp(path.stat().st_mtime).date()
     count = 0
-    for _ in iter_records(info):
+    for _ in iter_records(info, verify=True):
         count += 1
     if count == 0:
         raise FileFormatError(f"le fichier {path.name} ne contient aucun enregistrement")
@@ -339,15 +521,17 @@ def inspect(path: Path, sheets: list[str] | None = None, fmt: str | None = None)
     return info
 
 
-def iter_records(info: FileInfo) -> Iterator[RawRecord]:
+def iter_records(info: FileInfo, verify: bool = False) -> Iterator[RawRecord]:
+    """The file's records; `verify` (the framing pass) also checks that a workbook's
+    rows were all read and notes the tables' column titles in `info`."""
     if info.format == "json":
         records = iter_json(info.path, info.encoding)
     elif info.format == "ndjson":
         records = iter_ndjson(info.path, info.encoding)
     elif info.format == "csv":
-        records = iter_csv(info.path, info.encoding, info.delimiter, info.kind)
+        records = iter_csv(info.path, info.encoding, info.delimiter, info.kind, info if verify else None)
     else:
-        records = iter_xlsx(info.path, info.sheets)
+        records = iter_xlsx(info.path, info.sheets, info if verify else None, verify=verify)
     for record in records:
         if record.kind is None and info.kind is not None:
             record.kind = info.kind

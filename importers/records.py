@@ -91,6 +91,19 @@ def to_int(value: Any) -> Any:
     return value
 
 
+def pad_code(value: Any, width: int) -> Any:
+    """A code whose leading zeros a spreadsheet dropped (2000 for 02000, 13 digits for
+    a SIRET), as text; anything else as blank_to_none leaves it."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) and not value.is_integer():
+            return str(value)
+        value = str(int(value))
+    value = blank_to_none(value)
+    if isinstance(value, str) and value.isdigit() and width - 1 <= len(value) < width:
+        return value.zfill(width)
+    return value
+
+
 def sorted_codes(values) -> list[str]:
     """Codes as a sorted list without duplicates (sets from the source have no order)."""
     return sorted({str(v) for v in values or []})

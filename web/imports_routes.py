@@ -1,5 +1,7 @@
-"""Templates a partner downloads to send its offers: XLSX, CSV and the YAML
-mapping that reads them (offre import partenaire FICHIER --mapping …)."""
+"""Templates a partner downloads to send its offers: the project's own (XLSX, CSV
+and the YAML mapping that reads them: offre import partenaire FICHIER --mapping …)
+and data·inclusion's national template (offre import data-inclusion FICHIER
+--source NOM)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ _FILES = {
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     "offres.csv": (templates.template_csv, "text/csv; charset=utf-8"),
     "correspondance.yaml": (templates.mapping_yaml, "application/yaml; charset=utf-8"),
+    "data-inclusion.xlsx": (templates.national_template_xlsx,
+                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
 }
 
 

@@ -59,6 +59,10 @@ class Settings:
         "", "Jeton d'accès à l'API nationale data·inclusion (à demander à data·inclusion ; vide : import impossible)."
     )
     default_radius_km: int = setting(50, "Rayon de recherche par défaut, en kilomètres.")
+    import_max_archive_share: float = setting(
+        0.2, "Part (0 à 1) des enregistrements d'une source qu'un import --snapshot peut archiver "
+        "sans --force (au-delà, rien n'est archivé).",
+    )
     smtp_host: str = setting("localhost", "Serveur SMTP des courriels.")
     smtp_port: int = setting(25, "Port du serveur SMTP.")
     smtp_user: str = setting("", "Utilisateur SMTP (vide : sans authentification).")
@@ -106,6 +110,8 @@ def _convert(f, raw: str):
         return raw.strip().lower() in ("1", "true", "yes", "oui", "on")
     if f.type in ("int", int):
         return int(raw)
+    if f.type in ("float", float):
+        return float(raw.replace(",", "."))
     return raw
 
 

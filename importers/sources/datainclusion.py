@@ -18,6 +18,7 @@ from importers.records import (
     STRUCTURE,
     Item,
     blank_to_none,
+    pad_code,
     sorted_codes,
     split_list,
     to_float,
@@ -89,6 +90,10 @@ def _clean(data: dict) -> dict:
             if isinstance(value, str):
                 value = value.strip() or None
             out[key] = value
+        elif key == "zone_eligibilite":
+            # A code typed as a number lost its leading zero: 2 for 02, 2408 for 02408.
+            out[key] = [c.zfill(2) if len(c) == 1 and c.isdigit() else c.zfill(5) if len(c) == 4 and c.isdigit()
+                        else c for c in split_list(value)] or None
         elif key in LIST_FIELDS:
             out[key] = split_list(value) or None
         elif key in FLOAT_FIELDS:
@@ -97,8 +102,8 @@ def _clean(data: dict) -> dict:
             out[key] = to_int(value)
         elif hasattr(value, "isoformat") and key == "date_maj":
             out[key] = value.isoformat()[:10]
-        elif isinstance(value, (int, float)) and key in ("code_postal", "code_insee", "siret"):
-            out[key] = str(int(value)).zfill(5 if key != "siret" else 14)
+        elif key in ("code_postal", "code_insee", "siret"):
+            out[key] = pad_code(value, 14 if key == "siret" else 5)
         else:
             out[key] = blank_to_none(value)
     return out
@@ -112,14 +117,29 @@ def to_catalogue(model: pydantic.BaseModel) -> dict:
     return data
 
 
+# Options of a run: the producer's name (--source) and the file's date, given to the
+# records of the national template, which has neither column (the producer is the source).
+DEFAULT_SOURCE = "default_source"
+DEFAULT_DATE = "default_date_maj"
+
+
 def normalise(record: RawRecord, options: dict | None = None) -> list[Item]:
     kind = kind_of(record)
     raw = record.data
     cleaned = _clean(raw)
-    source = str(cleaned.get("source") or (options or {}).get("default_source") or "")
+    options = options or {}
+    warnings = []
+    source = cleaned.get("source")
+    if not source and options.get(DEFAULT_SOURCE):
+        source = cleaned["source"] = options[DEFAULT_SOURCE]
+        warnings.append(f"source absente : « {source} » (option --source) utilisée")
+    if not cleaned.get("date_maj") and options.get(DEFAULT_DATE):
+        cleaned["date_maj"] = options[DEFAULT_DATE]
+        warnings.append(f"date_maj absente : date du fichier ({options[DEFAULT_DATE]}) utilisée")
+    source = str(source or "")
     source_id = str(cleaned.get("id") or "")
     model = v1.Service if kind == SERVICE else v1.Structure
-    item = Item(kind=kind, source=source, source_id=source_id, data={}, raw=raw)
+    item = Item(kind=kind, source=source, source_id=source_id, data={}, raw=raw, warnings=warnings)
     if kind == SERVICE:
         item.structure_key = (source, str(cleaned.get("structure_id") or ""))
     try:

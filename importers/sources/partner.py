@@ -24,6 +24,7 @@ from importers.records import (
     STRUCTURE,
     Item,
     blank_to_none,
+    pad_code,
     split_list,
     to_float,
     to_int,
@@ -124,8 +125,8 @@ def normalise(record: RawRecord, options: dict | None = None) -> list[Item]:
             row[target] = _code(target, cell, values) if blank_to_none(cell) else None
         elif hasattr(cell, "isoformat"):
             row[target] = cell.isoformat()[:10]
-        elif isinstance(cell, (int, float)) and target in ("code_postal", "code_insee", "structure_siret"):
-            row[target] = str(int(cell)).zfill(14 if target == "structure_siret" else 5)
+        elif target in ("code_postal", "code_insee", "structure_siret"):
+            row[target] = pad_code(cell, 14 if target == "structure_siret" else 5)
         else:
             row[target] = blank_to_none(str(cell)) if cell is not None else None
     service_id = str(row.pop("id", None) or "")

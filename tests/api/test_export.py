@@ -52,9 +52,10 @@ def test_the_demo_catalogue_validates_100_percent(demo_app, demo_database_url):
 
 
 def test_invalid_records_are_left_out_with_their_reason(db, factories):
-    structure = factories.StructureFactory(nom="Structure valide")
-    good = factories.ServiceFactory(structure=structure, zone_eligibilite=[], publics=[])
-    bad = factories.ServiceFactory(structure=structure, description=None)
+    # Written in the back-office (source local): ours, exported under the département's name.
+    structure = factories.StructureFactory(nom="Structure valide", source="local")
+    good = factories.ServiceFactory(structure=structure, zone_eligibilite=[], publics=[], source="local")
+    bad = factories.ServiceFactory(structure=structure, description=None, source="local")
     page = export.services_page(db, "cd02", size=1000)
     records = {r["id"]: r for r in page.records}
     assert export.record_id("cd02", good.id) in records

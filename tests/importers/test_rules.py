@@ -78,16 +78,17 @@ def test_quarantined_record_retried_after_a_fix(db, sessions, run_import, tmp_pa
 
 
 def test_snapshot_archives_what_vanished_never_deletes(db, run_import, tmp_path):
-    first = [_structure(0)] + [_service(i) for i in range(5)]
+    first = [_structure(0)] + [_service(i) for i in range(10)]
     run_import("data-inclusion", _ndjson(tmp_path / "1.ndjson", first))
-    second = [_structure(0)] + [_service(i) for i in range(3)]
+    # Two of ten: within the share a snapshot may archive without --force (20 %).
+    second = [_structure(0)] + [_service(i) for i in range(8)]
     # Without --snapshot, nothing is archived.
     report = run_import("data-inclusion", _ndjson(tmp_path / "2.ndjson", second))
     assert counts(report, "service")["archives"] == 0
     report = run_import("data-inclusion", _ndjson(tmp_path / "2.ndjson", second), snapshot=True)
     assert counts(report, "service")["archives"] == 2
-    assert counts(report, "service")["inchanges"] == 3
-    gone = db.scalars(select(Service).where(Service.source_id.in_(["v3", "v4"]))).all()
+    assert counts(report, "service")["inchanges"] == 8
+    gone = db.scalars(select(Service).where(Service.source_id.in_(["v8", "v9"]))).all()
     assert [s.status for s in gone] == [Status.ARCHIVE, Status.ARCHIVE]
     # Other sources are untouched by this source's snapshot.
     assert db.scalar(select(func.count()).select_from(Service).where(Service.status == Status.ARCHIVE)) == 2

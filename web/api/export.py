@@ -31,8 +31,12 @@ def _page(kind: str, args: dict, schema):
         return problem(400, str(exc), exc.errors)
     source = export.default_source(current_app.extensions["offre"]["settings"].departement_code)
     fetch = export.structures_page if kind == "structures" else export.services_page
-    page = fetch(get_session(), source, after=after, size=args["size"])
-    links = page_links(url_for(f"api_export.{kind}", _external=True), {"size": args["size"]}, page.next_cursor)
+    page = fetch(get_session(), source, after=after, size=args["size"],
+                 include_imported=args["include_imported"])
+    query = {"size": args["size"]}
+    if args["include_imported"]:
+        query["include_imported"] = "true"
+    links = page_links(url_for(f"api_export.{kind}", _external=True), query, page.next_cursor)
     body = schema().dump({"items": page.records, "next_cursor": page.next_cursor, "links": links})
     response = jsonify(body)
     response.headers["Link"] = link_header({k: v for k, v in links.items() if k == "next"})

@@ -191,6 +191,12 @@ class ExportQuerySchema(Schema):
         validate=validate.Range(min=1, max=export.MAX_PAGE_SIZE, error=f"entre 1 et {export.MAX_PAGE_SIZE}"),
         error_messages={"invalid": "nombre entier attendu"},
     )
+    include_imported = fields.Boolean(
+        load_default=False,
+        error_messages={"invalid": "true ou false attendu"},
+        metadata={"description": "Ajouter les enregistrements importés d'une autre base, sous leur propre "
+                                 "source et leur propre identifiant (par défaut : seulement les nôtres)."},
+    )
 
 
 def _di_schema(name: str, field_names: tuple[str, ...]) -> type[Schema]:

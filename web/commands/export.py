@@ -20,14 +20,15 @@ def _csv_value(value):
     return "" if value is None else value
 
 
-def write_export(session, directory: Path, source: str, exclude_sources=()) -> dict:
+def write_export(session, directory: Path, source: str, exclude_sources=(), include_imported=False) -> dict:
     """Write structures and services as .json, .ndjson and .csv in `directory`.
     Returns {kind: (written, rejected list)}."""
     directory.mkdir(parents=True, exist_ok=True)
     result = {}
     for kind, fields_ in (("structures", export.STRUCTURE_FIELDS), ("services", export.SERVICE_FIELDS)):
         records, rejected = [], []
-        for page in export.iter_pages(session, kind, source, exclude_sources=exclude_sources):
+        for page in export.iter_pages(session, kind, source, exclude_sources=exclude_sources,
+                                      include_imported=include_imported):
             records.extend(page.records)
             rejected.extend(page.rejected)
         (directory / f"{kind}.json").write_text(
@@ -54,12 +55,16 @@ def export_group():
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--source", default=None, help="Nom du producteur pour data·inclusion (défaut : cd<code du département>).")
 @click.option("--exclude-source", "exclude_sources", multiple=True, help="Source du catalogue à ne pas exporter (ex. dora, déjà connue de data·inclusion) ; répétable.")
+@click.option("--include-imported", is_flag=True,
+              help="Ajouter les enregistrements importés d'une autre base (Soliguide, DORA, data·inclusion…), "
+                   "sous leur propre source et leur propre identifiant. Par défaut, seuls les nôtres "
+                   "(espace des partenaires, API des partenaires, fichiers des partenaires).")
 @with_appcontext
-def data_inclusion(directory, source, exclude_sources):
+def data_inclusion(directory, source, exclude_sources, include_imported):
     offre = current_app.extensions["offre"]
     source = source or export.default_source(offre["settings"].departement_code)
     with offre["sessionmaker"]() as session:
-        result = write_export(session, directory, source, tuple(exclude_sources))
+        result = write_export(session, directory, source, tuple(exclude_sources), include_imported)
     failed = False
     for kind, (written, rejected) in result.items():
         click.echo(f"{kind} : {written} écrits dans {directory}/{kind}.json, .ndjson, .csv ; {len(rejected)} écartés.")

@@ -4,6 +4,7 @@ offre import retry …"""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import click
@@ -13,6 +14,8 @@ from importers import registry
 from importers.errors import ImporterError
 from importers.models import ImportRun
 from importers.readers import workdir
+from importers.snapshot import ArchiveShareExceeded
+from importers.sources import datainclusion
 from importers.sources.partner import default_mapping_text, parse_mapping
 from web.commands.base import sessions, settings
 
@@ -37,13 +40,15 @@ def _geocoder():
 
 def print_report(run: ImportRun) -> None:
     report = run.report or {}
-    state = {"termine": "terminé", "echoue": "échoué", "en-cours": "en cours (ou interrompu)"}
+    state = {"termine": "terminé", "echoue": "échoué", "en-cours": "en cours",
+             "interrompu": "interrompu"}
     click.echo(f"Import n° {run.id} — source {run.source} — {run.location}")
     click.echo(f"État : {state.get(run.status, run.status)}"
                + (" — instantané complet" if run.snapshot else ""))
     if run.error:
         click.echo(f"Erreur : {run.error}")
-        click.echo("Le catalogue n'a pas été modifié.")
+        if run.status == "echoue":
+            click.echo("Le catalogue n'a pas été modifié.")
     for kind, title in (("structure", "Structures"), ("service", "Offres")):
         counts = (report.get("compteurs") or {}).get(kind)
         if counts:
@@ -101,6 +106,13 @@ def import_group():
               help="Le fichier est complet : archiver (sans supprimer) ce qui n'y figure plus.")
 @click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False),
               help="Correspondance YAML des colonnes (source partenaire ; défaut : le modèle).")
+@click.option("--source", "producer", metavar="NOM",
+              help="data-inclusion : nom du producteur (minuscules, chiffres, tirets), source des "
+                   "enregistrements d'un fichier sans colonne « source » (le modèle national) ; "
+                   "obligatoire pour ce modèle.")
+@click.option("--force", is_flag=True,
+              help="Avec --snapshot : archiver même plus que la part permise "
+                   "(IMPORT_MAX_ARCHIVE_SHARE) des enregistrements de la source.")
 @click.option("--batch-size", default=2000, show_default=True, help="Enregistrements par lot validé.")
 @click.option("--departement", default=None,
               help="data-inclusion-api : code du département (défaut : DEPARTEMENT_CODE).")
@@ -115,23 +127,31 @@ def import_group():
 @click.option("--force-archive", is_flag=True,
               help="data-inclusion-api : archiver même une large part des offres d'un producteur.")
 @with_appcontext
-def import_run(source, location, snapshot, mapping_path, batch_size, departement, token, producers,
-               page_size, spool_dir, force_archive):
+def import_run(source, location, snapshot, mapping_path, producer, force, batch_size, departement, token,
+               producers, page_size, spool_dir, force_archive):
     if source == NATIONAL:
         _run_national(location, departement=departement, token=token, producers=producers,
-                      page_size=page_size, spool_dir=spool_dir, force_archive=force_archive,
+                      page_size=page_size, spool_dir=spool_dir, force_archive=force_archive or force,
                       batch_size=batch_size)
         return
     if not location:
         raise click.UsageError("indiquez le fichier, le dossier ou l'URL à importer (LOCATION)")
     options = {}
+    if producer is not None:
+        if source != "data-inclusion":
+            raise click.UsageError("--source ne s'utilise qu'avec la source data-inclusion")
+        if not re.match(r"^[a-z0-9][a-z0-9_.:-]{1,60}$", producer):
+            raise click.BadParameter(
+                "minuscules, chiffres, tirets, 2 à 61 caractères (ex. mission-locale-laon)",
+                param_hint="--source")
+        options[datainclusion.DEFAULT_SOURCE] = producer
     try:
         if source == "partenaire":
             text = Path(mapping_path).read_text(encoding="utf-8") if mapping_path else default_mapping_text()
             options["mapping"] = parse_mapping(text)
         with workdir() as tmp:
             try:
-                prepared = registry.prepare(source, location, Path(tmp))
+                prepared = registry.prepare(source, location, Path(tmp), options)
             except ImporterError as exc:
                 loader = registry.Loader(sessions(), source, registry.get(source).normalise,
                                          location=location, snapshot=snapshot, options=options)
@@ -139,10 +159,16 @@ def import_run(source, location, snapshot, mapping_path, batch_size, departement
                 _show(loader.run_id)
                 raise click.ClickException(str(exc)) from exc
             with click.progressbar(length=prepared.total, label="Enregistrements importés") as bar:
-                loader = registry.execute(
-                    sessions(), prepared, snapshot=snapshot, options=options,
-                    geocoder=_geocoder(), progress=bar.update, batch_size=batch_size,
-                )
+                try:
+                    loader = registry.execute(
+                        sessions(), prepared, snapshot=snapshot, options=options,
+                        geocoder=_geocoder(), progress=bar.update, batch_size=batch_size,
+                        force=force, max_archive_share=settings().import_max_archive_share,
+                    )
+                except ArchiveShareExceeded as exc:
+                    click.echo()
+                    _show(exc.run_id)
+                    raise click.ClickException(str(exc)) from exc
     except ImporterError as exc:
         raise click.ClickException(str(exc)) from exc
     _show(loader.run_id)
@@ -163,6 +189,7 @@ def _run_national(location, *, departement, token, producers, page_size, spool_d
         spool_dir=Path(spool_dir) if spool_dir else None, force_archive=force_archive,
         geocoder=_geocoder(), batch_size=batch_size,
     )
+    run.loader.max_archive_share = config.import_max_archive_share
     try:
         fetched = run.fetch(progress=click.echo)
     except ImporterError as exc:
