@@ -21,7 +21,8 @@ town hall with a phone, an e-mail, a website and sometimes a SIRET. Then:
   each other: other networks in the same commune, two offices of the same network in
   the same city, neighbouring branches across an arrondissement border, the same
   building, associations of the same commune, two establishments (two SIRETs) of the
-  same organisation, and homonyms in other communes.
+  same organisation, antennas of one association under its head office's SIRET, and
+  homonyms in other communes.
 
 These transformations are written from how sources differ, not from the scorer's
 features; the pairs are split in two halves (`split`: "tune" and "test"), and the
@@ -191,7 +192,7 @@ class World:
         if mail_domain in GENERIC_MAIL:  # a personal mailbox: named after the organisation
             mailbox = _slug(names[0]).replace("-", rng.choice([".", "", "-"]))[:20] + str(rng.randint(1, 99))
         else:
-            mailbox = rng.choice(["contact", "accueil", "secretariat", "info", _slug(names[0])[:12]])
+            mailbox = rng.choice(["contact", "accueil", "secretariat", "info", _slug(names[0])[:40]])
         return {
             "kind": kind, "names": names, "commune": c, "siret": self.siret() if rng.random() < siret_p else None,
             "adresse": self.address(c), "point": _offset(c["point"], rng.uniform(20, near), rng),
@@ -401,7 +402,9 @@ def record(world: World, org: dict, name: str, rng: random.Random, *, second: bo
     r = rng.random()
     if r < 0.2:
         rec["adresse"] = None
-    elif r < 0.3:
+    elif r < 0.28:  # the head office's, a former or a postal address
+        rec["adresse"] = world.address(c)
+    elif r < 0.36:
         rec["adresse"] = rng.choice(["BP 12", "Hôtel de ville", "Place de la Mairie", "Centre commercial"]) + (
             ", " + rec["adresse"] if rng.random() < 0.5 else "")
     else:
@@ -508,6 +511,27 @@ def main() -> None:
         non_duplicate("homonymes-autre-commune", org, twin, metres=None)
 
     rng.shuffle(pairs)
+    # Added after the first measures, with their own random stream (the pairs above keep
+    # their order and halves): antennas of one association in one city, declared by the
+    # sources with the head office's SIRET.
+    extra = random.Random(SEED + 1)
+    more = []
+    for _ in range(60):
+        c = extra.choice(towns)
+        org = extra.choice([o for o in world.orgs[c["code"]] if o["kind"] in (
+            "restos", "secours-catholique", "secours-populaire", "croix-rouge", "association", "emmaus")])
+        q1, q2 = extra.sample(QUARTIERS, 2)
+        siret = org["siret"] or world.siret()
+        first = dict(org, siret=siret, names=[f"{nm} - antenne {q1}" for nm in org["names"]])
+        second = dict(org, siret=siret, names=[f"{nm} - antenne {q2}" for nm in org["names"]],
+                      adresse=world.address(c), telephone=world.phone(c) if extra.random() < 0.7 else org["telephone"])
+        second["point"] = _offset(first["point"], extra.uniform(100, 480), extra)
+        a = record(world, first, extra.choice(first["names"]), extra)
+        b = record(world, second, rewrite(extra.choice(second["names"]), c["nom"], extra), extra, second=True)
+        b["siret"] = siret if extra.random() < 0.8 else None
+        a["siret"] = siret
+        more.append({"label": 0, "category": "antennes-meme-siret", "a": a, "b": b})
+    pairs += more
     for i, p in enumerate(pairs):
         p["id"] = i + 1
         p["split"] = "tune" if i % 2 == 0 else "test"
@@ -517,8 +541,9 @@ def main() -> None:
                        | {p[s]["nom"] for p in pairs for s in "ab"})
     # One pair per line: readable diffs.
     lines = [json.dumps(p, ensure_ascii=False) for p in pairs]
-    OUT.write_text('{"seed": %d,\n"catalogue": %s,\n"pairs": [\n%s\n]}\n' % (
-        SEED, json.dumps(catalogue, ensure_ascii=False), ",\n".join(lines)), encoding="utf-8")
+    names = json.dumps(catalogue, ensure_ascii=False)
+    OUT.write_text(f'{{"seed": {SEED},\n"catalogue": {names},\n"pairs": [\n' + ",\n".join(lines) + "\n]}\n",
+                   encoding="utf-8")
     labels = [p["label"] for p in pairs]
     print(f"{OUT}: {len(pairs)} pairs ({sum(labels)} duplicates), {len(catalogue)} catalogue names")
 
