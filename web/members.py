@@ -364,7 +364,7 @@ def search_structures(db, query: str) -> list[Structure]:
         )
     stmt = (
         select(Structure)
-        .where(Structure.status != Status.ARCHIVE, Structure.duplicate_of_id.is_(None), condition)
+        .where(Structure.status != Status.ARCHIVE, Structure.duplicate_hidden.is_(False), condition)
         .order_by(Structure.nom)
         .limit(SEARCH_LIMIT)
     )
