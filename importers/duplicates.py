@@ -138,8 +138,9 @@ def service_pairs(session: Session, ids: list[uuid.UUID]):
     ).all()
     if not rows:
         return
-    catalogue = matching.Catalogue.of(session.execute(
-        text("SELECT nom FROM service WHERE status <> 'archive'")))
+    # Offers' names repeat (« Accompagnement socio-professionnel »): each once, with its count.
+    catalogue = matching.Catalogue.of_names(session.execute(
+        text("SELECT nom, count(*) FROM service WHERE status <> 'archive' GROUP BY nom")))
     for r in rows:
         structure_score = 1.0 if r.same_structure else (r.structure_score or 0.0)
         match = matching.service_match(matching.words(r.new_nom), matching.words(r.old_nom), structure_score,

@@ -75,6 +75,8 @@ CONTACT_DIFFERS = 0.5
 ADDRESS_DIFFERS = 2.0
 
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_NOT_DIGIT = re.compile(r"\D")
 _DOTTED = re.compile(r"\b(?:[A-Za-z]\.\s?){2,}")
 _ORDINAL = re.compile(r"^(\d+)(?:e|eme|er|ere|nd|nde|d)$")
 _ABBREVIATED = {"st": "saint", "ste": "sainte", "ctre": "centre"}
@@ -88,28 +90,48 @@ _PLATFORMS = frozenset("facebook.com sites.google.com wixsite.com linktr.ee inst
 
 def fold(text: str | None) -> str:
     """Lower case, no accents nor punctuation; ligatures spelt out."""
-    text = unicodedata.normalize("NFKD", (text or "").translate(_LIGATURES))
-    text = text.encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+    if not text:
+        return ""
+    if not text.isascii():
+        if any(c in text for c in "œŒæÆß"):
+            text = text.translate(_LIGATURES)
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return _NOT_ALNUM.sub(" ", text.lower()).strip()
+
+
+def _word(w: str) -> str | None:
+    """One folded word as names are compared: an ordinal as its number, a few
+    abbreviations spelt out, None for an article or a preposition."""
+    m = _ORDINAL.match(w)
+    if m:
+        w = m.group(1)
+    w = _ABBREVIATED.get(w, w)
+    return None if w in _STOPWORDS else w
+
+
+_WORDS: dict[str, str | None] = {}
 
 
 def words(name: str | None) -> tuple[str, ...]:
     """The words of a name that can tell it apart: folded, « C.C.A.S. » as one word,
     ordinals as their number (« 18e » -> « 18 »), articles and prepositions left out."""
-    name = _DOTTED.sub(lambda m: m.group(0).replace(".", "").replace(" ", "") + " ", name or "")
+    if name and "." in name:
+        name = _DOTTED.sub(lambda m: m.group(0).replace(".", "").replace(" ", "") + " ", name)
     out = []
     for w in fold(name).split():
-        m = _ORDINAL.match(w)
-        if m:
-            w = m.group(1)
-        w = _ABBREVIATED.get(w, w)
-        if w not in _STOPWORDS:
+        try:
+            w = _WORDS[w]
+        except KeyError:
+            if len(_WORDS) > 200_000:  # bounded: a catalogue has far fewer distinct words
+                _WORDS.clear()
+            w = _WORDS[w] = _word(w)
+        if w is not None:
             out.append(w)
     return tuple(out)
 
 
 def phone_key(phone: str | None) -> str | None:
-    digits = re.sub(r"\D", "", phone or "")
+    digits = _NOT_DIGIT.sub("", phone or "")
     if len(digits) < 9:
         return digits or None  # a short number (3949) as it is
     return digits[-9:]  # +33 1 23 45 67 89, 0033123456789 and 01 23 45 67 89 alike
@@ -148,14 +170,25 @@ class Catalogue:
             cat.add(*row)
         return cat
 
+    @classmethod
+    def of_names(cls, rows: Iterable[tuple[str | None, int]]) -> Catalogue:
+        """From (name, how many records bear it) rows."""
+        cat = cls()
+        for name, n in rows:
+            cat.names += n
+            for w in set(words(name)):
+                cat.words[w] += n
+        return cat
+
     def add(self, name: str | None, phone: str | None = None, email: str | None = None,
             site: str | None = None) -> None:
         self.names += 1
         self._weights.clear()
         self._frequent = None
         self.words.update(set(words(name)))
-        for key in _contact_keys(phone_key(phone), email_key(email), host_key(site)):
-            self.contacts[key] += 1
+        if phone or email or site:
+            for key in _contact_keys(phone_key(phone), email_key(email), host_key(site)):
+                self.contacts[key] += 1
 
     def weight(self, word: str) -> float:
         cached = self._weights.get(word)

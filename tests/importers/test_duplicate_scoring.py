@@ -4,17 +4,18 @@ labelled set of tests/data/duplicate_pairs.json (bench/duplicates.py)."""
 
 from __future__ import annotations
 
-import sys
+import importlib.util
 from pathlib import Path
 
 import pytest
 
 from importers import matching
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "bench"))
-
-import duplicates as bench  # noqa: E402  (bench/duplicates.py)
+# bench/duplicates.py, loaded by its path (bench/ is not a package).
+_spec = importlib.util.spec_from_file_location(
+    "bench_duplicates", Path(__file__).resolve().parents[2] / "bench" / "duplicates.py")
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
 
 
 @pytest.fixture(scope="module")
