@@ -18,7 +18,7 @@ from web.commands.base import sessions, settings
 
 LABELS = {
     "lus": "lus", "crees": "créés", "modifies": "modifiés", "inchanges": "inchangés",
-    "archives": "archivés", "rejetes": "rejetés", "doublons": "doublons signalés",
+    "archives": "archivés", "rejetes": "rejetés", "doublons": "doublons trouvés (masqués ou proposés)",
 }
 
 
