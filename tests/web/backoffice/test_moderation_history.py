@@ -66,6 +66,7 @@ def test_hide_then_link_and_unlink_duplicates(client, db, world, factories):
     log_in(client, world["users"]["moderateur"])
     page = text_of(client.get("/espace/moderation"))  # importers' suggestions are queued
     assert "Doublon probable" in page and "ressemblance 93 %" in page
+    assert "Doublon seulement proposé : visible dans la recherche" in page
     item = db.scalars(select(ModerationItem).where(ModerationItem.service_id == dup.id)).one()
     assert item.kind == "doublon" and not dup.duplicate_hidden  # proposed, still visible
     text_of(client.get("/espace/moderation"))  # queued once only
