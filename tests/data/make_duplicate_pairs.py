@@ -21,8 +21,8 @@ town hall with a phone, an e-mail, a website and sometimes a SIRET. Then:
   each other: other networks in the same commune, two offices of the same network in
   the same city, neighbouring branches across an arrondissement border, the same
   building, associations of the same commune, two establishments (two SIRETs) of the
-  same organisation, antennas of one association under its head office's SIRET, and
-  homonyms in other communes.
+  same organisation, antennas of one association under its head office's SIRET, two
+  organisations of one street, and homonyms in other communes.
 
 These transformations are written from how sources differ, not from the scorer's
 features; the pairs are split in two halves (`split`: "tune" and "test"), and the
@@ -532,6 +532,19 @@ def main() -> None:
         a["siret"] = siret
         more.append({"label": 0, "category": "antennes-meme-siret", "a": a, "b": b})
     pairs += more
+    # Added likewise: two organisations of one street, at other numbers.
+    street = random.Random(SEED + 2)
+    for _ in range(40):
+        c = street.choice(towns)
+        org_a, org_b = street.sample(world.orgs[c["code"]], 2)
+        number = street.randint(1, 150)
+        way = org_a["adresse"].split(" ", 1)[1].removeprefix("bis ")
+        org_a = dict(org_a, adresse=f"{number} {way}")
+        org_b = dict(org_b, adresse=f"{number + street.choice([1, 2, 3, 4, 10, 21])} {way}",
+                     point=_offset(org_a["point"], street.uniform(10, 200), street))
+        a = record(world, org_a, street.choice(org_a["names"]), street)
+        b = record(world, org_b, rewrite(street.choice(org_b["names"]), c["nom"], street), street, second=True)
+        pairs.append({"label": 0, "category": "meme-rue", "a": a, "b": b})
     for i, p in enumerate(pairs):
         p["id"] = i + 1
         p["split"] = "tune" if i % 2 == 0 else "test"
