@@ -5,7 +5,11 @@ the « proposer » one (score >= SUGGEST), on each half of the set: the threshol
 chosen on « tune », « test » is held out. A pair the import would never compare (farther
 than RADIUS_M and no common SIRET) counts as « not a duplicate ».
 
-    .venv/bin/python bench/duplicates.py [--errors] [--set PATH]
+    .venv/bin/python bench/duplicates.py [--errors] [--set PATH] [--import]
+
+With --import, the two sides of every pair are also imported as two sources (each
+structure with one offer) into a dedicated database, and the time of the second
+import's duplicate step (candidates, catalogue counts, scores, links) is printed.
 """
 
 from __future__ import annotations
@@ -84,10 +88,64 @@ def precision_recall(scored: list[tuple[dict, float, float]], threshold: float,
     return precision, recall, tp, fp, fn
 
 
+def _as_source(data: dict, side: str, source: str) -> list[dict]:
+    out = []
+    for p in data["pairs"]:
+        r = p[side]
+        sid = f"{source}-{p['id']}"
+        out.append({"source": source, "id": sid, "nom": r["nom"], "date_maj": "2025-11-02",
+                    "code_insee": r["code_insee"], "commune": r["commune"], "code_postal": r["code_postal"],
+                    "adresse": r["adresse"], "longitude": r["longitude"], "latitude": r["latitude"],
+                    "siret": r["siret"], "telephone": r["telephone"], "courriel": r["courriel"],
+                    "site_web": r["site_web"] if not r["site_web"] or "//" in r["site_web"]
+                    else "https://" + r["site_web"]})
+        out.append({"source": source, "id": f"{sid}-o", "structure_id": sid, "nom": "Accompagnement vers l'emploi",
+                    "description": "Sur rendez-vous, avec un conseiller.", "date_maj": "2025-11-02", "thematiques": ["trouver-un-emploi--repondre-a-des-offres-demploi"],
+                    "publics": ["tous-publics"], "code_insee": r["code_insee"]})
+    return out
+
+
+def import_timing(data: dict) -> None:
+    """Both sides imported as two sources; the second import's duplicate step timed."""
+    import tempfile
+
+    from catalogue.db import make_engine, make_sessionmaker
+    from importers import registry
+    from tests import dbsetup
+
+    server = dbsetup.server_url()
+    url = dbsetup.create_test_database(server, dbsetup.build_template(server), label="bench_duplicates_")
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for side, source in (("a", "source-a"), ("b", "source-b")):
+                path = Path(tmp) / f"{source}.ndjson"
+                path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n"
+                                        for r in _as_source(data, side, source)), encoding="utf-8")
+                started = time.perf_counter()
+                loader = registry.run_import(sessions, "data-inclusion", str(path), Path(tmp))
+                elapsed = time.perf_counter() - started
+                report = loader.report.as_dict()
+                c = report["compteurs"]
+                reasons = Counter(r["motif"].split(" : ")[0] + " : " + r["motif"].split(" : ")[1][:40]
+                                  for r in report["rejets"])
+                if reasons:
+                    print(f"{source}: rejected {dict(reasons.most_common(5))}")
+            print(f"\nImport of side b after side a ({len(data['pairs'])} structures and offers each): "
+                  f"{elapsed:.1f} s, of which {loader.timings['fin']:.2f} s final steps (duplicates); "
+                  f"structures {c['structure']}, offers {c['service']}")
+    finally:
+        engine.dispose()
+        dbsetup.drop_database(server, url)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=DEFAULT_SET)
     parser.add_argument("--errors", action="store_true", help="list the pairs decided wrongly")
+    parser.add_argument("--import", dest="import_", action="store_true",
+                        help="also time the duplicate step of an import (needs PostgreSQL, as the tests)")
     args = parser.parse_args()
     import hostspeed  # bench/, beside this script (this module is also loaded by the tests)
 
@@ -139,6 +197,8 @@ def main() -> None:
     print("\nTrue duplicates not hidden, by cause (both halves):")
     for cause, n in missed.most_common():
         print(f"  {cause:60} {n}")
+    if args.import_:
+        import_timing(data)
     if args.errors:
         for r in scored:
             p, s, name = r

@@ -67,6 +67,7 @@ FLOOR_SHARE = 0.05
 MIN_NAMES = 500
 # Weight of the words of the two records' communes.
 COMMUNE_WEIGHT = 0.1
+MIN_WEIGHT = 0.05
 # Weights are the inverse document frequency to this power: rare words weigh much
 # more than common ones.
 RARITY_POWER = 1.5
@@ -201,7 +202,8 @@ class Catalogue:
         df = self.words.get(word, 0)
         if word in _GENERIC:
             df = max(df, FLOOR_SHARE * n)
-        return math.log((n + 1) / (df + 1))
+        # A word in every name still counts a little (offers all named « Accompagnement »).
+        return max(math.log((n + 1) / (df + 1)), MIN_WEIGHT)
 
     def _spelt(self, word: str) -> str:
         """A word seen once is often a common word misspelt (« Vlle », « Serivces »):

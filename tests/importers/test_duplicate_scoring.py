@@ -149,3 +149,11 @@ def test_labelled_set_targets(labelled, national):
     assert precision >= 0.97 and recall >= 0.78, (precision, recall)
     precision, recall, *_ = bench.precision_recall(scored, matching.SUGGEST, hide=False)
     assert recall >= 0.9 and precision >= 0.85, (precision, recall)
+
+
+def test_names_made_only_of_words_every_record_has_still_compare():
+    # Every offer of the catalogue is named alike: the words weigh little, not nothing.
+    cat = matching.Catalogue.of_names([("Accompagnement vers l'emploi", 1800)])
+    a, b = matching.words("Accompagnement vers l'emploi"), matching.words("ACCOMPAGNEMENT VERS L'EMPLOI")
+    assert matching.name_similarity(a, b, cat.weight) == 1.0
+    assert matching.service_match(a, b, 1.0, cat).hide
