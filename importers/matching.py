@@ -15,8 +15,9 @@ candidates and writes the links; bench/duplicates.py measures it on a labelled s
   network's website, a town hall's switchboard), the same address or the same street
   with another number, and the distance.
 
-The evidence is added as log-odds (each item with a weight fixed by reasoning, not
-fitted) and turned into a probability. Above HIDE the newer record is hidden from the
+The evidence is added as log-odds and turned into a probability. The weights were set
+by reasoning, not fitted; two of them (RARITY_POWER, ADDRESS_DIFFERS) and the thresholds
+were then chosen among a few values on the "tune" half of the labelled pairs. Above HIDE the newer record is hidden from the
 searches; between SUGGEST and HIDE it is only proposed to a moderator and stays visible.
 """
 
@@ -30,7 +31,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
 # Decisions. HIDE and HIDE_NAME (the names' own similarity, needed to hide) were chosen
@@ -161,7 +161,6 @@ class Catalogue:
     words: Counter = field(default_factory=Counter)
     contacts: Counter = field(default_factory=Counter)
     _weights: dict = field(default_factory=dict, repr=False)
-    _frequent: list | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, rows: Iterable[tuple]) -> Catalogue:
@@ -185,7 +184,6 @@ class Catalogue:
             site: str | None = None) -> None:
         self.names += 1
         self._weights.clear()
-        self._frequent = None
         self.words.update(set(words(name)))
         if phone or email or site:
             for key in _contact_keys(phone_key(phone), email_key(email), host_key(site)):
@@ -194,7 +192,7 @@ class Catalogue:
     def weight(self, word: str) -> float:
         cached = self._weights.get(word)
         if cached is None:
-            cached = self._weights[word] = self._idf(self._spelt(word)) ** RARITY_POWER
+            cached = self._weights[word] = self._idf(word) ** RARITY_POWER
         return cached
 
     def _idf(self, word: str) -> float:
@@ -204,16 +202,6 @@ class Catalogue:
             df = max(df, FLOOR_SHARE * n)
         # A word in every name still counts a little (offers all named « Accompagnement »).
         return max(math.log((n + 1) / (df + 1)), MIN_WEIGHT)
-
-    def _spelt(self, word: str) -> str:
-        """A word seen once is often a common word misspelt (« Vlle », « Serivces »):
-        then it weighs as that word."""
-        if len(word) < 4 or word.isdigit() or self.words.get(word, 0) > 1 or word in _GENERIC:
-            return word
-        if self._frequent is None:
-            self._frequent = [w for w, n in self.words.items() if n >= 3 and len(w) >= 3] + sorted(_GENERIC)
-        found = process.extractOne(word, self._frequent, scorer=OSA.normalized_similarity, score_cutoff=0.8)
-        return found[0] if found else word
 
     def shared_by(self, key: str) -> int:
         return self.contacts.get(key, 0)
@@ -360,6 +348,9 @@ class Match:
         return self.score >= SUGGEST
 
 
+_SAME = {"tel": "même téléphone", "mail": "même courriel", "web": "même site"}
+
+
 def _rare(shared: int) -> float:
     """How much the same contact says, from how many records of the catalogue share it."""
     return 1.0 if shared <= 2 else 0.4 if shared <= 5 else 0.0
@@ -393,7 +384,7 @@ def structure_match(a: Record, b: Record, distance_m: float | None, catalogue: C
         if key_a and key_b:
             if key_a == key_b:
                 z += strong * _rare(catalogue.shared_by(f"{label}:{key_a}"))
-                reasons.append(f"même {label}")
+                reasons.append(_SAME[label])
             elif label != "mail":
                 z -= CONTACT_DIFFERS
     if a.email and b.email and a.email != b.email:
