@@ -235,8 +235,12 @@ class Record:
     place_words: frozenset[str] = frozenset()
 
 
+_POSTAL_BOX = re.compile(r"\b(?:bp|cs|tsa)\s*\d+|\bcedex(?:\s*\d+)?")
+
+
 def _address(address: str | None) -> tuple[str | None, tuple[str, ...]]:
-    parts = fold(address).split()
+    """The house number and the words of the street (a postal box, « BP 12 », left out)."""
+    parts = _POSTAL_BOX.sub(" ", fold(address)).split()
     number, street = None, []
     for i, w in enumerate(parts):
         if w.isdigit() and number is None and not street:

@@ -112,6 +112,9 @@ def test_words_are_folded_and_dotted_acronyms_joined():
     assert matching.phone_key("+33 (0)3 23 45 67 89") == matching.phone_key("03.23.45.67.89") == "323456789"
     assert matching.host_key("HTTP://www.Exemple.fr/contact") == matching.host_key("exemple.fr") == "exemple.fr"
     assert matching.host_key("https://www.facebook.com/asso") is None  # a platform, not a site
+    boxed, plain = matching.record("x", adresse="BP 12, 116 r. du Salleron"), matching.record(
+        "x", adresse="116 rue du Salleron CS 30012")
+    assert (boxed.number, boxed.street) == (plain.number, plain.street) == ("116", ("rue", "salleron"))
 
 
 def test_rare_words_weigh_more_than_frequent_ones(national):
