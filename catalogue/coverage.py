@@ -3,7 +3,7 @@ thematique (SPIE thematic, data·inclusion category or thematique), computed in
 PostGIS in one set-based query for the three radii at once.
 
 An offer reaches a commune when it is published (and its structure too), not a
-flagged duplicate, tagged with one of the thematiques, eligible there (empty zone,
+duplicate hidden from the search, tagged with one of the thematiques, eligible there (empty zone,
 or a zone holding the commune, its commune for an arrondissement, its EPCI, its
 département or "france" — the data·inclusion semantics the search uses), and
 either received on site within the radius of the commune centre, or given
@@ -60,7 +60,7 @@ _COVERAGE_SQL = text(
             FROM service s
             JOIN structure st ON st.id = s.structure_id
             CROSS JOIN area
-            WHERE s.status = 'publie' AND st.status = 'publie' AND s.duplicate_of_id IS NULL
+            WHERE s.status = 'publie' AND st.status = 'publie' AND NOT s.duplicate_hidden
               AND s.thematiques && CAST(:thematiques AS text[])
               AND ('a-distance' = ANY (s.modes_accueil) OR ST_DWithin(s.location, area.box, :max_m))
         ) x

@@ -33,6 +33,7 @@ FIELD_LABELS = {
     "horaires_accueil": "Horaires d'accueil",
     "duplicate_score": "Score de doublon",
     "duplicate_of_id": "Doublon de",
+    "duplicate_hidden": "Doublon masqué de la recherche",
     "structure_id": "Structure",
     "type": "Type d'offre",
     "thematiques": "Thématiques",

@@ -16,6 +16,8 @@ from geoalchemy2 import Geography
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    Boolean,
+    CheckConstraint,
     Computed,
     Date,
     DateTime,
@@ -28,6 +30,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -61,6 +64,9 @@ class LocationPrecision(enum.StrEnum):
     ADRESSE = "adresse"
     COMMUNE = "commune"
 
+
+# A record hidden as a duplicate always says of which record.
+HIDDEN_HAS_LINK = "NOT duplicate_hidden OR duplicate_of_id IS NOT NULL"
 
 status_enum = Enum(Status, name="status", values_callable=lambda e: [m.value for m in e])
 precision_enum = Enum(
@@ -96,6 +102,10 @@ class _Record:
     courriel: Mapped[str | None] = mapped_column(Text)
     horaires_accueil: Mapped[str | None] = mapped_column(Text)
     duplicate_score: Mapped[float | None] = mapped_column(Float)
+    # The duplicate link (duplicate_of_id) is sure: the record is left out of the
+    # searches, the map and the counts. Otherwise the link is only a suggestion for
+    # the moderators and the record stays visible (migration 0012).
+    duplicate_hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
@@ -119,6 +129,7 @@ class Structure(_Record, Base):
 
     __table_args__ = (
         UniqueConstraint("source", "source_id", name="uq_structure_source_source_id"),
+        CheckConstraint(HIDDEN_HAS_LINK, name="duplicate_hidden_link"),
         Index("ix_structure_location", "location", postgresql_using="gist"),
     )
 
@@ -164,6 +175,7 @@ class Service(_Record, Base):
 
     __table_args__ = (
         UniqueConstraint("source", "source_id", name="uq_service_source_source_id"),
+        CheckConstraint(HIDDEN_HAS_LINK, name="duplicate_hidden_link"),
         Index("ix_service_location", "location", postgresql_using="gist"),
         Index("ix_service_thematiques", "thematiques", postgresql_using="gin"),
     )

@@ -245,11 +245,13 @@ def decide(session: Session, user: User, item: ModerationItem, decision: str,
         target = _target_service(session, target_id, service)
         service.duplicate_of_id = target.id
         service.duplicate_score = 1.0
+        service.duplicate_hidden = True  # a moderator's link is sure
     elif decision == DELIER:
         record = service if service is not None else structure
         if record is not None:
             record.duplicate_of_id = None
             record.duplicate_score = None
+            record.duplicate_hidden = False
     if item.error_report_id:
         report = session.get(ErrorReport, item.error_report_id)
         report.status = "traite"

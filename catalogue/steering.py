@@ -1,6 +1,6 @@
 """Steering of the offer (the SPIE team's dashboard): offers by SPIE thematic and
 territory, freshness, sources, pending duplicates. Counts published services of
-published structures, flagged duplicates left out (as the search does), unless
+published structures, hidden duplicates left out (as the search does), unless
 said otherwise.
 
 An offer is *fresh* when the latest of its source's `date_maj` and its partner's
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from catalogue import vocabulary
 
 _PUBLISHED = (
-    "s.status = 'publie' AND st.status = 'publie' AND s.duplicate_of_id IS NULL"
+    "s.status = 'publie' AND st.status = 'publie' AND NOT s.duplicate_hidden"
 )
 _FRESH = (
     "coalesce(greatest(s.date_maj, (s.confirmed_at AT TIME ZONE 'Europe/Paris')::date), "
@@ -114,7 +114,7 @@ def by_source(session: Session, today: date) -> list[dict]:
             SELECT s.source,
                    count(*) FILTER (WHERE {_PUBLISHED}) AS offers,
                    count(*) FILTER (WHERE {_PUBLISHED} AND {_FRESH}) AS fresh,
-                   count(*) FILTER (WHERE s.status = 'publie' AND s.duplicate_of_id IS NOT NULL) AS duplicates
+                   count(*) FILTER (WHERE s.status = 'publie' AND s.duplicate_hidden) AS duplicates
             FROM service s JOIN structure st ON st.id = s.structure_id
             GROUP BY s.source
             ORDER BY offers DESC, s.source
@@ -131,12 +131,12 @@ def by_source(session: Session, today: date) -> list[dict]:
 
 def duplicates(session: Session) -> dict:
     """Duplicate suggestions waiting in the moderation queue, and published
-    offers flagged as duplicates of another (hidden from the search)."""
+    offers hidden as sure duplicates of another (left out of the search)."""
     pending = session.scalar(
         text("SELECT count(*) FROM moderation_item WHERE kind = 'doublon' AND status = 'a_traiter'")
     )
     flagged = session.scalar(
-        text("SELECT count(*) FROM service WHERE status = 'publie' AND duplicate_of_id IS NOT NULL")
+        text("SELECT count(*) FROM service WHERE status = 'publie' AND duplicate_hidden")
     )
     return {"pending": pending or 0, "flagged": flagged or 0}
 

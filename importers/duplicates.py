@@ -1,61 +1,61 @@
 """Probable duplicates across sources: linked, never merged.
 
-The newer record (one created by this run, then by creation time and id) gets `duplicate_of_id` pointing to the
-older one and a `duplicate_score` in 0..1; search hides flagged duplicates by
-default, and a moderator can unlink them. Only records created by the current run
-are examined, against every other source.
-- structures: same SIRET (score 0.7 + 0.3 × name similarity), else a name
-  similarity of at least 85 % within 500 m (score = similarity weighted by distance);
-- services: same structure (or the structure it duplicates), a thematique in
-  common, and a name similarity of at least 80 % (score = similarity).
+Only records created by the current run are examined, against the records of every
+other source. The newer record (one created by this run, then by creation time and
+id) gets `duplicate_of_id` pointing to the older one and a `duplicate_score` in 0..1
+(importers/matching.py says how it is computed):
+
+- score >= matching.HIDE, names agreeing: a sure duplicate, `duplicate_hidden` set:
+  left out of the searches, the map and the counts;
+- matching.SUGGEST <= score < HIDE: a suggestion: the record stays visible and the
+  link goes to the moderators' queue (catalogue.moderation.sync_duplicates), where
+  they link (then it is hidden) or unlink it.
+
+Candidates are found cheaply by the database: structures with the same SIRET or
+within matching.RADIUS_M (GiST index); services of the same structure, or of the
+structure the new one duplicates, with a thematique in common. Word rarity and
+contact frequencies are counted over the catalogue once per run, only when there is
+a candidate.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 import uuid
 
-from rapidfuzz import fuzz
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-STRUCTURE_NAME_MIN = 85.0
-STRUCTURE_RADIUS_M = 500
-SERVICE_NAME_MIN = 80.0
+from importers import matching
+
+# The best link of each new record: (old id, score, hidden).
+Links = dict[uuid.UUID, tuple[uuid.UUID, float, bool]]
 
 
-def fold(name: str | None) -> str:
-    text_ = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", " ", text_).strip()
-
-
-def similarity(a: str | None, b: str | None) -> float:
-    """0..100, insensitive to case, accents, punctuation and word order."""
-    return fuzz.token_set_ratio(fold(a), fold(b))
-
-
-def _best(pairs) -> dict[uuid.UUID, tuple[uuid.UUID, float]]:
-    best: dict[uuid.UUID, tuple[uuid.UUID, float]] = {}
-    for new_id, old_id, score in pairs:
-        if new_id not in best or score > best[new_id][1]:
-            best[new_id] = (old_id, round(score, 3))
+def _best(found) -> Links:
+    best: Links = {}
+    for new_id, old_id, match, hidden in found:
+        if not match.suggest:
+            continue
+        if new_id not in best or match.score > best[new_id][1]:
+            best[new_id] = (old_id, round(match.score, 3), hidden)
     return best
 
 
-def _apply(session: Session, table: str, best: dict) -> int:
+def _apply(session: Session, table: str, best: Links) -> int:
     if not best:
         return 0
     session.execute(
         text(
             f"UPDATE {table} t SET duplicate_of_id = d.old, duplicate_score = d.score, "
-            "updated_at = now() FROM unnest(CAST(:new AS uuid[]), CAST(:old AS uuid[]), "
-            "CAST(:score AS float8[])) AS d(new, old, score) WHERE t.id = d.new"
+            "duplicate_hidden = d.hidden, updated_at = now() "
+            "FROM unnest(CAST(:new AS uuid[]), CAST(:old AS uuid[]), CAST(:score AS float8[]), "
+            "CAST(:hidden AS boolean[])) AS d(new, old, score, hidden) WHERE t.id = d.new"
         ),
         {
             "new": [str(k) for k in best],
             "old": [str(v[0]) for v in best.values()],
             "score": [v[1] for v in best.values()],
+            "hidden": [v[2] for v in best.values()],
         },
     )
     return len(best)
@@ -65,32 +65,57 @@ _NEWER = (
     "AND o.status <> 'archive' AND o.duplicate_of_id IS NULL "
     "AND (o.id NOT IN (SELECT unnest(CAST(:ids AS uuid[]))) OR (o.created_at, o.id) < (n.created_at, n.id)) "
 )
+_SIDE = ("{t}.id AS {t}_id, {t}.nom AS {t}_nom, {t}.siret AS {t}_siret, {t}.adresse AS {t}_adresse, "
+         "{t}.commune AS {t}_commune, {t}c.nom AS {t}_commune_ref, {t}.telephone AS {t}_telephone, "
+         "{t}.courriel AS {t}_courriel, {t}.site_web AS {t}_site_web")
 
 
-def structure_pairs(session: Session, ids: list[uuid.UUID]):
+def structure_catalogue(session: Session) -> matching.Catalogue:
+    """Word rarity and contact frequencies over the catalogue's structures."""
+    return matching.Catalogue.of(session.execute(text(
+        "SELECT nom, telephone, courriel, site_web FROM structure WHERE status <> 'archive'"
+    )))
+
+
+def _record(row, side: str) -> matching.Record:
+    def get(field: str):
+        return getattr(row, f"{side}_{field}")
+
+    return matching.record(get("nom"), siret=get("siret"), telephone=get("telephone"), courriel=get("courriel"),
+                           site_web=get("site_web"), adresse=get("adresse"),
+                           communes=(get("commune"), get("commune_ref")))
+
+
+def structure_pairs(session: Session, ids: list[uuid.UUID], catalogue: matching.Catalogue | None = None):
+    """(new id, old id, match, hidden) for each candidate pair of structures."""
     # Two joins rather than one with OR, so that each uses its index (siret, GiST).
     select_ = (
-        "SELECT n.id AS new_id, n.nom AS new_nom, n.siret AS new_siret, o.id AS old_id, "
-        "o.nom AS old_nom, o.siret AS old_siret, ST_Distance(n.location, o.location) AS d "
+        f"SELECT {_SIDE.format(t='n')}, {_SIDE.format(t='o')}, ST_Distance(n.location, o.location) AS d "
         "FROM structure n JOIN structure o ON o.source <> n.source " + _NEWER
     )
+    joins = ("LEFT JOIN geo_commune nc ON nc.code = n.code_insee "
+             "LEFT JOIN geo_commune oc ON oc.code = o.code_insee ")
     where = "WHERE n.id = ANY(CAST(:ids AS uuid[])) AND n.duplicate_of_id IS NULL"
     rows = session.execute(
         text(
-            f"{select_} AND n.siret IS NOT NULL AND o.siret = n.siret {where} UNION "
-            f"{select_} AND ST_DWithin(n.location, o.location, :radius) {where}"
+            f"{select_} AND n.siret IS NOT NULL AND o.siret = n.siret {joins}{where} UNION "
+            f"{select_} AND ST_DWithin(n.location, o.location, :radius) {joins}{where}"
         ),
-        {"ids": [str(i) for i in ids], "radius": STRUCTURE_RADIUS_M},
-    )
+        {"ids": [str(i) for i in ids], "radius": matching.RADIUS_M},
+    ).all()
+    if rows and catalogue is None:
+        catalogue = structure_catalogue(session)
+    prepared: dict[uuid.UUID, matching.Record] = {}
     for r in rows:
-        sim = similarity(r.new_nom, r.old_nom)
-        if r.new_siret and r.new_siret == r.old_siret:
-            yield r.new_id, r.old_id, 0.7 + 0.3 * sim / 100
-        elif sim >= STRUCTURE_NAME_MIN and r.d is not None:
-            yield r.new_id, r.old_id, sim / 100 * (1 - 0.2 * r.d / STRUCTURE_RADIUS_M)
+        a = prepared.get(r.n_id) or prepared.setdefault(r.n_id, _record(r, "n"))
+        b = prepared.get(r.o_id) or prepared.setdefault(r.o_id, _record(r, "o"))
+        match = matching.structure_match(a, b, r.d, catalogue)
+        yield r.n_id, r.o_id, match, match.hide
 
 
 def service_pairs(session: Session, ids: list[uuid.UUID]):
+    """(new id, old id, match, hidden) for each candidate pair of services. A service
+    is hidden only when its structure is the same or a hidden duplicate of the other's."""
     # Only the services of a structure that holds services of more than one source, or
     # of a structure flagged as a duplicate, can pair: one pass over the services
     # finds those structures (a join of every new service with its structure's other
@@ -100,7 +125,9 @@ def service_pairs(session: Session, ids: list[uuid.UUID]):
             "WITH candidates AS ("
             "  SELECT structure_id AS id FROM service GROUP BY structure_id HAVING min(source) <> max(source)"
             "  UNION SELECT id FROM structure WHERE duplicate_of_id IS NOT NULL) "
-            "SELECT n.id AS new_id, n.nom AS new_nom, o.id AS old_id, o.nom AS old_nom "
+            "SELECT n.id AS new_id, n.nom AS new_nom, o.id AS old_id, o.nom AS old_nom, "
+            "o.structure_id = n.structure_id AS same_structure, "
+            "ns.duplicate_score AS structure_score, ns.duplicate_hidden AS structure_hidden "
             "FROM service n JOIN structure ns ON ns.id = n.structure_id "
             "JOIN service o ON o.structure_id = ANY(ARRAY[n.structure_id, ns.duplicate_of_id]) "
             "AND o.source <> n.source AND o.thematiques && n.thematiques " + _NEWER +
@@ -108,16 +135,23 @@ def service_pairs(session: Session, ids: list[uuid.UUID]):
             "AND n.structure_id IN (SELECT id FROM candidates)"
         ),
         {"ids": [str(i) for i in ids]},
-    )
+    ).all()
+    if not rows:
+        return
+    # Offers' names repeat (« Accompagnement socio-professionnel »): each once, with its count.
+    catalogue = matching.Catalogue.of_names(session.execute(
+        text("SELECT nom, count(*) FROM service WHERE status <> 'archive' GROUP BY nom")))
     for r in rows:
-        sim = similarity(r.new_nom, r.old_nom)
-        if sim >= SERVICE_NAME_MIN:
-            yield r.new_id, r.old_id, sim / 100
+        structure_score = 1.0 if r.same_structure else (r.structure_score or 0.0)
+        match = matching.service_match(matching.words(r.new_nom), matching.words(r.old_nom), structure_score,
+                                       catalogue)
+        yield r.new_id, r.old_id, match, match.hide and (r.same_structure or bool(r.structure_hidden))
 
 
 def flag(session: Session, created: dict[str, list[uuid.UUID]]) -> dict[str, int]:
-    """Flag the probable duplicates among the records just created; returns how
-    many of each kind were flagged. Structures first: services use their links."""
+    """Link the probable duplicates among the records just created; returns how many
+    of each kind were linked (hidden or proposed). Structures first: services use
+    their links."""
     found = {"structure": 0, "service": 0}
     if created.get("structure"):
         found["structure"] = _apply(session, "structure", _best(structure_pairs(session, created["structure"])))

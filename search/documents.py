@@ -19,7 +19,7 @@ EPOCH = date(2000, 1, 1)
 _SQL = """
 SELECT s.id, s.nom, st.nom AS structure_nom, s.description, s.thematiques, s.publics,
        s.frais, s.type, s.modes_accueil, s.mobilisable_par, s.source, s.structure_id,
-       s.code_insee, s.zone_eligibilite, s.duplicate_of_id IS NOT NULL AS duplicate,
+       s.code_insee, s.zone_eligibilite, s.duplicate_hidden AS duplicate,
        ST_Y(s.location::geometry) AS lat, ST_X(s.location::geometry) AS lon,
        coalesce(greatest(s.date_maj, (s.confirmed_at AT TIME ZONE 'Europe/Paris')::date),
                 (s.created_at AT TIME ZONE 'Europe/Paris')::date) AS fresh

@@ -352,7 +352,7 @@ _DIGITS = re.compile(r"\D")
 
 
 def search_structures(db, query: str) -> list[Structure]:
-    """Structures (not archived) whose name contains `query` (accents and case
+    """Structures (not archived nor hidden as duplicates) whose name contains `query` (accents and case
     ignored) or whose SIRET (or SIREN) starts with its digits."""
     digits = _DIGITS.sub("", query)
     if len(digits) >= 9 and len(digits) == len(query.replace(" ", "")):
@@ -364,7 +364,7 @@ def search_structures(db, query: str) -> list[Structure]:
         )
     stmt = (
         select(Structure)
-        .where(Structure.status != Status.ARCHIVE, Structure.duplicate_of_id.is_(None), condition)
+        .where(Structure.status != Status.ARCHIVE, Structure.duplicate_hidden.is_(False), condition)
         .order_by(Structure.nom)
         .limit(SEARCH_LIMIT)
     )

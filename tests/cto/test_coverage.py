@@ -50,7 +50,8 @@ def territory(db, factories):
                              location="SRID=4326;POINT(3.40 49.85)")
     factories.ServiceFactory(nom="Archivée", status=Status.ARCHIVE, location="SRID=4326;POINT(3.40 49.85)")
     original = factories.ServiceFactory(nom="Original", zone_eligibilite=["60"], location="SRID=4326;POINT(3.40 49.85)")
-    factories.ServiceFactory(nom="Doublon", duplicate_of_id=original.id, location="SRID=4326;POINT(3.40 49.85)")
+    factories.ServiceFactory(nom="Doublon", duplicate_of_id=original.id, duplicate_hidden=True,
+                             location="SRID=4326;POINT(3.40 49.85)")
     hidden = factories.StructureFactory(status=Status.BROUILLON)
     factories.ServiceFactory(nom="Brouillon", structure=hidden, location="SRID=4326;POINT(3.40 49.85)")
     db.flush()

@@ -23,7 +23,7 @@ def test_dashboard_figures(db, client, factories, moderator):
                              thematiques=["logement-hebergement--louer-un-logement", "mobilite--preparer-un-permis"])
     factories.ServiceFactory(status=Status.ARCHIVE)
     original = factories.ServiceFactory(code_insee="02691")
-    factories.ServiceFactory(duplicate_of_id=original.id)
+    factories.ServiceFactory(duplicate_of_id=original.id, duplicate_hidden=True)
     db.flush()
     groups = {g["code"]: g for g in steering.by_group(db, date.today())}
     assert groups["mobilite"]["offers"] == 3 and groups["mobilite"]["fresh"] == 2

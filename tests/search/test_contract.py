@@ -185,11 +185,13 @@ def test_open_at(factories, search):
 
 def test_duplicates_hidden_by_default_and_published_only(factories, search, db):
     original = factories.ServiceFactory()
-    duplicate = factories.ServiceFactory(duplicate_of_id=original.id)
+    duplicate = factories.ServiceFactory(duplicate_of_id=original.id, duplicate_hidden=True)
+    # A duplicate only proposed to the moderators stays visible.
+    proposed = factories.ServiceFactory(duplicate_of_id=original.id, duplicate_score=0.7)
     draft = factories.ServiceFactory(status=Status.BROUILLON)
     archived = factories.ServiceFactory(status=Status.ARCHIVE)
     found = ids(search())
-    assert original.id in found and duplicate.id not in found
+    assert original.id in found and duplicate.id not in found and proposed.id in found
     assert draft.id not in found and archived.id not in found
     assert duplicate.id in ids(search(hide_duplicates=False))
 
@@ -214,7 +216,13 @@ def test_flags_follow_later_edits(factories, search, db):
     assert s.id not in ids(search(hide_duplicates=False))
     s.status = Status.PUBLIE
     db.flush()
+    assert s.id in ids(search())  # a suggested link hides nothing
+    s.duplicate_hidden = True
+    db.flush()
     assert s.id not in ids(search()) and s.id in ids(search(hide_duplicates=False))
+    s.duplicate_hidden = False
+    db.flush()
+    assert s.id in ids(search())
 
 
 def test_a_source_never_seen_matches_nothing(factories, search):

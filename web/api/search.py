@@ -50,7 +50,7 @@ class SearchArgs(Schema):
     territoire = fields.String(metadata={"description": "Identifiant d'un territoire (ses communes)."})
     ouvert_le = fields.String(metadata={"description": "Ouvert à cette date et heure (ISO 8601, heure de Paris si sans fuseau)."})
     tri = fields.String(metadata={"description": "pertinence (défaut), distance ou fraicheur."})
-    exclure_doublons = fields.Boolean(error_messages={"invalid": "true ou false attendu"}, metadata={"description": "Masquer les doublons signalés (true par défaut)."})
+    exclure_doublons = fields.Boolean(error_messages={"invalid": "true ou false attendu"}, metadata={"description": "Masquer les doublons sûrs (true par défaut) ; un doublon seulement proposé aux modérateurs reste visible."})
     page = fields.Integer(error_messages=_INT, metadata={"description": "Numéro de page (1 par défaut)."})
     size = fields.Integer(error_messages=_INT, metadata={"description": f"Taille de page (20 par défaut, {MAX_PAGE_SIZE} au plus)."})
     cursor = fields.String(metadata={"description": "Curseur de la page suivante (next_cursor), stable pour les parcours complets."})

@@ -23,7 +23,7 @@ NATIONAL = "data-inclusion-api"
 
 LABELS = {
     "lus": "lus", "crees": "créés", "modifies": "modifiés", "inchanges": "inchangés",
-    "archives": "archivés", "rejetes": "rejetés", "doublons": "doublons signalés",
+    "archives": "archivés", "rejetes": "rejetés", "doublons": "doublons trouvés (masqués ou proposés)",
 }
 
 

@@ -230,7 +230,7 @@ def published_services_of(session: Session, structure_id: uuid.UUID) -> list[Ser
 
 
 def _map_filter(group: str | None, departement: str | None) -> tuple[str, dict]:
-    clauses = [permissions.PUBLIC_SERVICE_SQL, "s.location IS NOT NULL", "s.duplicate_of_id IS NULL"]
+    clauses = [permissions.PUBLIC_SERVICE_SQL, "s.location IS NOT NULL", "NOT s.duplicate_hidden"]
     params: dict = {}
     if group:
         clauses.append("s.thematiques && :thematiques")
@@ -242,7 +242,7 @@ def _map_filter(group: str | None, departement: str | None) -> tuple[str, dict]:
 
 
 def map_points(session: Session, group: str | None = None, departement: str | None = None) -> list[list]:
-    """The published, located, non-duplicate services as [lon, lat, id-hex] rows,
+    """The published, located services not hidden as duplicates as [lon, lat, id-hex] rows,
     coordinates rounded to 5 decimals (about 1 m)."""
     where, params = _map_filter(group, departement)
     join = "LEFT JOIN geo_commune c ON c.code = s.code_insee" if departement else ""

@@ -347,3 +347,16 @@ def test_members_page_is_accessible_markup(client, db, structure):
 
     for field_id in re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', text):
         assert f'for="{field_id}"' in text, field_id
+
+
+def test_join_search_leaves_out_only_structures_hidden_as_duplicates(db, factories):
+    from web.members import search_structures
+
+    original = factories.StructureFactory(nom="Mission locale du Laonnois")
+    sure = factories.StructureFactory(nom="Mission locale du Laonnois (DORA)", duplicate_of_id=original.id,
+                                      duplicate_hidden=True)
+    proposed = factories.StructureFactory(nom="Mission locale du Laonnois - antenne de Marle",
+                                          duplicate_of_id=original.id, duplicate_score=0.7)
+    db.flush()
+    found = search_structures(db, "mission locale du laonnois")
+    assert original in found and proposed in found and sure not in found

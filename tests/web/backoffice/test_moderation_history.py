@@ -66,14 +66,15 @@ def test_hide_then_link_and_unlink_duplicates(client, db, world, factories):
     log_in(client, world["users"]["moderateur"])
     page = text_of(client.get("/espace/moderation"))  # importers' suggestions are queued
     assert "Doublon probable" in page and "ressemblance 93 %" in page
+    assert "Doublon seulement proposé : visible dans la recherche" in page
     item = db.scalars(select(ModerationItem).where(ModerationItem.service_id == dup.id)).one()
-    assert item.kind == "doublon"
+    assert item.kind == "doublon" and not dup.duplicate_hidden  # proposed, still visible
     text_of(client.get("/espace/moderation"))  # queued once only
     assert len(db.scalars(select(ModerationItem).where(ModerationItem.service_id == dup.id)).all()) == 1
     r = post(client, f"/espace/moderation/elements/{item.id}", {"decision": "delier"})
     assert r.status_code == 302
     db.expire_all()
-    assert db.get(Service, dup.id).duplicate_of_id is None
+    assert db.get(Service, dup.id).duplicate_of_id is None and not db.get(Service, dup.id).duplicate_hidden
     # Link by hand from a new offer's item, by pasting the original's address.
     new_item = ModerationItem(kind="nouvelle_offre", service_id=dup.id, structure_id=b.id)
     db.add(new_item)
@@ -82,7 +83,8 @@ def test_hide_then_link_and_unlink_duplicates(client, db, world, factories):
              {"decision": "lier", "cible": f"http://localhost/services/{original.id}"})
     assert r.status_code == 302
     db.expire_all()
-    assert db.get(Service, dup.id).duplicate_of_id == original.id
+    linked = db.get(Service, dup.id)
+    assert linked.duplicate_of_id == original.id and linked.duplicate_hidden  # a moderator's link hides
     hide_item = ModerationItem(kind="nouvelle_offre", service_id=dup.id, structure_id=b.id)
     db.add(hide_item)
     db.commit()

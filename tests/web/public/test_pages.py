@@ -320,7 +320,7 @@ def test_public_map_points_are_compact_filtered_and_gzipped(client, factories, d
     ids = {p[2] for p in body["points"]}
     assert {mob.id.hex, logement.id.hex} <= ids
     total = db.scalar(select(func.count()).select_from(type(mob)).where(
-        type(mob).status == Status.PUBLIE, type(mob).location.is_not(None), type(mob).duplicate_of_id.is_(None)))
+        type(mob).status == Status.PUBLIE, type(mob).location.is_not(None), type(mob).duplicate_hidden.is_(False)))
     assert len(body["points"]) == total
     assert [round(x, 4) for x in body["points"][0][:2]] == [round(x, 4) for x in body["points"][0][:2]]
     only_mob = {p[2] for p in client.get("/carte/points.json?thematique=mobilite").get_json()["points"]}
