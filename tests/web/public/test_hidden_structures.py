@@ -31,7 +31,7 @@ def _surfaces(client, service) -> dict[str, bool]:
     rows = list(csv.reader(io.StringIO(client.get(f"/recherche/export.csv?{QUERY}").get_data().decode("utf-8-sig")),
                            delimiter=";"))
     seen["export csv"] = any(service.nom in row for row in rows)
-    exported = client.get("/api/v1/export/data-inclusion/services").get_json()
+    exported = client.get("/api/v1/export/data-inclusion/services?include_imported=true").get_json()
     seen["export data·inclusion"] = any(sid in str(r) for r in exported["items"])
     api = client.get(f"/api/v1/services/{sid}")
     seen["api lecture"] = api.status_code == 200 and api.get_json()["status"] == "publie"
