@@ -32,7 +32,7 @@ def _surfaces(client, service) -> dict[str, bool]:
                            delimiter=";"))
     seen["export csv"] = any(service.nom in row for row in rows)
     exported = client.get("/api/v1/export/data-inclusion/services?include_imported=true").get_json()
-    seen["export data·inclusion"] = any(sid in str(r) for r in exported["items"])
+    seen["export data·inclusion"] = any(r.get("nom") == service.nom for r in exported["items"])
     api = client.get(f"/api/v1/services/{sid}")
     seen["api lecture"] = api.status_code == 200 and api.get_json()["status"] == "publie"
     structure = client.get(f"/api/v1/structures/{service.structure_id}").get_json() or {}
