@@ -44,6 +44,7 @@ BLUEPRINTS = [
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
+    settings.check()  # refuses a weak SECRET_KEY outside development and tests
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,

@@ -30,7 +30,7 @@ def _spec_path(rule: str) -> str:
 
 
 def test_every_api_url_rule_is_in_the_spec():
-    app = create_app(Settings(database_url="", secret_key="t"))
+    app = create_app(Settings(database_url="", secret_key="t", offre_env="test"))
     spec = app.test_client().get("/api/v1/openapi.json").json
     documented = {(path, method.upper()) for path, item in spec["paths"].items() for method in item}
     missing = []
@@ -45,7 +45,7 @@ def test_every_api_url_rule_is_in_the_spec():
 
 
 def test_docs_page_is_served_from_our_static_files():
-    app = create_app(Settings(database_url="", secret_key="t"))
+    app = create_app(Settings(database_url="", secret_key="t", offre_env="test"))
     html = app.test_client().get("/api/v1/docs").get_data(as_text=True)
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in html
     assert "cdn" not in html.lower()
@@ -53,7 +53,7 @@ def test_docs_page_is_served_from_our_static_files():
 
 def _get_paths() -> list[str]:
     # The spec needs no database: read it from an app without one, at collection.
-    app = create_app(Settings(database_url="", secret_key="t"))
+    app = create_app(Settings(database_url="", secret_key="t", offre_env="test"))
     spec = app.test_client().get("/api/v1/openapi.json").json
     return sorted(path for path, item in spec["paths"].items() if "get" in item)
 

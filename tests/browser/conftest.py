@@ -47,7 +47,7 @@ def browser_database(pg_server_url, template_db):
 
 @pytest.fixture(scope="session")
 def live_server(browser_database):
-    settings = Settings(database_url=browser_database, secret_key="browser-tests", tiles_url="")
+    settings = Settings(database_url=browser_database, secret_key="browser-tests", tiles_url="", offre_env="test")
     app = create_app(settings)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

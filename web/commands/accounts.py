@@ -8,6 +8,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select, text
 
+from catalogue import user_sessions
 from catalogue.accounts import ModeratorScope, User
 from catalogue.db import transaction
 from web.auth import email_error, hash_password, normalise_email, password_errors
@@ -80,6 +81,22 @@ def create_user(email, admin, departements, territoires, nom, no_password):
     rights += [f"modérateur du territoire {s}" for s in territoires]
     state = "créé" if created else "existant"
     click.echo(f"Compte {state} : {email}" + (f" — {', '.join(rights)}." if rights else "."))
+
+
+@user_group.command(
+    "end-sessions",
+    help="Ferme toutes les sessions d'un compte (tous ses appareils) : la personne devra se reconnecter.",
+)
+@click.argument("email")
+@with_appcontext
+def end_sessions(email):
+    email = normalise_email(email)
+    with transaction(sessions(), actor="cli") as db:
+        user = db.scalar(select(User).where(User.email == email))
+        if user is None:
+            raise click.BadParameter(f"aucun compte pour {email}", param_hint="EMAIL")
+        ended = user_sessions.end_all_sessions(db, user.id)
+    click.echo(f"Sessions fermées pour {email} : {ended}.")
 
 
 commands = [user_group]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from catalogue.models import Status
-from tests.auth_helpers import add_member, csrf_token, make_moderator, make_user
+from tests.auth_helpers import add_member, csrf_token, log_in_as, make_moderator, make_user
 
 
 @pytest.fixture
@@ -36,9 +36,7 @@ def world(db, factories):
 
 
 def log_in(client, user) -> None:
-    with client.session_transaction() as s:
-        s["user_id"] = user.id
-        s["auth_nonce"] = "test"
+    log_in_as(client, user)
 
 
 @pytest.fixture
