@@ -1,5 +1,5 @@
 """Benchmark of the coverage gaps: time to render /pilotage/couverture for a whole
-département (query, contours, folium map, template), per SPIE thematic
+département (query, contours, map description, template), per SPIE thematic
 (target: under 2 s).
 
     .venv/bin/python bench/coverage.py [--database offre_bench_100000] [--departements 02,01] [--runs 3]
