@@ -35,6 +35,8 @@ def csrf_token() -> str:
 def _check_csrf():
     if request.method in SAFE_METHODS or request.path.startswith(CSRF_EXEMPT_PREFIXES):
         return None
+    if request.routing_exception is not None:
+        return None  # no view will run: the 404 or 405 (with Allow) is the answer
     expected = session.get("_csrf")
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token")
     if not expected or not sent or not hmac.compare_digest(expected, sent):
