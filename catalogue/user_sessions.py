@@ -68,11 +68,13 @@ def end_all_sessions(db: Session, user_id: int) -> int:
     return db.execute(delete(UserSession).where(UserSession.user_id == user_id)).rowcount
 
 
-def purge_expired(db: Session, lifetimes: Lifetimes) -> int:
-    """Delete the sessions that can no longer be used."""
+def purge_expired(db: Session, user_id: int, lifetimes: Lifetimes) -> int:
+    """Delete the user's sessions that can no longer be used (done at each login, so
+    that an account keeps at most the sessions of one lifetime)."""
     now = datetime.now(UTC)
     return db.execute(
         delete(UserSession).where(
-            or_(UserSession.last_seen_at < now - lifetimes.idle, UserSession.created_at < now - lifetimes.absolute)
+            UserSession.user_id == user_id,
+            or_(UserSession.last_seen_at < now - lifetimes.idle, UserSession.created_at < now - lifetimes.absolute),
         )
     ).rowcount

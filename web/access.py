@@ -21,7 +21,7 @@ def current_user() -> User | None:
     return g.get("current_user")
 
 
-def _lifetimes() -> user_sessions.Lifetimes:
+def session_lifetimes() -> user_sessions.Lifetimes:
     s = current_app.extensions["offre"]["settings"]
     return user_sessions.Lifetimes(
         idle=timedelta(minutes=s.session_idle_minutes), absolute=timedelta(hours=s.session_max_hours)
@@ -36,7 +36,7 @@ def _load_session() -> None:
         return
     db = get_session()
     user_id = session.get("user_id")
-    if not user_sessions.check_session(db, user_id, session.get("auth_nonce"), _lifetimes()):
+    if not user_sessions.check_session(db, user_id, session.get("auth_nonce"), session_lifetimes()):
         db.commit()  # an expired session is deleted
         session.clear()
         return

@@ -56,7 +56,7 @@ from catalogue.accounts import (
 )
 from catalogue.db import set_actor
 from catalogue.models import Structure
-from web.access import current_user, login_required
+from web.access import current_user, login_required, session_lifetimes
 from web.db import get_session
 from web.mail import send_mail
 
@@ -202,8 +202,10 @@ def start_session(user: User) -> None:
     """Log `user` in: a fresh session (old data gone), user_id and the nonce of a
     new server-side session."""
     session.clear()
+    db = get_session()
+    user_sessions.purge_expired(db, user.id, session_lifetimes())
     session["user_id"] = user.id
-    session["auth_nonce"] = user_sessions.open_session(get_session(), user)
+    session["auth_nonce"] = user_sessions.open_session(db, user)
     session.permanent = False
     g.current_user = user
     user.last_login_at = datetime.now(UTC)

@@ -230,6 +230,23 @@ def test_the_cli_ends_every_session_of_an_account(app, client, db):
     assert unknown.exit_code != 0 and "aucun compte" in unknown.output
 
 
+def test_a_reset_link_signed_with_the_old_default_key_is_refused(settings, connection, db):
+    from itsdangerous import URLSafeTimedSerializer
+
+    from web.auth import _password_fingerprint
+
+    user = make_user(db, email="a@example.org")
+    db.commit()
+    app = create_app(settings.replace(offre_env="production", secret_key=STRONG_KEY))
+    app.extensions["offre"]["sessionmaker"] = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    forged = URLSafeTimedSerializer(DEFAULT_SECRET_KEY, salt="reinitialiser").dumps(
+        {"uid": user.id, "fp": _password_fingerprint(user)})
+    response = app.test_client().get(f"/reinitialiser/{forged}")
+    assert response.status_code == 400 and "Ce lien est invalide" in response.get_data(as_text=True)
+
+
 # ---------------------------------------------------------------- lifetimes
 
 
@@ -255,6 +272,14 @@ def test_a_session_ends_after_its_maximum_lifetime_even_when_active(client, db):
     db.execute(update(UserSession).values(created_at=UserSession.created_at - timedelta(minutes=2)))
     assert client.get("/espace").status_code == 302
     assert _sessions(db, user) == 0
+
+
+def test_a_login_clears_the_expired_sessions_of_the_account(app, client, db):
+    user = make_user(db, email="a@example.org")
+    login(client, "a@example.org")
+    db.execute(update(UserSession).values(created_at=UserSession.created_at - timedelta(hours=13)))
+    login(app.test_client(), "a@example.org")
+    assert _sessions(db, user) == 1
 
 
 def test_the_lifetimes_are_settings(app, client, db, settings):
