@@ -36,11 +36,12 @@ def _load_session() -> None:
         return
     db = get_session()
     user_id = session.get("user_id")
-    if not user_sessions.check_session(db, user_id, session.get("auth_nonce"), session_lifetimes()):
-        db.commit()  # an expired session is deleted
+    live = user_sessions.check_session(db, user_id, session.get("auth_nonce"), session_lifetimes())
+    if db.dirty or db.deleted:
+        db.commit()  # an expired session deleted, or last_seen_at moved on (once a minute)
+    if not live:
         session.clear()
         return
-    db.commit()  # last_seen_at, at most once a minute
     user = db.get(User, user_id)
     if user is not None and user.is_active:
         g.current_user = user
