@@ -140,7 +140,7 @@ def test_main_pages_run_under_the_content_security_policy(page, live_server):
     assert "script-src 'self'" in page.evaluate("fetch('/').then(r => r.headers.get('content-security-policy'))")
     page.goto(live_server + "/recherche?code_commune=02408&thematiques=mobilite")
     page.wait_for_selector(".static-map .leaflet-marker-icon, .static-map .marker-cluster")
-    assert page.locator(".js-print").first.is_visible()  # shown by print-button.js
+    assert page.locator(".js-print").first.is_visible()  # shown by print.js
     page.goto(_service_url(page, live_server))
     page.wait_for_selector(".static-map .leaflet-marker-icon")
     page.wait_for_timeout(500)  # the map has settled (fitted to the zone)
