@@ -1,5 +1,5 @@
 """Benchmark of the coverage gaps: time to render /pilotage/couverture for a whole
-département (query, contours, folium map, template), per SPIE thematic
+département (query, contours, map description, template), per SPIE thematic
 (target: under 2 s).
 
     .venv/bin/python bench/coverage.py [--database offre_bench_100000] [--departements 02,01] [--runs 3]
@@ -63,7 +63,7 @@ def main() -> None:
 
     admin = User(id=0, email="bench@example.org", is_admin=True, is_active=True, email_verified_at=datetime.now(UTC))
     access.current_user = lambda: admin  # this process only: the page's access check
-    app = create_app(Settings(database_url=url, tiles_url=""))
+    app = create_app(Settings(database_url=url, tiles_url="", offre_env="development"))
     client = app.test_client()
     engine = app.extensions["offre"]["engine"]
     with engine.connect() as c:

@@ -114,7 +114,7 @@ def main() -> None:
     from web.app import create_app
     from web.settings import Settings
 
-    app = create_app(Settings(database_url=url, tiles_url=""))
+    app = create_app(Settings(database_url=url, tiles_url="", offre_env="development"))
     client = app.test_client()
     gzip_header = {"Accept-Encoding": "gzip"}
 

@@ -143,7 +143,7 @@ def explain(url: str, mix) -> None:
 
 
 def run(url: str, mix, port: int, clients: int) -> None:
-    env = {**os.environ, "DATABASE_URL": url, "SEARCH_BACKEND": "postgres"}
+    env = {"OFFRE_ENV": "development", **os.environ, "DATABASE_URL": url, "SEARCH_BACKEND": "postgres"}
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
          "--log-level", "warning", "web.app:create_app()"],

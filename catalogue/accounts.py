@@ -118,6 +118,19 @@ class JoinRequest(Base):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
 
 
+class UserSession(Base):
+    """A login, held on the server: the session cookie carries a random nonce whose
+    sha256 is `token_hash`. Deleting the row ends the session for every copy of the
+    cookie (logout, password change, an administrator's "end all sessions")."""
+
+    __tablename__ = "user_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class LoginAttempt(Base):
     """Failed logins, for rate limiting (by e-mail and by IP)."""
 

@@ -111,6 +111,14 @@ def can_manage_members(session: Session, user: User | None, structure: Structure
     return moderates_structure(session, user, structure)
 
 
+def can_end_sessions(user: User | None, target: User) -> bool:
+    """End every session of `target` (log it out everywhere): the person, and the
+    service's administrators for anyone."""
+    if user is None or not user.is_active:
+        return False
+    return user.is_admin or user.id == target.id
+
+
 def is_moderator(session: Session, user: User | None) -> bool:
     if user is None or not user.is_active:
         return False

@@ -16,7 +16,9 @@ import secrets
 from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
+from sqlalchemy.orm import object_session
 
+from catalogue import user_sessions
 from catalogue.accounts import Membership, ModeratorScope, Role, User
 
 DEFAULT_PASSWORD = "mot-de-passe-de-test-42"
@@ -83,6 +85,16 @@ def csrf_token(client) -> str:
             token = secrets.token_urlsafe(32)
             session["_csrf"] = token
     return token
+
+
+def log_in_as(client, user: User) -> str:
+    """Log `user` in on `client` without the form: a real server-side session (in the
+    user's database session) and the cookie that names it. Returns the nonce."""
+    nonce = user_sessions.open_session(object_session(user), user)
+    with client.session_transaction() as session:
+        session["user_id"] = user.id
+        session["auth_nonce"] = nonce
+    return nonce
 
 
 def login(client, email: str, password: str = DEFAULT_PASSWORD, next: str | None = None):

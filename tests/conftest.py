@@ -61,7 +61,7 @@ def db(connection) -> Session:
 
 @pytest.fixture
 def settings(database_url) -> Settings:
-    return Settings(database_url=database_url, secret_key="test-secret", tiles_url="")
+    return Settings(database_url=database_url, secret_key="test-secret", tiles_url="", offre_env="test")
 
 
 @pytest.fixture

@@ -44,6 +44,7 @@ BLUEPRINTS = [
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
+    settings.check()  # refuses a weak SECRET_KEY outside development and tests
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -144,6 +145,24 @@ def _register_errors(app: Flask) -> None:
                 {"Content-Type": "application/problem+json"},
             )
         return render_template("error.html", code=400, title="Requête invalide", message=message), 400
+
+    @app.errorhandler(405)
+    def method_not_allowed(exc):
+        allowed = ", ".join(sorted(exc.valid_methods or []))
+        method = request.method[:20]
+        message = f"La méthode {method} n'est pas permise à cette adresse (permises : {allowed})."
+        if _wants_json():
+            response = jsonify(
+                {"type": "about:blank", "title": "Méthode non autorisée", "status": 405, "detail": message}
+            )
+            response.status_code = 405
+            response.content_type = "application/problem+json"
+        else:
+            response = app.make_response(
+                (render_template("error.html", code=405, title="Méthode non autorisée", message=message), 405)
+            )
+        response.headers["Allow"] = allowed
+        return response
 
     @app.errorhandler(413)
     def too_large(exc):

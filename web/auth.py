@@ -7,12 +7,16 @@ fingerprint of the current password hash, so it works once: setting the new
 password changes the hash and voids the link.
 
 Login rotates the session: it is cleared (old data, CSRF token included, is
-gone) before user_id and a fresh auth_nonce are written (web/access.py)."""
+gone) before user_id and a fresh auth_nonce are written. The nonce names a row of
+user_session (catalogue/user_sessions.py), checked on every request (web/access.py):
+logout, a new password or an administrator delete it, and every copy of the cookie
+dies with it. Failed logins slow down further tries (catalogue/login_limits.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 import secrets
 import smtplib
@@ -28,6 +32,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -38,7 +43,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 from werkzeug.exceptions import HTTPException
 
-from catalogue import permissions
+from catalogue import login_limits, permissions, user_sessions
 from catalogue.accounts import (
     Invitation,
     JoinRequest,
@@ -51,7 +56,7 @@ from catalogue.accounts import (
 )
 from catalogue.db import set_actor
 from catalogue.models import Structure
-from web.access import current_user, login_required
+from web.access import current_user, login_required, session_lifetimes
 from web.db import get_session
 from web.mail import send_mail
 
@@ -69,10 +74,6 @@ VERIFY_MAX_AGE = 3 * 24 * 3600  # 3 days
 RESET_MAX_AGE = 3600  # 1 hour
 INVITATION_MAX_AGE = 14 * 24 * 3600  # 14 days
 
-# Rate limit of failed logins, over a sliding window.
-RATE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_EMAIL = 5
-MAX_FAILURES_PER_IP = 20
 # Account e-mails (registration, verification link, password reset) asked for
 # within MAIL_WINDOW, per address and per IP.
 MAIL_WINDOW = timedelta(hours=1)
@@ -198,13 +199,15 @@ def _password_fingerprint(user: User) -> str:
 
 
 def start_session(user: User) -> None:
-    """Log `user` in: a fresh session (old data gone), user_id and a new nonce."""
+    """Log `user` in: a fresh session (old data gone), user_id and the nonce of a
+    new server-side session."""
     session.clear()
+    db = get_session()
+    user_sessions.purge_expired(db, user.id, session_lifetimes())
     session["user_id"] = user.id
-    session["auth_nonce"] = secrets.token_urlsafe(24)
-    # A new password (reset or change) ends the sessions opened with the old one.
-    session["pwfp"] = _password_fingerprint(user)
+    session["auth_nonce"] = user_sessions.open_session(db, user)
     session.permanent = False
+    g.current_user = user
     user.last_login_at = datetime.now(UTC)
 
 
@@ -212,17 +215,20 @@ def client_ip() -> str:
     return (request.remote_addr or "inconnue")[:64]
 
 
-def too_many_failures(db, email: str, ip: str) -> bool:
-    since = datetime.now(UTC) - RATE_WINDOW
-    by_email = db.scalar(
-        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.at >= since)
+def login_policy() -> login_limits.Policy:
+    s = settings()
+    return login_limits.Policy(free=s.login_free_failures, max_delay=s.login_max_delay_seconds)
+
+
+def _wait_message(seconds: int) -> str:
+    if seconds < 120:
+        delay = f"{seconds} seconde{'s' if seconds > 1 else ''}"
+    else:
+        delay = f"{math.ceil(seconds / 60)} minutes"
+    return (
+        f"Trop de tentatives de connexion échouées depuis votre réseau : patientez {delay} avant de réessayer, "
+        "ou choisissez un nouveau mot de passe avec « Mot de passe oublié »."
     )
-    if by_email >= MAX_FAILURES_PER_EMAIL:
-        return True
-    by_ip = db.scalar(
-        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.ip == ip, LoginAttempt.at >= since)
-    )
-    return by_ip >= MAX_FAILURES_PER_IP
 
 
 def mail_request_allowed(db, kind: str, email: str) -> bool:
@@ -278,15 +284,6 @@ def join_status_label(status: str) -> str:
 @bp.app_context_processor
 def _inject():
     return {"oidc_enabled": oidc_enabled, "role_label": role_label, "join_status_label": join_status_label}
-
-
-@bp.before_app_request
-def _end_sessions_of_an_old_password():
-    user_id, fingerprint = session.get("user_id"), session.get("pwfp")
-    if user_id and fingerprint:
-        user = get_session().get(User, user_id)
-        if user is None or not secrets.compare_digest(fingerprint, _password_fingerprint(user)):
-            session.clear()
 
 
 def forbidden(exc):
@@ -395,19 +392,13 @@ def login():
     if not email or not password:
         missing = "Adresse électronique" if not email else "Mot de passe"
         return _login_page(400, email=email, next=next_url, error=f"{missing} : ce champ est obligatoire.")
-    if too_many_failures(db, email, ip):
-        minutes = int(RATE_WINDOW.total_seconds() // 60)
-        response = _login_page(
-            429,
-            email=email,
-            next=next_url,
-            error=f"Trop de tentatives de connexion échouées. Patientez {minutes} minutes avant de réessayer, "
-            "ou choisissez un nouveau mot de passe avec « Mot de passe oublié ».",
-        )
-        return response[0], 429, {"Retry-After": str(int(RATE_WINDOW.total_seconds()))}
+    wait = login_limits.wait_seconds(db, email, ip, login_policy())
+    if wait:
+        response = _login_page(429, email=email, next=next_url, error=_wait_message(wait))
+        return response[0], 429, {"Retry-After": str(wait)}
     user = db.scalar(select(User).where(User.email == email))
     if not check_password(user, password) or not user.is_active:
-        db.add(LoginAttempt(email=email, ip=ip))
+        login_limits.record_failure(db, email, ip)
         db.commit()
         return _login_page(
             401, email=email, next=next_url, error="Adresse électronique ou mot de passe incorrect."
@@ -434,7 +425,11 @@ def login():
 @bp.post("/deconnexion")
 def logout():
     id_token = session.get("oidc_id_token")
+    db = get_session()
+    user_sessions.end_session(db, session.get("auth_nonce"))
+    db.commit()
     session.clear()
+    g.current_user = None
     flash("Vous êtes déconnecté.", "success")
     if id_token and oidc_enabled():
         try:
@@ -449,6 +444,21 @@ def logout():
             }
             return redirect(end + ("&" if "?" in end else "?") + urlencode(params))
     return redirect(url_for("public.home"))
+
+
+@bp.post("/espace/sessions/fermer")
+@login_required
+def end_my_sessions():
+    """Log out everywhere: every session of the account ends, this one included."""
+    db = get_session()
+    user = current_user()
+    set_actor(db, f"user:{user.id}")
+    user_sessions.end_all_sessions(db, user.id)
+    db.commit()
+    session.clear()
+    g.current_user = None
+    flash("Toutes vos sessions sont fermées, sur tous vos appareils.", "success")
+    return redirect(url_for("auth.login"), 303)
 
 
 # ---------------------------------------------------------------- password reset
@@ -507,6 +517,7 @@ def reset_password(token):
     if user.email_verified_at is None:
         user.email_verified_at = datetime.now(UTC)  # the link proved the address
     db.execute(delete(LoginAttempt).where(LoginAttempt.email == user.email))
+    user_sessions.end_all_sessions(db, user.id)  # every copy of every cookie of the account
     db.commit()
     session.clear()
     flash("Votre mot de passe est changé. Connectez-vous avec le nouveau.", "success")
@@ -530,7 +541,8 @@ def change_password():
         return render_template("account/change_password.html", errors=errors), 400
     set_actor(db, f"user:{user.id}")
     user.password_hash = hash_password(password)
-    start_session(user)  # this session goes on, the others end
+    user_sessions.end_all_sessions(db, user.id)
+    start_session(user)  # a new session for this browser; the others are ended
     db.commit()
     flash("Votre mot de passe est changé. Vos autres sessions sont fermées.", "success")
     return redirect(url_for("auth.espace"))

@@ -21,9 +21,15 @@ COMMAND_MODULES = [
 
 
 def _create_app():
-    from web.app import create_app
+    import click
 
-    return create_app()
+    from web.app import create_app
+    from web.settings import SettingsError
+
+    try:
+        return create_app()
+    except SettingsError as exc:  # a clear French message, not a traceback
+        raise click.ClickException(str(exc)) from exc
 
 
 def build_cli() -> FlaskGroup:

@@ -1,29 +1,26 @@
-"""Small maps drawn with folium, fully offline: every asset points to our own static
-files (instance-level `default_js`/`default_css`, no change to folium's globals), no
-jQuery/Bootstrap/Font Awesome, the tile server from settings (none: no background).
+"""Small maps, fully offline and without any inline script (the Content-Security-
+Policy forbids them): the page carries the map's description as JSON in a
+<script type="application/json"> element (data, never run), and our static
+web/static/js/static-map.js builds the Leaflet map from it. Every asset is ours
+(no CDN); the tile server comes from settings (none: no background).
 
-Pages include the map's HTML and script (not folium's <head>, whose viewport meta
-forbids zooming); base.html loads Leaflet and markercluster when a page has a map.
+A description holds: the tiles, an accessible label, a centre and zoom or bounds to
+fit, points (title, popup text and link, clustered or not) and GeoJSON layers (a
+style per feature, an optional tooltip table of properties). Popups and tooltips are
+built with DOM text nodes in the browser: nothing here is HTML.
+base.html loads Leaflet, markercluster and static-map.js when a page has a map.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import folium
-from branca.element import MacroElement, Template
-from folium.elements import JSCSSMixin
-from markupsafe import escape
+from markupsafe import Markup
 
-LEAFLET_JS = [("leaflet", "/static/vendor/leaflet/leaflet.js")]
-LEAFLET_CSS = [("leaflet_css", "/static/vendor/leaflet/leaflet.css")]
-CLUSTER_JS = [("markerclusterjs", "/static/vendor/markercluster/leaflet.markercluster.js")]
-CLUSTER_CSS = [
-    ("markerclustercss", "/static/vendor/markercluster/MarkerCluster.css"),
-    ("markerclusterdefaultcss", "/static/vendor/markercluster/MarkerCluster.Default.css"),
-]
 MAX_ZOOM = 18
+_ids = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -37,108 +34,62 @@ class MapPoint:
 @dataclass(frozen=True)
 class RenderedMap:
     html: str  # the map's <div>
-    script: str  # its <script> element
+    script: str  # its description: a <script type="application/json"> element
 
 
-class _AccessibleMap(MacroElement):
-    """Gives the map container a role and a name for assistive technology."""
+@dataclass
+class Map:
+    """A map's description, turned into JSON by render()."""
 
-    _template = Template(
-        "{% macro script(this, kwargs) %}"
-        "(function (el) { el.setAttribute('role', 'region');"
-        " el.setAttribute('aria-label', {{ this.label }}); })"
-        "({{ this._parent.get_name() }}.getContainer());"
-        "{% endmacro %}"
-    )
+    label: str
+    tiles_url: str
+    attribution: str
+    center: list[float]  # [lat, lon]
+    zoom: int
+    bounds: list[list[float]] | None = None  # [[south, west], [north, east]]
+    max_bounds_zoom: int | None = None
+    points: list[list] = field(default_factory=list)  # [lat, lon, label, url or None]
+    cluster: bool = True
+    layers: list[dict] = field(default_factory=list)
 
-    def __init__(self, label: str):
-        super().__init__()
-        self._name = "AccessibleMap"
-        self.label = _js_string(label)
-
-
-class _Points(JSCSSMixin, MacroElement):
-    """Markers from one JSON array (title and alt text, a plain-HTML popup), in a
-    cluster group or directly on the map, and the map fitted to them. One element
-    for all the points: a folium Marker and its popup per point compiled templates
-    for each, half of a results page's own time."""
-
-    _template = Template(
-        "{% macro script(this, kwargs) %}"
-        "(function (map, points, cluster) {"
-        " var layer = cluster ? L.markerClusterGroup({maxClusterRadius: 50}) : L.layerGroup();"
-        " points.forEach(function (p) {"
-        "  L.marker([p[0], p[1]], {title: p[2], alt: p[2]}).bindPopup(p[3]).addTo(layer); });"
-        " layer.addTo(map);"
-        "})({{ this._parent.get_name() }}, {{ this.points }}, {{ this.cluster }});"
-        "{% endmacro %}"
-    )
-
-    def __init__(self, points: list[MapPoint], cluster: bool):
-        super().__init__()
-        self._name = "Points"
-        rows = []
-        for p in points:
-            content = f'<a href="{escape(p.url)}">{escape(p.label)}</a>' if p.url else str(escape(p.label))
-            rows.append([p.lat, p.lon, p.label, content])
-        self.points = _js_string(rows)
-        self.cluster = "true" if cluster else "false"
-        if cluster:
-            self.default_js = list(CLUSTER_JS)
-            self.default_css = list(CLUSTER_CSS)
-
-
-def _js_string(value) -> str:
-    """A JS literal safe inside a <script> element and inert to a reader of the
-    source: <, >, & and ' as unicode escapes."""
-    return (
-        json.dumps(value, ensure_ascii=False)
-        .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
-    )
+    def fit_bounds(self, bounds: list[list[float]], max_zoom: int | None = None) -> None:
+        self.bounds = bounds
+        self.max_bounds_zoom = max_zoom
 
 
 def new_map(
     *, tiles_url: str, attribution: str, label: str, center: tuple[float, float] | None = None, zoom: int = 10
-) -> folium.Map:
-    """A map with our assets and the configured tiles. `center` is (lon, lat)."""
+) -> Map:
+    """A map with the configured tiles. `center` is (lon, lat)."""
     lon, lat = center or (2.35, 46.6)
-    m = folium.Map(
-        location=[lat, lon],
-        zoom_start=zoom,
-        tiles=None,
-        # Without a tile layer the map needs its own maxZoom (markercluster needs it).
-        maxZoom=MAX_ZOOM,
-        control_scale=True,
-        width="100%",
-        height="100%",
-    )
-    m.default_js = list(LEAFLET_JS)
-    m.default_css = list(LEAFLET_CSS)
-    if tiles_url:
-        folium.TileLayer(tiles=tiles_url, attr=attribution, max_zoom=MAX_ZOOM, name="Fond de carte").add_to(m)
-    _AccessibleMap(label).add_to(m)
-    return m
+    return Map(label=label, tiles_url=tiles_url, attribution=attribution, center=[lat, lon], zoom=zoom)
 
 
-def add_points(m: folium.Map, points: list[MapPoint], *, cluster: bool = True) -> None:
+def add_points(m: Map, points: list[MapPoint], *, cluster: bool = True) -> None:
     """Markers with a popup naming the point (and linking to it); clustered."""
-    _Points(points, cluster).add_to(m)
+    m.points.extend([p.lat, p.lon, p.label, p.url] for p in points)
+    m.cluster = cluster
     if points:
         lats = [p.lat for p in points]
         lons = [p.lon for p in points]
         if len(points) == 1:
-            m.location = [lats[0], lons[0]]
+            m.center = [lats[0], lons[0]]
         else:
             m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], max_zoom=13)
 
 
-def add_zone(m: folium.Map, geometry: dict, name: str) -> None:
+def add_layer(m: Map, geojson: dict, *, name: str, style: dict | None = None,
+              tooltip: list[tuple[str, str]] | None = None) -> None:
+    """A GeoJSON layer. `style`: Leaflet path options for every feature (a feature's
+    own properties["_style"] wins); `tooltip`: (property, label) rows shown on hover."""
+    m.layers.append({"name": name, "geojson": geojson, "style": style or {},
+                     "tooltip": [list(row) for row in tooltip or []]})
+
+
+def add_zone(m: Map, geometry: dict, name: str) -> None:
     """An eligibility zone as an outlined, lightly filled shape; fits the map to it."""
-    folium.GeoJson(
-        {"type": "Feature", "properties": {"nom": name}, "geometry": geometry},
-        name=name,
-        style_function=lambda _f: {"color": "#1d3f6e", "weight": 2, "fillOpacity": 0.08},
-    ).add_to(m)
+    add_layer(m, {"type": "Feature", "properties": {"nom": name}, "geometry": geometry}, name=name,
+              style={"color": "#1d3f6e", "weight": 2, "fillOpacity": 0.08})
     bounds = _bounds(geometry)
     if bounds:
         m.fit_bounds(bounds)
@@ -162,8 +113,26 @@ def _bounds(geometry: dict) -> list[list[float]] | None:
     return [[min(ys), min(xs)], [max(ys), max(xs)]]
 
 
-def render(m: folium.Map) -> RenderedMap:
-    """The map's <div> and <script>, to place inside one of our pages."""
-    root = m.get_root()
-    root.render()
-    return RenderedMap(html=root.html.render(), script=root.script.render())
+def json_for_script(value) -> str:
+    """JSON safe inside a <script> element and inert to a reader of the source:
+    <, >, & and ' as unicode escapes, so no text can close the element or look like
+    markup."""
+    return (
+        json.dumps(value, ensure_ascii=False, sort_keys=True)
+        .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
+    )
+
+
+def render(m: Map) -> RenderedMap:
+    """The map's <div> and its JSON description, to place inside one of our pages."""
+    map_id = f"carte-{next(_ids)}"
+    config = {
+        "label": m.label, "tiles": m.tiles_url, "attribution": m.attribution, "maxZoom": MAX_ZOOM,
+        "center": m.center, "zoom": m.zoom, "bounds": m.bounds, "boundsMaxZoom": m.max_bounds_zoom,
+        "points": m.points, "cluster": m.cluster, "layers": m.layers,
+    }
+    html = Markup('<div class="static-map" id="{0}" data-map-config="{0}-config"></div>').format(map_id)
+    script = Markup('<script type="application/json" id="{}-config">').format(map_id) + Markup(
+        json_for_script(config)) + Markup("</script>")
+    return RenderedMap(html=str(html), script=str(script))
+

@@ -6,6 +6,7 @@ anybody else gets 403 (404 when the structure does not exist)."""
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from datetime import UTC, datetime
@@ -13,13 +14,15 @@ from datetime import UTC, datetime
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from catalogue import permissions
+from catalogue import permissions, user_sessions
 from catalogue.accounts import Invitation, JoinRequest, Membership, Role, User
 from catalogue.db import set_actor
 from catalogue.models import Status, Structure
 from web import auth
 from web.access import current_user, login_required
 from web.db import get_session
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("members", __name__)
 bp.register_error_handler(403, auth.forbidden)
@@ -178,6 +181,22 @@ def remove_member(structure_id, membership_id):
     db.delete(membership)
     db.commit()
     flash(f"{email} ne fait plus partie de la structure.", "success")
+    return _to_members(structure, "#membres"), 303
+
+
+@bp.post("/espace/structures/<structure_id>/membres/<int:membership_id>/sessions")
+@login_required
+def end_member_sessions(structure_id, membership_id):
+    structure = _managed_structure(structure_id)
+    db = get_session()
+    membership = _membership_of(db, structure, membership_id)
+    if not permissions.can_end_sessions(current_user(), membership.user):
+        abort(403, description="Seule l'équipe du SPIE (administrateurs du service) ferme les sessions d'une autre personne.")
+    set_actor(db, f"user:{current_user().id}")
+    ended = user_sessions.end_all_sessions(db, membership.user_id)
+    db.commit()
+    log.info("user:%s ended the %d sessions of user:%s", current_user().id, ended, membership.user_id)
+    flash(f"Sessions de {membership.user.email} fermées ({ended}) : la personne devra se reconnecter.", "success")
     return _to_members(structure, "#membres"), 303
 
 

@@ -7,6 +7,14 @@ import dataclasses
 import os
 from dataclasses import dataclass, field, fields
 
+DEFAULT_SECRET_KEY = "dev-secret-change-me"
+SECRET_KEY_MIN_BYTES = 32
+DEVELOPMENT_ENVS = ("development", "test")
+
+
+class SettingsError(Exception):
+    """A setting that forbids starting; the message says which and why, in French."""
+
 
 def setting(default, doc: str, *, env: str | None = None):
     return field(default=default, metadata={"doc": doc, "env": env})
@@ -17,8 +25,32 @@ class Settings:
     database_url: str = setting(
         "", "URL SQLAlchemy de la base PostgreSQL/PostGIS (postgresql+psycopg://…)."
     )
+    offre_env: str = setting(
+        "production",
+        "Environnement : production (par défaut), development (make run) ou test (les tests) ; "
+        "hors development et test, une vraie SECRET_KEY est exigée.",
+    )
     secret_key: str = setting(
-        "dev-secret-change-me", "Clé secrète des sessions et des liens signés (à changer en production)."
+        DEFAULT_SECRET_KEY,
+        "Clé secrète des sessions et des liens signés : 32 octets au moins, aléatoire "
+        "(exigée hors development et test ; make run en crée une dans var/secret_key).",
+    )
+    secret_key_file: str = setting(
+        "", "Fichier qui contient la clé secrète (à la place de SECRET_KEY, ex. un secret Docker)."
+    )
+    session_idle_minutes: int = setting(
+        120, "Une session sans requête pendant ce nombre de minutes est fermée."
+    )
+    session_max_hours: int = setting(
+        12, "Une session est fermée ce nombre d'heures après la connexion, même active."
+    )
+    login_free_failures: int = setting(
+        3,
+        "Échecs de connexion permis sans attente, par compte depuis une même adresse IP (dix fois plus "
+        "par adresse IP tous comptes confondus) ; au-delà, l'attente double à chaque échec.",
+    )
+    login_max_delay_seconds: int = setting(
+        900, "Attente maximale imposée entre deux essais de connexion après des échecs, en secondes."
     )
     search_backend: str = setting(
         "postgres", "Moteur de recherche : postgres (par défaut) ou meilisearch."
@@ -99,10 +131,46 @@ class Settings:
             if name in environ:
                 values[f.name] = _convert(f, environ[name])
         values.update(overrides)
+        if values.get("secret_key_file") and "SECRET_KEY" not in environ and "secret_key" not in overrides:
+            values["secret_key"] = _read_secret_file(values["secret_key_file"])
         return cls(**values)
+
+    @property
+    def is_development(self) -> bool:
+        return self.offre_env in DEVELOPMENT_ENVS
+
+    def check(self) -> None:
+        """Raise SettingsError when these settings must not serve: outside development
+        and tests, the secret key must be set, not the default, 32 bytes at least."""
+        if self.offre_env not in (*DEVELOPMENT_ENVS, "production"):
+            raise SettingsError(
+                f"OFFRE_ENV : valeur inconnue « {self.offre_env} » (production, development ou test)."
+            )
+        if self.is_development:
+            return
+        if self.secret_key == DEFAULT_SECRET_KEY:
+            raise SettingsError(
+                "SECRET_KEY : la clé par défaut n'est permise qu'en développement (OFFRE_ENV=development). "
+                "Définissez une clé aléatoire de 32 octets au moins, par exemple : "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(48))' "
+                "(ou SECRET_KEY_FILE : un fichier qui la contient)."
+            )
+        if len(self.secret_key.encode()) < SECRET_KEY_MIN_BYTES:
+            raise SettingsError(
+                f"SECRET_KEY : trop courte ({len(self.secret_key.encode())} octets) ; {SECRET_KEY_MIN_BYTES} "
+                "octets au moins, aléatoires, par exemple : python3 -c 'import secrets; print(secrets.token_urlsafe(48))'."
+            )
 
     def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **changes)
+
+
+def _read_secret_file(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read().strip()
+    except OSError as exc:
+        raise SettingsError(f"SECRET_KEY_FILE : impossible de lire {path} ({exc.strerror}).") from exc
 
 
 def _convert(f, raw: str):

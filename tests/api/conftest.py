@@ -26,7 +26,7 @@ def demo_database_url(pg_server_url, template_db):
 @pytest.fixture(scope="session")
 def demo_app(demo_database_url):
     app = create_app(
-        Settings(database_url=demo_database_url, secret_key="test", tiles_url="", api_rate_limit_per_minute=0)
+        Settings(database_url=demo_database_url, secret_key="test", tiles_url="", api_rate_limit_per_minute=0, offre_env="test")
     )
     app.config["TESTING"] = True
     yield app

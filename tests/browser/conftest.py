@@ -47,7 +47,7 @@ def browser_database(pg_server_url, template_db):
 
 @pytest.fixture(scope="session")
 def live_server(browser_database):
-    settings = Settings(database_url=browser_database, secret_key="browser-tests", tiles_url="")
+    settings = Settings(database_url=browser_database, secret_key="browser-tests", tiles_url="", offre_env="test")
     app = create_app(settings)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -76,6 +76,11 @@ def _page(chromium, live_server, **context_options):
     outside: list[str] = []
     page.on("request", lambda r: outside.append(r.url) if urlparse(r.url).hostname != "127.0.0.1" else None)
     page.outside_requests = outside
+    # What the Content-Security-Policy blocked (Chromium reports it as a console error).
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text)
+            if m.type == "error" and "Content Security Policy" in m.text else None)
+    page.csp_violations = blocked
     return context, page
 
 
@@ -85,6 +90,7 @@ def page(chromium, live_server):
     yield page
     context.close()
     assert page.outside_requests == [], f"requêtes hors du serveur : {page.outside_requests}"
+    assert page.csp_violations == [], f"bloqué par la Content-Security-Policy : {page.csp_violations}"
 
 
 @pytest.fixture

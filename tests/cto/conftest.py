@@ -7,13 +7,11 @@ import pytest
 from sqlalchemy import text
 
 from catalogue.cto import CtoMembership
-from tests.auth_helpers import csrf_token, make_moderator, make_user
+from tests.auth_helpers import csrf_token, log_in_as, make_moderator, make_user
 
 
 def log_in(client, user) -> None:
-    with client.session_transaction() as s:
-        s["user_id"] = user.id
-        s["auth_nonce"] = "x"
+    log_in_as(client, user)
 
 
 @pytest.fixture

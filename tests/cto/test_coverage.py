@@ -90,7 +90,7 @@ def test_zone_restricts_who_is_reached(db, factories, territory):
 
 
 def _gap_codes_on_map(html: str) -> set[str]:
-    # folium writes the features' properties with sorted keys
+    # the map's JSON description has its properties' keys sorted
     found = re.findall(r'"code": "(\w{5})", "gap": (true|false)', html)
     assert found, "no commune feature in the map script"
     return {code for code, gap in found if gap == "true"}

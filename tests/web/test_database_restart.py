@@ -44,7 +44,7 @@ def own_cluster():
 
 def test_requests_during_a_restart_get_503_then_succeed(own_cluster):
     url, data = own_cluster
-    app = create_app(Settings(database_url=url, secret_key="x", tiles_url=""))
+    app = create_app(Settings(database_url=url, secret_key="x", tiles_url="", offre_env="test"))
     client = app.test_client()
     assert client.get("/").status_code == 200
 

@@ -21,9 +21,44 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_offre_serve_answers_healthz_and_home(database_url):
+def _environ(**values) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("OFFRE_ENV", "SECRET_KEY", "SECRET_KEY_FILE")}
+    return {**env, "PATH": "/usr/bin:/bin", "TILES_URL": "", **values}
+
+
+def test_offre_serve_refuses_the_default_key_outside_development(database_url):
+    offre = Path(sys.executable).parent / "offre"
+    done = subprocess.run([str(offre), "serve", "--bind", f"127.0.0.1:{_free_port()}"], cwd=ROOT,
+                          env=_environ(DATABASE_URL=database_url), capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "SECRET_KEY : la clé par défaut n'est permise qu'en développement" in done.stderr
+    assert "Traceback" not in done.stderr
+    short = subprocess.run([str(offre), "db", "check"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                           env=_environ(DATABASE_URL=database_url, SECRET_KEY="trop-courte"))
+    assert short.returncode != 0 and "SECRET_KEY : trop courte" in short.stderr
+
+
+def test_the_secret_key_of_make_run_is_made_once_and_kept(tmp_path):
+    key_file = tmp_path / "var" / "secret_key"
+    first = subprocess.run([str(ROOT / "bin/secret-key"), str(key_file)], capture_output=True, text=True, check=True)
+    assert first.stdout.strip() == str(key_file)
+    key = key_file.read_text().strip()
+    assert len(key) >= 32
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    subprocess.run([str(ROOT / "bin/secret-key"), str(key_file)], check=True, capture_output=True)
+    assert key_file.read_text().strip() == key  # kept across restarts
+    other = tmp_path / "other"
+    subprocess.run([str(ROOT / "bin/secret-key"), str(other)], check=True, capture_output=True)
+    assert other.read_text().strip() != key  # random
+    assert "/var/" in (ROOT / ".gitignore").read_text().split()  # never committed
+    assert "SECRET_KEY_FILE=$(bin/secret-key var/secret_key)" in (ROOT / "bin/run").read_text()
+
+
+def test_offre_serve_answers_healthz_and_home(database_url, tmp_path):
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "PATH": "/usr/bin:/bin", "TILES_URL": ""}
+    key_file = tmp_path / "secret_key"
+    key_file.write_text("une-cle-de-production-assez-longue-et-aleatoire-0123456789")
+    env = _environ(DATABASE_URL=database_url, SECRET_KEY_FILE=str(key_file))
     offre = Path(sys.executable).parent / "offre"
     server = subprocess.Popen(
         [str(offre), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],

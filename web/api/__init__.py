@@ -93,6 +93,9 @@ class Api(SmorestApi):
         else:
             detail = data.get("message") or error.description or TITLES.get(status, "Erreur")
         response = problem(status, detail, errors or None)
+        for key, value in error.get_headers():
+            if key.lower() == "allow":  # 405: the methods the URL accepts
+                response.headers[key] = value
         for key, value in (data.get("headers") or {}).items():
             response.headers[key] = value
         return response
@@ -109,7 +112,14 @@ def init_app(app) -> None:
         # Swagger UI is served from our own static files, never a CDN.
         OPENAPI_SWAGGER_UI_URL="/static/vendor/swagger-ui/",
     )
-    api = Api(app, spec_kwargs={"info": {"description": "Recherche et catalogue de l'offre d'insertion (vocabulaire data·inclusion v1)."}})
+    from web.api import partners
+
+    app.url_map.converters["partner_id"] = partners.PartnerIdConverter
+    api = Api(app, spec_kwargs={
+        "info": {"description": "Recherche et catalogue de l'offre d'insertion (vocabulaire data·inclusion v1)."},
+        "extra_plugins": [partners.FranceBoxesPlugin()],
+    })
+    api.register_converter(partners.PartnerIdConverter, partners.partner_id_param_schema)
     api.spec.components.security_scheme(
         "jeton",
         {"type": "http", "scheme": "bearer", "description": "Jeton d'API de la structure (créé dans l'espace partenaire)."},

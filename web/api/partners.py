@@ -13,15 +13,18 @@ import re
 import uuid
 from datetime import date
 
+from apispec import BasePlugin
 from flask import current_app, request, url_for
 from flask_smorest import Blueprint
+from marshmallow import RAISE, fields, validate
 from sqlalchemy import select
+from werkzeug.routing import BaseConverter
 
 from catalogue import moderation, tokens, writes
 from catalogue.db import set_actor
 from catalogue.errors import ValidationError
 from catalogue.models import LocationPrecision, Service, Status, Structure
-from catalogue.schemas import ServiceInput
+from catalogue.schemas import FRANCE_BOXES, ServiceInput
 from web.api import problem
 from web.api.catalogue import service_view
 from web.api.schemas import PartnerServiceSchema
@@ -32,9 +35,63 @@ blp = Blueprint(
     description="Écriture par les partenaires : jeton de la structure (Authorization: Bearer …), portée write.",
 )
 
-PARTNER_ID = re.compile(r"^[A-Za-z0-9._:~-]{1,200}$")
+PARTNER_ID_CHARS = r"[A-Za-z0-9._:~-]{1,200}"
+PARTNER_ID = re.compile(f"^{PARTNER_ID_CHARS}$")
+PARTNER_ID_MESSAGE = "1 à 200 caractères parmi lettres, chiffres et . _ : ~ -"
 SECURITY = [{"jeton": []}]
 _INPUT_FIELDS = {name: f for name, f in ServiceInput().fields.items() if not f.dump_only}
+
+
+class PartnerIdConverter(BaseConverter):
+    """<partner_id:…>: any one path segment reaches the view (which refuses a bad one
+    with a 400 naming the rule); the spec documents the accepted pattern."""
+
+
+def partner_id_param_schema(_converter) -> dict:
+    return {"type": "string", "pattern": PARTNER_ID.pattern, "minLength": 1, "maxLength": 200}
+
+
+class PartnerServiceInput(ServiceInput):
+    """The body of PUT and POST, as the spec states it: the back-office's fields,
+    `partner_id` (read by POST), nothing else (unknown fields are refused), and a
+    point in France (see FranceBoxesPlugin)."""
+
+    class Meta:
+        unknown = RAISE
+
+    partner_id = fields.String(
+        allow_none=True, validate=validate.Regexp(PARTNER_ID, error=PARTNER_ID_MESSAGE),
+        metadata={"description": "Identifiant du service chez le partenaire (POST ; le PUT le prend dans l'URL)."},
+    )
+
+
+def france_boxes_schema() -> dict:
+    """longitude and latitude both absent (or null), or a point in one of the boxes of
+    catalogue.schemas.FRANCE_BOXES: what catalogue.schemas.PlaceMixin accepts."""
+    boxes = [
+        {
+            "required": ["longitude", "latitude"],
+            "properties": {
+                "longitude": {"type": "number", "minimum": lon_min, "maximum": lon_max},
+                "latitude": {"type": "number", "minimum": lat_min, "maximum": lat_max},
+            },
+        }
+        for lon_min, lat_min, lon_max, lat_max in FRANCE_BOXES
+    ]
+    neither = {"properties": {"longitude": {"nullable": True, "enum": [None]},
+                              "latitude": {"nullable": True, "enum": [None]}}}
+    return {"anyOf": [*boxes, neither]}
+
+
+class FranceBoxesPlugin(BasePlugin):
+    """Adds the France boxes of the point to the body schema of the spec."""
+
+    def schema_helper(self, name, definition, **kwargs):
+        schema = kwargs.get("schema")
+        schema_class = schema if isinstance(schema, type) else type(schema)
+        if schema is not None and issubclass(schema_class, PartnerServiceInput):
+            return france_boxes_schema()
+        return None
 
 
 class Refused(Exception):
@@ -70,10 +127,7 @@ def _structure(session, structure_id: uuid.UUID) -> Structure:
 
 def _partner_id(partner_id: str) -> str:
     if not PARTNER_ID.match(partner_id):
-        raise Refused(problem(
-            400, "partner_id : 1 à 200 caractères parmi lettres, chiffres et . _ : ~ -",
-            {"partner_id": ["1 à 200 caractères parmi lettres, chiffres et . _ : ~ -"]},
-        ))
+        raise Refused(problem(400, f"partner_id : {PARTNER_ID_MESSAGE}", {"partner_id": [PARTNER_ID_MESSAGE]}))
     return partner_id
 
 
@@ -159,10 +213,10 @@ def _guard(view):
     return wrapper
 
 
-_BODY_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": ServiceInput}}}}
+_BODY_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": PartnerServiceInput}}}}
 
 
-@blp.route("/structures/<uuid:structure_id>/services/<partner_id>", methods=["GET"])
+@blp.route("/structures/<uuid:structure_id>/services/<partner_id:partner_id>", methods=["GET"])
 @blp.response(200, PartnerServiceSchema)
 @blp.doc(summary="Lire un service par l'identifiant du partenaire", security=SECURITY)
 @_guard
@@ -176,7 +230,7 @@ def partner_service(structure_id, partner_id):
     return _response(session, service, 200)
 
 
-@blp.route("/structures/<uuid:structure_id>/services/<partner_id>", methods=["PUT"])
+@blp.route("/structures/<uuid:structure_id>/services/<partner_id:partner_id>", methods=["PUT"])
 @blp.response(200, PartnerServiceSchema, description="Service remplacé.")
 @blp.alt_response(201, schema=PartnerServiceSchema, description="Service créé.")
 @blp.doc(summary="Créer ou remplacer un service (idempotent)", security=SECURITY, **_BODY_DOC)
@@ -229,7 +283,7 @@ def post_service(structure_id):
     return _response(session, service, 201, repairs)
 
 
-@blp.route("/structures/<uuid:structure_id>/services/<partner_id>", methods=["DELETE"])
+@blp.route("/structures/<uuid:structure_id>/services/<partner_id:partner_id>", methods=["DELETE"])
 @blp.response(204, description="Service archivé (rien n'est supprimé).")
 @blp.doc(summary="Archiver un service", security=SECURITY)
 @_guard

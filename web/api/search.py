@@ -11,7 +11,7 @@ from flask import current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from geoalchemy2.shape import to_shape
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from catalogue.models import Service
 from search.contract import MAX_PAGE_SIZE
@@ -36,8 +36,10 @@ def _codes(doc: str):
 class SearchArgs(Schema):
     q = fields.String(metadata={"description": "Texte libre (accents, fautes de frappe et synonymes tolérés)."})
     code_commune = fields.String(metadata={"description": "Code INSEE de la commune de la personne (éligibilité, distance)."})
-    lat = fields.Float(error_messages=_NUM, metadata={"description": "Latitude du point de recherche (WGS84), avec lon."})
-    lon = fields.Float(error_messages=_NUM, metadata={"description": "Longitude du point de recherche (WGS84), avec lat."})
+    lat = fields.Float(error_messages=_NUM, validate=validate.Range(min=-90, max=90, error="entre -90 et 90"),
+                       metadata={"description": "Latitude du point de recherche (WGS84), avec lon ; un point hors de France (métropole, Corse, outre-mer) est refusé (400)."})
+    lon = fields.Float(error_messages=_NUM, validate=validate.Range(min=-180, max=180, error="entre -180 et 180"),
+                       metadata={"description": "Longitude du point de recherche (WGS84), avec lat."})
     rayon_km = fields.Float(error_messages=_NUM, metadata={"description": "Rayon en km pour les services en présentiel (1 à 200, 50 par défaut)."})
     thematiques = _codes("Thématiques, catégories data·inclusion ou thématiques SPIE")
     publics = _codes("Publics (tous-publics inclus d'office)")

@@ -10,6 +10,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select, text
 
+from catalogue import user_sessions
 from catalogue.accounts import ModeratorScope, User
 from catalogue.db import transaction
 from web.auth import email_error, hash_password, normalise_email, password_errors
@@ -176,6 +177,22 @@ def cto_list(email):
             click.echo(f"{user.email}\t{what}\tdepuis le {membership.created_at:%d/%m/%Y}")
         if not rows:
             click.echo("Aucun accès au CTO.")
+
+
+@user_group.command(
+    "end-sessions",
+    help="Ferme toutes les sessions d'un compte (tous ses appareils) : la personne devra se reconnecter.",
+)
+@click.argument("email")
+@with_appcontext
+def end_sessions(email):
+    email = normalise_email(email)
+    with transaction(sessions(), actor="cli") as db:
+        user = db.scalar(select(User).where(User.email == email))
+        if user is None:
+            raise click.BadParameter(f"aucun compte pour {email}", param_hint="EMAIL")
+        ended = user_sessions.end_all_sessions(db, user.id)
+    click.echo(f"Sessions fermées pour {email} : {ended}.")
 
 
 commands = [user_group]

@@ -54,6 +54,12 @@ def db_check():
 @click.option("--bind", default="127.0.0.1:5000", show_default=True)
 @click.option("--workers", default=2, show_default=True)
 def serve(bind, workers):
+    from web.settings import Settings, SettingsError
+
+    try:
+        Settings.from_env().check()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
     # The gunicorn of this interpreter (the venv's), whatever PATH holds.
     os.execv(
         sys.executable,

@@ -18,7 +18,7 @@ def bar_chart(rows: list[tuple[str, float | int | None]], *, title: str, unit: s
     height = len(rows) * (BAR_H + GAP) + GAP
     parts = [
         f'<svg class="chart" role="img" aria-labelledby="{chart_id}-t {chart_id}-d" viewBox="0 0 {WIDTH} {height}" '
-        f'width="100%" style="max-width:46rem" preserveAspectRatio="xMinYMin meet" '
+        f'width="100%" preserveAspectRatio="xMinYMin meet" '
         f'xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{chart_id}-t">{escape(title)}</title>',
         f'<desc id="{chart_id}-d">{escape("; ".join(f"{label} : {_fmt(v, unit)}" for label, v in rows))}</desc>',

@@ -1,40 +1,30 @@
 """The coverage map: communes coloured by the distance band of their nearest
-eligible on-site offer, the gaps of the chosen radius outlined. Drawn with
-folium over web.maps (our own Leaflet, no CDN); the page's tables say the same."""
+eligible on-site offer, the gaps of the chosen radius outlined. Drawn by web.maps
+(our own Leaflet, no CDN, no inline script); the page's tables say the same."""
 
 from __future__ import annotations
-
-import folium
 
 from web import maps
 
 
-def add_choropleth(m: folium.Map, geojson: dict, colours: dict, labels: dict, radius_km: int) -> None:
+def add_choropleth(m: maps.Map, geojson: dict, colours: dict, labels: dict, radius_km: int) -> None:
     if not geojson["features"]:
-        return  # nothing to draw (and folium's tooltip refuses an empty layer)
-    def style(feature):
+        return  # nothing to draw
+    for feature in geojson["features"]:
         p = feature["properties"]
-        return {
+        p["classe"] = labels[p["band"]]
+        p["sans_offre"] = f"sans offre sur place à moins de {radius_km} km" if p["gap"] else f"offre sur place à moins de {radius_km} km"
+        p["_style"] = {
             "fillColor": colours[p["band"]],
             "fillOpacity": 0.75,
             "color": "#000000" if p["gap"] else "#555555",
             "weight": 2 if p["gap"] else 0.4,
         }
-
-    for feature in geojson["features"]:
-        p = feature["properties"]
-        p["classe"] = labels[p["band"]]
-        p["sans_offre"] = f"sans offre sur place à moins de {radius_km} km" if p["gap"] else f"offre sur place à moins de {radius_km} km"
-    folium.GeoJson(
-        geojson,
-        name="Couverture",
-        style_function=style,
-        tooltip=folium.GeoJsonTooltip(
-            fields=["nom", "population", "classe", "sans_offre"],
-            aliases=["Commune", "Population", "Offre la plus proche", "Rayon choisi"],
-            localize=False,
-        ),
-    ).add_to(m)
+    maps.add_layer(
+        m, geojson, name="Couverture",
+        tooltip=[("nom", "Commune"), ("population", "Population"), ("classe", "Offre la plus proche"),
+                 ("sans_offre", "Rayon choisi")],
+    )
     bounds = _bounds(geojson)
     if bounds:
         m.fit_bounds(bounds)

@@ -9,7 +9,7 @@ from unittest import mock
 import pytest
 from sqlalchemy import func, select
 
-from catalogue.accounts import LoginAttempt, User
+from catalogue.accounts import User
 from tests.auth_helpers import DEFAULT_PASSWORD, csrf_token, login, make_user, page_csrf_token
 
 PASSWORD = "une phrase de passe solide"
@@ -106,42 +106,6 @@ def test_wrong_password_and_unknown_email_get_the_same_message(client, db):
 def test_inactive_account_cannot_log_in(client, db):
     make_user(db, email="parti@example.org", is_active=False)
     assert login(client, "parti@example.org").status_code == 401
-
-
-def test_rate_limit_per_email(client, db):
-    make_user(db, email="cible@example.org")
-    for _ in range(5):
-        assert login(client, "cible@example.org", "mauvais").status_code == 401
-    blocked = login(client, "cible@example.org", DEFAULT_PASSWORD)  # even the right one
-    assert blocked.status_code == 429
-    assert "Trop de tentatives de connexion échouées" in blocked.get_data(as_text=True)
-    assert blocked.headers["Retry-After"] == "900"
-    assert client.get("/espace").status_code == 302
-    # Another address from another IP is not affected.
-    make_user(db, email="autre@example.org")
-    other = client.post(
-        "/connexion",
-        data={"csrf_token": csrf_token(client), "email": "autre@example.org", "password": DEFAULT_PASSWORD},
-        environ_overrides={"REMOTE_ADDR": "10.0.0.9"},
-    )
-    assert other.status_code == 302
-
-
-def test_rate_limit_per_ip(client, db):
-    make_user(db, email="victime@example.org")
-    for i in range(20):
-        assert login(client, f"essai{i}@example.org", "mauvais").status_code == 401
-    blocked = login(client, "victime@example.org", DEFAULT_PASSWORD)
-    assert blocked.status_code == 429
-    assert db.scalar(select(func.count()).select_from(LoginAttempt).where(LoginAttempt.ip == "127.0.0.1")) == 20
-
-
-def test_old_failures_do_not_count(client, db):
-    make_user(db, email="patient@example.org")
-    for _ in range(5):
-        login(client, "patient@example.org", "mauvais")
-    db.execute(LoginAttempt.__table__.update().values(at=func.now() - func.make_interval(0, 0, 0, 0, 0, 16)))
-    assert login(client, "patient@example.org").status_code == 302
 
 
 def test_form_without_csrf_token_is_refused_and_changes_nothing(client, db, inbox):

@@ -9,7 +9,7 @@ import pytest
 
 from catalogue import cto
 from catalogue.models import Status
-from tests.auth_helpers import add_member, csrf_token, make_moderator, make_user
+from tests.auth_helpers import add_member, csrf_token, log_in_as, make_moderator, make_user
 from tests.cto.conftest import make_territory
 
 
@@ -46,9 +46,7 @@ def world(db, factories):
 
 
 def log_in(client, user) -> None:
-    with client.session_transaction() as s:
-        s["user_id"] = user.id
-        s["auth_nonce"] = "test"
+    log_in_as(client, user)
 
 
 @pytest.fixture

@@ -62,6 +62,7 @@ POLICY = {
     "members.resend_invitation": "structure",
     "members.cancel_invitation": "structure",
     "members.decide": "structure",
+    "members.end_member_sessions": "structure",
     "tokens.tokens_page": "structure",
     "tokens.create": "structure",
     "tokens.revoke": "structure",
@@ -69,11 +70,12 @@ POLICY = {
     "members.request_to_join": "demande",
     "auth.espace": "personnel",
     "auth.change_password": "personnel",
+    "auth.end_my_sessions": "personnel",
 }
 
 
 def _rules():
-    app = create_app(Settings(database_url="postgresql+psycopg://matrix@localhost/none"))
+    app = create_app(Settings(database_url="postgresql+psycopg://matrix@localhost/none", offre_env="test"))
     found = []
     for rule in app.url_map.iter_rules():
         if rule.rule == "/espace" or rule.rule.startswith("/espace/"):

@@ -125,7 +125,7 @@ POLICY = {
 
 
 def _rules():
-    app = create_app(Settings(database_url="postgresql+psycopg://matrix@localhost/none"))
+    app = create_app(Settings(database_url="postgresql+psycopg://matrix@localhost/none", offre_env="test"))
     found = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":

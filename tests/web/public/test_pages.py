@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import date, timedelta
@@ -175,8 +176,11 @@ def test_empty_result_without_any_nearby_answer_says_whom_to_ask(client):
 def test_results_map_has_markers_and_uses_only_our_assets(client, factories):
     factories.ServiceFactory(nom="Auto-école sociale")
     page = text_of(client.get("/recherche?code_commune=02408"))
-    assert "L.markerClusterGroup" in page and ".bindPopup(" in page
-    assert "/static/vendor/leaflet/leaflet.js" in page
+    # The map's description is data (no inline script), drawn by our static script.
+    config = re.search(r'<script type="application/json" id="(carte-\d+)-config">(.*?)</script>', page, re.S)
+    assert config and f'data-map-config="{config.group(1)}-config"' in page
+    assert json.loads(config.group(2))["points"][0][2] == "Auto-école sociale"
+    assert "/static/vendor/leaflet/leaflet.js" in page and "/static/js/static-map.js" in page
     assert not re.search(r'(src|href)="https?://', page)
     assert "$(" not in page  # no jQuery
 
