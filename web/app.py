@@ -77,9 +77,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         if hasattr(module, "init_app"):
             module.init_app(app)
 
-    from web import access
+    from web import access, limits
 
     access.init_app(app)
+    limits.init_app(app)
     _register_errors(app)
 
     @app.context_processor
