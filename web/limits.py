@@ -85,9 +85,9 @@ def init_app(app) -> None:
         view = app.view_functions.get(rule.endpoint)
         if not spec or view is None:
             continue
-        app.view_functions[rule.endpoint] = limiter.limit(
-            spec, key_func=_key(rule.per), methods=list(rule.methods),
-            scope=f"{rule.endpoint}:{rule.per}",
+        # Shared by the routes of one setting: CSV and Excel count together.
+        app.view_functions[rule.endpoint] = limiter.shared_limit(
+            spec, scope=f"{rule.setting}:{rule.per}", key_func=_key(rule.per), methods=list(rule.methods),
         )(view)
 
     @app.errorhandler(RateLimitExceeded)
