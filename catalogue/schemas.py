@@ -45,9 +45,34 @@ def Url(**kw):
     )
 
 
-INSEE_COMMUNE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
-CODE_POSTAL = re.compile(r"^\d{5}$")
-SIRET = re.compile(r"^\d{14}$")
+# [0-9], not \d: \d also matches the digits of other scripts ("٠٢٤٠٨").
+INSEE_COMMUNE = re.compile(r"^([0-9]{5}|2[AB][0-9]{3})\Z")
+CODE_POSTAL = re.compile(r"^[0-9]{5}\Z")
+SIRET = re.compile(r"^[0-9]{14}\Z")
+
+# Numbers typed in a form or a query string: ASCII digits only. str.isdigit() also
+# accepts "²" or "٣" (which int() then refuses or reads), float() "nan", "1_000".
+_ASCII_INT = re.compile(r"[0-9]{1,18}")
+_ASCII_DECIMAL = re.compile(r"[+-]?[0-9]{1,15}(?:[.,][0-9]{1,15})?")
+
+
+def parse_int(raw) -> int | None:
+    """The non-negative integer written in `raw` (ASCII digits, surrounding spaces
+    ignored), or None when `raw` is anything else. Callers refuse None by field name."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw if raw >= 0 else None
+    if not isinstance(raw, str):
+        return None
+    raw = raw.strip()
+    return int(raw) if _ASCII_INT.fullmatch(raw) else None
+
+
+def parse_decimal(raw) -> float | None:
+    """The decimal number written in `raw` ("12", "-3,5", "49.56"), or None."""
+    if not isinstance(raw, str):
+        return None
+    raw = raw.strip()
+    return float(raw.replace(",", ".")) if _ASCII_DECIMAL.fullmatch(raw) else None
 
 # Bounding boxes (lon_min, lat_min, lon_max, lat_max) of metropolitan France with
 # Corsica, and of the overseas départements and collectivities.

@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 from catalogue import coverage, cto, steering, vocabulary
 from catalogue.cto import Committee, Shortlist, Situation
 from catalogue.errors import ValidationError
+from catalogue.schemas import parse_int
 from search.errors import InvalidQuery, SearchUnavailable
 from web import maps
 from web.access import current_user, login_required, moderator_required
@@ -342,7 +343,8 @@ def situation_add_from_list(token):
     session = get_session()
     listed = _shortlist_or_404(session, token)
     raw = (request.form.get("comite") or "").strip()
-    found = session.get(Committee, int(raw)) if raw.isdigit() and int(raw) < 2**31 else None
+    number = parse_int(raw)
+    found = session.get(Committee, number) if number is not None and number < 2**31 else None
     if found is None:
         flash("Comité : choisissez un comité de la liste.", "error")
         return redirect(url_for("cto.shortlist", token=token)), 303
@@ -423,9 +425,9 @@ def _coverage_args(session):
     if thematique not in levers.barrier_codes():
         abort(400, description=f"thematique : thématique inconnue « {thematique} »")
     raw = (args.get("rayon") or "30").strip()
-    if not raw.isdigit() or int(raw) not in coverage.RADII_KM:
+    if parse_int(raw) not in coverage.RADII_KM:
         abort(400, description=f"rayon : {raw} km n'est pas un des rayons proposés (10, 30 ou 50 km)")
-    return key, label, communes, thematique, int(raw)
+    return key, label, communes, thematique, parse_int(raw)
 
 
 @bp.get("/pilotage/couverture")
@@ -468,9 +470,9 @@ def _synthesis(session, radius: int):
 
 def _radius_arg() -> int:
     raw = (request.args.get("rayon") or "30").strip()
-    if not raw.isdigit() or int(raw) not in coverage.RADII_KM:
+    if parse_int(raw) not in coverage.RADII_KM:
         abort(400, description=f"rayon : {raw} km n'est pas un des rayons proposés (10, 30 ou 50 km)")
-    return int(raw)
+    return parse_int(raw)
 
 
 @bp.get("/pilotage/couverture/synthese")
@@ -518,9 +520,10 @@ def coverage_csv():
 
 def _weeks() -> int:
     raw = (request.args.get("semaines") or str(DEFAULT_WEEKS)).strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= 104:
+    weeks = parse_int(raw)
+    if weeks is None or not 1 <= weeks <= 104:
         abort(400, description=f"semaines : un nombre de semaines entre 1 et 104, reçu « {raw} »")
-    return int(raw)
+    return weeks
 
 
 def _group_label(code: str | None) -> str:
