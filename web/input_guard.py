@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from apispec import BasePlugin
 from flask import Flask, jsonify, render_template, request
 
 # C0 controls, DEL, C1 controls; then the same without tab, LF, CR.
@@ -23,12 +24,14 @@ MAX_JSON_DEPTH = 32
 
 
 class BadInput(Exception):
-    def __init__(self, field: str, char: str):
+    def __init__(self, field: str, char: str = "", reason: str = ""):
         super().__init__(field)
-        self.field, self.char = field, char
+        self.field, self.char, self.reason = field, char, reason
 
     @property
     def message(self) -> str:
+        if self.reason:
+            return f"{self.field} : {self.reason}"
         return (f"{self.field} : caractère de contrôle interdit (U+{ord(self.char):04X}) ; "
                 "retirez-le et renvoyez.")
 
@@ -41,7 +44,7 @@ def _check(field: str, value: str, pattern: re.Pattern) -> None:
 
 def _check_json(value, path: str, depth: int = 0) -> None:
     if depth > MAX_JSON_DEPTH:
-        raise BadInput(path or "corps", "\x00")
+        raise BadInput(path or "corps", reason=f"JSON imbriqué sur plus de {MAX_JSON_DEPTH} niveaux")
     if isinstance(value, str):
         _check(path or "corps", value, _CONTROL_IN_TEXT)
     elif isinstance(value, dict):
@@ -73,7 +76,11 @@ def check_request() -> None:
             _check("champ", name, _CONTROL)
             _check(name, upload.filename or "", _CONTROL)
     elif request.is_json:
-        body = request.get_json(silent=True)
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:
+            # The JSON parser gives up on very deep nesting (not a ValueError).
+            raise BadInput("corps", reason=f"JSON imbriqué sur plus de {MAX_JSON_DEPTH} niveaux") from None
         if body is not None:
             _check_json(body, "")
 
@@ -101,3 +108,36 @@ def _refuse(exc: BadInput):
 def init_app(app: Flask) -> None:
     # First of the before_request functions: nothing reads the request before it.
     app.before_request_funcs.setdefault(None, []).insert(0, _guard)
+
+
+# What the guard refuses, said in the OpenAPI spec: every string parameter of the
+# path or the query without a pattern or a list of values gets this pattern.
+NO_CONTROL_PATTERN = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+
+
+def _document(parameter) -> None:
+    if not isinstance(parameter, dict) or parameter.get("in") not in ("query", "path"):
+        return
+    schema = parameter.get("schema") or {}
+    if schema.get("type") == "array":
+        schema = schema.get("items") or {}
+    if schema.get("type") != "string" or {"pattern", "enum"} & set(schema):
+        return
+    if schema.get("format") in ("uuid", "date", "date-time"):
+        return
+    schema["pattern"] = NO_CONTROL_PATTERN
+
+
+class SpecPlugin(BasePlugin):
+    """apispec plugin (after flask-smorest's marshmallow plugin): documents the guard."""
+
+    def path_helper(self, path=None, operations=None, parameters=None, **kwargs):
+        for parameter in parameters or []:
+            _document(parameter)
+        return None
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for operation in (operations or {}).values():
+            if isinstance(operation, dict):
+                for parameter in operation.get("parameters") or []:
+                    _document(parameter)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 
 from flask import current_app, jsonify, render_template, request
@@ -45,9 +46,6 @@ ROUTE_LIMITS: tuple[RouteLimit, ...] = (
     RouteLimit("public.report_error", "report_rate_limit_per_offer", ("POST",), per="view_arg:service_id"),
     RouteLimit("auth.register", "account_mail_rate_limit", ("POST",)),
     RouteLimit("auth.forgot_password", "account_mail_rate_limit", ("POST",)),
-    RouteLimit("members.invite", "account_mail_rate_limit", ("POST",)),
-    RouteLimit("members.resend_invitation", "account_mail_rate_limit", ("POST",)),
-    RouteLimit("members.request_to_join", "account_mail_rate_limit", ("POST",)),
 )
 
 
@@ -55,7 +53,16 @@ def _key(per: str):
     if per == "ip":
         return client_ip
     name = per.removeprefix("view_arg:")
-    return lambda: f"{name}:{(request.view_args or {}).get(name, '')}"[:200]
+
+    def key() -> str:
+        value = str((request.view_args or {}).get(name, ""))
+        try:
+            value = str(uuid.UUID(value))  # one offer, however its id is written
+        except ValueError:
+            pass
+        return f"{name}:{value}"[:200]
+
+    return key
 
 
 def init_app(app) -> None:
@@ -78,6 +85,8 @@ def init_app(app) -> None:
         strategy="fixed-window",
         headers_enabled=True,
         key_prefix="offre",
+        # A counter store that fails (database away) lets requests through, logged.
+        swallow_errors=True,
     )
     app.extensions["offre"]["limiter"] = limiter
     for rule in ROUTE_LIMITS:

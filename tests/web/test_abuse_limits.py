@@ -82,6 +82,11 @@ def test_error_reports_are_limited_per_address_and_per_offer(settings, connectio
     more = [post(f"198.51.100.{i}").status_code for i in range(1, 6)]
     assert more == [302, 302, 429, 429, 429]
     assert "trop de signalements" in post("198.51.100.77").get_data(as_text=True)
+    # The same offer with its id written otherwise is the same offer.
+    client.get(f"/services/{service.id}", environ_base={"REMOTE_ADDR": "198.51.100.99"})
+    r = client.post(f"/services/{str(service.id).upper()}/signaler", environ_base={"REMOTE_ADDR": "198.51.100.99"},
+                    data={"message": "Le numéro de téléphone a changé.", "csrf_token": csrf_token(client)})
+    assert r.status_code == 429
     assert db.scalar(select(func.count()).select_from(ErrorReport).where(ErrorReport.service_id == service.id)) == 5
 
 

@@ -169,6 +169,14 @@ def test_nul_is_refused_by_name(client):
     assert r.json["errors"] == {"nom": [r.json["detail"]]}
 
 
+def test_deeply_nested_json_is_refused(client):
+    for body in ("[" * 100_000 + "]" * 100_000, "[" * 40 + "]" * 40):
+        r = client.put("/api/v1/structures/00000000-0000-0000-0000-000000000000/services/x",
+                       data=body, content_type="application/json")
+        assert r.status_code == 400
+        assert "imbriqué" in r.json["detail"]
+
+
 def test_multiline_text_keeps_newlines(client):
     """Tab, LF and CR stay allowed in form fields (descriptions, messages)."""
     r = client.post("/connexion", data={"email": "x@example.org", "password": "a\r\nb\tc",
