@@ -91,8 +91,7 @@ class Settings:
     )
     account_mail_rate_limit: str = setting(
         "5/minute;30/hour",
-        "Envois des formulaires qui écrivent un courriel (inscription, mot de passe oublié, invitations, "
-        "demandes pour rejoindre une structure) permis par adresse IP (vide : sans limite).",
+        "Envois des formulaires d'inscription et de mot de passe oublié permis par adresse IP (vide : sans limite).",
     )
     trusted_proxies: int = setting(
         0, "Nombre de mandataires inverses (proxys) devant l'application dont on croit les en-têtes X-Forwarded-* (0 : aucun)."
