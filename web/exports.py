@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 from datetime import datetime
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request, stream_with_context, url_for
@@ -138,16 +139,18 @@ def export_view(session, args: MultiDict, fmt: str, *, max_offers: int | None = 
         page, written = first, 0
         while True:
             distances = {h.id: h.distance_m for h in page.hits}
-            for service in load_services(session, page.hits):
+            services = load_services(session, page.hits)
+            for service in services:
                 if written >= limit:
                     return
                 written += 1
                 yield _row(service, distances.get(service.id), settings.base_url)
+            # The offers of a page are not needed once written (memory stays flat).
+            for service in services:
+                session.expunge(service)
             if not page.next_cursor or not page.hits or written >= limit:
                 return
             page = run_search(dataclasses.replace(query, cursor=page.next_cursor), log=False)
-            # The objects of a page are not needed once written.
-            session.expunge_all()
 
     now = datetime.now(PARIS)
     return {
@@ -271,12 +274,17 @@ FORMATS = {
 
 
 def _too_large(exc: ExportTooLarge):
-    args = MultiDict(request.args)
-    csv_url = url_for("exports.export_csv", **args.to_dict(flat=False))
+    # The same search, as a query string (never as url_for keywords: a parameter
+    # named "endpoint" or "_external" would be taken for one of url_for's).
+    query = urlencode(list(request.args.items(multi=True)))
+
+    def same_search(endpoint: str) -> str:
+        return url_for(endpoint) + (f"?{query}" if query else "")
+
     return render_template(
-        "exports/too_large.html", total=exc.total, limit=exc.limit, csv_url=csv_url,
-        xlsx_url=url_for("exports.export_xlsx", **args.to_dict(flat=False)),
-        results_url=url_for("public.results", **args.to_dict(flat=False)),
+        "exports/too_large.html", total=exc.total, limit=exc.limit,
+        csv_url=same_search("exports.export_csv"), xlsx_url=same_search("exports.export_xlsx"),
+        results_url=same_search("public.results"),
     ), 400
 
 

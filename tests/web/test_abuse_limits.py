@@ -132,6 +132,10 @@ def test_pdf_beyond_the_setting_is_refused_with_a_way_to_the_csv(settings, conne
     assert "3 offres" in body and "2 au plus" in body
     assert 'href="/recherche/export.csv?code_commune=02408"' in body
     assert client.get("/recherche/export.pdf?code_commune=02408&q=inexistant").status_code == 200
+    # Parameters named like url_for's own arguments are only carried along.
+    r = client.get("/recherche/export.pdf?code_commune=02408&endpoint=x&_external=1&_scheme=javascript")
+    assert r.status_code == 400
+    assert 'href="/recherche/export.csv?code_commune=02408&amp;endpoint=x&amp;_external=1' in r.get_data(as_text=True)
 
 
 def test_csv_is_streamed(client, factories):
