@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request, stream_with_context, url_for
-from openpyxl.utils import get_column_letter
 from sqlalchemy import text
 from werkzeug.datastructures import MultiDict
 
@@ -231,6 +230,7 @@ def to_xlsx(view: dict) -> bytes:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("Offres")
