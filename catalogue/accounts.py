@@ -204,3 +204,14 @@ class TakenOverField(Base):
     field: Mapped[str] = mapped_column(String(50), primary_key=True)
     value: Mapped[dict | None] = mapped_column(JSONB)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RateLimitCounter(Base):
+    """A fixed-window counter of the request limiter (Flask-Limiter, through the
+    `limits` storage of catalogue.ratelimit): shared by every worker and process."""
+
+    __tablename__ = "rate_limit_counter"
+
+    key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

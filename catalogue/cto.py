@@ -37,6 +37,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from catalogue import vocabulary
 from catalogue.errors import ValidationError
 from catalogue.models import Base
+from catalogue.schemas import parse_int
 
 MAX_SITUATIONS = 10
 AGENDA_DEADLINE_DAYS = 3  # the agenda is fixed at D-3
@@ -279,11 +280,12 @@ def check_days(raw: str | int | None) -> int:
     if raw is None or str(raw).strip() == "":
         return DEFAULT_SHORTLIST_DAYS
     raw = str(raw).strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_SHORTLIST_DAYS:
+    days = parse_int(raw)
+    if days is None or not 1 <= days <= MAX_SHORTLIST_DAYS:
         raise ValidationError(
             {"duree": [f"un nombre de jours entre 1 et {MAX_SHORTLIST_DAYS}, reçu « {raw} »"]}
         )
-    return int(raw)
+    return days
 
 
 def save_shortlist(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from catalogue import vocabulary
 from catalogue.accounts import User
 from catalogue.models import STATUS_LABELS, AuditLog, Service, Status, Structure
+from catalogue.schemas import parse_int
 
 FIELD_LABELS = {
     "nom": "Nom",
@@ -175,8 +176,8 @@ def actor_words(session: Session, actor: str | None, users: dict[int, User]) -> 
     if not actor:
         return "système (sans auteur nommé)"
     kind, _, rest = actor.partition(":")
-    if kind == "user" and rest.isdigit():
-        user = users.get(int(rest)) or session.get(User, int(rest))
+    if kind == "user" and (number := parse_int(rest)) is not None and number < 2**31:
+        user = users.get(number) or session.get(User, number)
         if user is not None:
             users[user.id] = user
             return f"{user.nom} ({user.email})" if user.nom else user.email

@@ -39,15 +39,105 @@ def Codes(**kw):
     )
 
 
+# Length limits of the free-text fields, in characters, shared by the forms, the
+# API and the imports (all load these schemas). Names and descriptions are those of
+# data·inclusion v1 (its pydantic models: nom ≤ 150, description ≤ 10 000); the
+# others are sane bounds, far above any real value (docs/security.md).
+TEXT_LIMITS = {
+    "nom": 150,
+    "description": 10_000,
+    "commune": 150,
+    "adresse": 300,
+    "complement_adresse": 300,
+    "telephone": 50,
+    "courriel": 254,
+    "horaires_accueil": 1_000,
+    "frais_precisions": 2_000,
+    "publics_precisions": 2_000,
+    "conditions_acces": 2_000,
+    "contact_nom_prenom": 150,
+    "mobilisation_precisions": 2_000,
+}
+URL_MAX = 2_000
+
+
+def _n(value: int) -> str:
+    return f"{value:,}".replace(",", "\u202f")
+
+
+class MaxChars(validate.Validator):
+    """At most `limit` characters; the message says the limit and what was sent."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+
+    def __call__(self, value):
+        if value is not None and len(value) > self.limit:
+            raise ValidationError(f"{_n(self.limit)} caractères au plus ({_n(len(value))} reçus)")
+        return value
+
+
+URL_FIELDS = ("lien_source", "site_web", "accessibilite_lieu", "lien_mobilisation")
+
+
+def text_limit_errors(data: dict) -> dict[str, list[str]]:
+    """The length limits alone, for records already validated by data·inclusion's own
+    models (importers): field -> reasons, the same messages as the schemas'."""
+    errors: dict[str, list[str]] = {}
+    limits = {**TEXT_LIMITS, **dict.fromkeys(URL_FIELDS, URL_MAX)}
+    for name, limit in limits.items():
+        value = data.get(name)
+        if isinstance(value, str):
+            try:
+                MaxChars(limit)(value)
+            except ValidationError as exc:
+                errors[name] = list(exc.messages)
+    return errors
+
+
+def Text(name: str, *, min_chars: int = 0, **kw):
+    """A free-text field with its limit from TEXT_LIMITS."""
+    validators = [MaxChars(TEXT_LIMITS[name])]
+    if min_chars:
+        validators.insert(0, validate.Length(min=min_chars, error=f"{min_chars} caractères au moins"))
+    return Str(validate=validators, **kw)
+
+
 def Url(**kw):
     return fields.Url(
-        error_messages=_m(invalid="adresse web invalide (https://…)"), allow_none=True, **kw
+        error_messages=_m(invalid="adresse web invalide (https://…)"), allow_none=True,
+        validate=MaxChars(URL_MAX), **kw
     )
 
 
-INSEE_COMMUNE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
-CODE_POSTAL = re.compile(r"^\d{5}$")
-SIRET = re.compile(r"^\d{14}$")
+# [0-9], not \d: \d also matches the digits of other scripts ("٠٢٤٠٨").
+INSEE_COMMUNE = re.compile(r"^([0-9]{5}|2[AB][0-9]{3})\Z")
+CODE_POSTAL = re.compile(r"^[0-9]{5}\Z")
+SIRET = re.compile(r"^[0-9]{14}\Z")
+
+# Numbers typed in a form or a query string: ASCII digits only. str.isdigit() also
+# accepts "²" or "٣" (which int() then refuses or reads), float() "nan", "1_000".
+_ASCII_INT = re.compile(r"[0-9]{1,18}")
+_ASCII_DECIMAL = re.compile(r"[+-]?[0-9]{1,15}(?:[.,][0-9]{1,15})?")
+
+
+def parse_int(raw) -> int | None:
+    """The non-negative integer written in `raw` (ASCII digits, surrounding spaces
+    ignored), or None when `raw` is anything else. Callers refuse None by field name."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw if raw >= 0 else None
+    if not isinstance(raw, str):
+        return None
+    raw = raw.strip()
+    return int(raw) if _ASCII_INT.fullmatch(raw) else None
+
+
+def parse_decimal(raw) -> float | None:
+    """The decimal number written in `raw` ("12", "-3,5", "49.56"), or None."""
+    if not isinstance(raw, str):
+        return None
+    raw = raw.strip()
+    return float(raw.replace(",", ".")) if _ASCII_DECIMAL.fullmatch(raw) else None
 
 # Bounding boxes (lon_min, lat_min, lon_max, lat_max) of metropolitan France with
 # Corsica, and of the overseas départements and collectivities.
@@ -75,16 +165,17 @@ def _check_codes(values, known: dict[str, str], what: str, feminine: bool = Fals
 
 
 class PlaceMixin(Schema):
-    commune = Str(allow_none=True)
+    commune = Text("commune", allow_none=True)
     code_postal = Str(allow_none=True, validate=validate.Regexp(CODE_POSTAL, error="code postal invalide (5 chiffres)"))
     code_insee = Str(allow_none=True, validate=validate.Regexp(INSEE_COMMUNE, error="code INSEE de commune invalide (5 caractères, ex. 02168)"))
-    adresse = Str(allow_none=True)
-    complement_adresse = Str(allow_none=True)
+    adresse = Text("adresse", allow_none=True)
+    complement_adresse = Text("complement_adresse", allow_none=True)
     longitude = fields.Float(allow_none=True, error_messages=_m(invalid="nombre attendu"))
     latitude = fields.Float(allow_none=True, error_messages=_m(invalid="nombre attendu"))
-    telephone = Str(allow_none=True, validate=validate.Length(max=50, error="numéro trop long"))
-    courriel = fields.Email(allow_none=True, error_messages=_m(invalid="adresse électronique invalide"))
-    horaires_accueil = Str(allow_none=True)
+    telephone = Text("telephone", allow_none=True)
+    courriel = fields.Email(allow_none=True, error_messages=_m(invalid="adresse électronique invalide"),
+                            validate=MaxChars(TEXT_LIMITS["courriel"]))
+    horaires_accueil = Text("horaires_accueil", allow_none=True)
 
     @validates("horaires_accueil")
     def _hours(self, value, **kwargs):
@@ -110,8 +201,8 @@ class StructureInput(PlaceMixin):
     class Meta:
         unknown = EXCLUDE
 
-    nom = Str(required=True, validate=validate.Length(min=3, max=150, error="entre 3 et 150 caractères"))
-    description = Str(allow_none=True, validate=validate.Length(max=10000, error="10 000 caractères au plus"))
+    nom = Text("nom", min_chars=3, required=True)
+    description = Text("description", allow_none=True)
     siret = Str(allow_none=True, validate=validate.Regexp(SIRET, error="SIRET invalide (14 chiffres)"))
     lien_source = Url()
     site_web = Url()
@@ -128,24 +219,24 @@ class ServiceInput(PlaceMixin):
     class Meta:
         unknown = EXCLUDE
 
-    nom = Str(required=True, validate=validate.Length(min=3, max=150, error="entre 3 et 150 caractères"))
-    description = Str(allow_none=True, validate=validate.Length(max=10000, error="10 000 caractères au plus"))
+    nom = Text("nom", min_chars=3, required=True)
+    description = Text("description", allow_none=True)
     lien_source = Url()
     date_maj = fields.Date(allow_none=True, error_messages=_m(invalid="date invalide (AAAA-MM-JJ)"))
     type = Str(allow_none=True)
     thematiques = Codes(load_default=list)
     frais = Str(allow_none=True)
-    frais_precisions = Str(allow_none=True)
+    frais_precisions = Text("frais_precisions", allow_none=True)
     publics = Codes(load_default=list)
-    publics_precisions = Str(allow_none=True)
-    conditions_acces = Str(allow_none=True)
+    publics_precisions = Text("publics_precisions", allow_none=True)
+    conditions_acces = Text("conditions_acces", allow_none=True)
     modes_accueil = Codes(load_default=list)
     zone_eligibilite = Codes(load_default=list)
-    contact_nom_prenom = Str(allow_none=True)
+    contact_nom_prenom = Text("contact_nom_prenom", allow_none=True)
     lien_mobilisation = Url()
     modes_mobilisation = Codes(load_default=list)
     mobilisable_par = Codes(load_default=list)
-    mobilisation_precisions = Str(allow_none=True)
+    mobilisation_precisions = Text("mobilisation_precisions", allow_none=True)
     volume_horaire_hebdomadaire = fields.Float(allow_none=True, validate=validate.Range(min=0, error="doit être positif"), error_messages=_m(invalid="nombre attendu"))
     nombre_semaines = fields.Integer(allow_none=True, validate=validate.Range(min=1, error="au moins 1"), error_messages=_m(invalid="nombre entier attendu"))
     message_temporaire = Str(allow_none=True, validate=validate.Length(max=2000, error="2 000 caractères au plus"))

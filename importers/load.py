@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from catalogue import hours, moderation, places
 from catalogue.db import set_actor
 from catalogue.models import OwnSource
-from catalogue.schemas import ServiceInput, StructureInput, in_france
+from catalogue.schemas import ServiceInput, StructureInput, in_france, text_limit_errors
 from geo.errors import UnknownCode, ZoneError
 from geo.zones import FRANCE, kind_of
 from importers import duplicates, limits, snapshot
@@ -1017,8 +1017,7 @@ class Loader:
                 errors["horaires_accueil"] = [self._hours_ok[expression]]
             else:
                 data["horaires_accueil"] = expression.strip()
-        if data.get("telephone") and len(data["telephone"]) > 50:
-            errors["telephone"] = ["numéro trop long"]
+        errors.update(text_limit_errors(data))  # the lengths d·i's models leave open
         if (data.get("volume_horaire_hebdomadaire") or 0) < 0:
             errors["volume_horaire_hebdomadaire"] = ["doit être positif"]
         if data.get("nombre_semaines") is not None and data["nombre_semaines"] < 1:

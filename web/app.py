@@ -78,10 +78,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         if hasattr(module, "init_app"):
             module.init_app(app)
 
-    from web import access, typography
+    from web import access, input_guard, limits, typography
 
     access.init_app(app)
     typography.init_app(app)
+    limits.init_app(app)
+    input_guard.init_app(app)
     _register_errors(app)
 
     @app.context_processor

@@ -392,6 +392,11 @@ def login():
     if not email or not password:
         missing = "Adresse électronique" if not email else "Mot de passe"
         return _login_page(400, email=email, next=next_url, error=f"{missing} : ce champ est obligatoire.")
+    if len(email) > EMAIL_MAX or len(password) > PASSWORD_MAX:
+        field = "Adresse électronique" if len(email) > EMAIL_MAX else "Mot de passe"
+        limit = EMAIL_MAX if len(email) > EMAIL_MAX else PASSWORD_MAX
+        return _login_page(400, email=email[:EMAIL_MAX], next=next_url,
+                           error=f"{field} : {limit} caractères au plus.")
     wait = login_limits.wait_seconds(db, email, ip, login_policy())
     if wait:
         response = _login_page(429, email=email, next=next_url, error=_wait_message(wait))

@@ -3,18 +3,19 @@ string as /recherche, and the date and the filters written in words on the file.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 from datetime import datetime
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request, stream_with_context, url_for
 from sqlalchemy import text
 from werkzeug.datastructures import MultiDict
 
 from catalogue import vocabulary
 from catalogue.models import Structure
+from catalogue.spreadsheet import SafeCsvWriter, neutralise, safe_row
 from geo.names import normalise_name
 from search.contract import MAX_PAGE_SIZE
 from search.errors import InvalidQuery, SearchUnavailable
@@ -26,7 +27,7 @@ bp = Blueprint("exports", __name__)
 
 PARIS = ZoneInfo("Europe/Paris")
 # Enough for any real list; a PDF is for reading and printing, so shorter.
-MAX_ROWS = {"csv": 5000, "xlsx": 5000, "pdf": 1000}
+MAX_ROWS = {"csv": 5000, "xlsx": 5000, "pdf": 1000}  # the PDF is refused beyond PDF_MAX_OFFERS
 COLUMNS = (
     ("nom", "Offre"),
     ("structure", "Structure"),
@@ -110,33 +111,55 @@ def describe(session, query) -> list[str]:
     return lines
 
 
-def export_view(session, args: MultiDict, fmt: str) -> dict:
-    """The rows of every page of the search (up to MAX_ROWS[fmt]) as one plain dict."""
+class ExportTooLarge(Exception):
+    """A PDF asked for more offers than the setting allows."""
+
+    def __init__(self, total: int, limit: int):
+        super().__init__(total, limit)
+        self.total, self.limit = total, limit
+
+
+def export_view(session, args: MultiDict, fmt: str, *, max_offers: int | None = None) -> dict:
+    """The header of the export and its rows as a generator over the pages of the
+    search (up to MAX_ROWS[fmt]): the first page is searched here, so that a bad filter
+    is refused before anything is sent; the others while the file is written.
+    Raises ExportTooLarge when the search finds more than `max_offers` offers."""
     settings = current_app.extensions["offre"]["settings"]
     args = _resolve_commune(session, args)
     query = query_from_args(args, default_radius_km=settings.default_radius_km)
     query = dataclasses.replace(query, page=1, size=MAX_PAGE_SIZE, cursor=None, with_facets=False)
     limit = MAX_ROWS[fmt]
-    rows, total, first = [], 0, True
-    while len(rows) < limit:
-        page = run_search(query, log=first)
-        if first:
-            total, first = page.total, False
-        distances = {h.id: h.distance_m for h in page.hits}
-        for service in load_services(session, page.hits):
-            rows.append(_row(service, distances.get(service.id), settings.base_url))
-        if not page.next_cursor or not page.hits:
-            break
-        query = dataclasses.replace(query, cursor=page.next_cursor)
-    rows = rows[:limit]
+    first = run_search(query, log=True)
+    if max_offers is not None and first.total > max_offers:
+        raise ExportTooLarge(first.total, max_offers)
+    filters = describe(session, query)
+
+    def rows():
+        page, written = first, 0
+        while True:
+            distances = {h.id: h.distance_m for h in page.hits}
+            services = load_services(session, page.hits)
+            for service in services:
+                if written >= limit:
+                    return
+                written += 1
+                yield _row(service, distances.get(service.id), settings.base_url)
+            # The offers of a page are not needed once written (memory stays flat).
+            for service in services:
+                session.expunge(service)
+            if not page.next_cursor or not page.hits or written >= limit:
+                return
+            page = run_search(dataclasses.replace(query, cursor=page.next_cursor), log=False)
+
     now = datetime.now(PARIS)
     return {
         "title": f"{settings.site_name} — {settings.departement_nom}",
         "generated": f"Export du {now:%d/%m/%Y à %H:%M}",
-        "filters": describe(session, query),
-        "total": total,
-        "rows": rows,
-        "truncated": total > len(rows),
+        "filters": filters,
+        "total": first.total,
+        "shown": min(first.total, limit),
+        "rows": rows(),
+        "truncated": first.total > limit,
         "columns": COLUMNS,
     }
 
@@ -167,45 +190,70 @@ def _row(service, distance_m, base_url: str) -> dict:
 def _header_lines(view: dict) -> list[str]:
     count = f"{view['total']} offre(s)"
     if view["truncated"]:
-        count += f", dont les {len(view['rows'])} premières dans ce fichier"
+        count += f", dont les {view['shown']} premières dans ce fichier"
     return [view["title"], view["generated"], *view["filters"], count]
 
 
-def to_csv(view: dict) -> bytes:
-    out = io.StringIO()
+class _Line:
+    """A file-like object that keeps what csv.writer writes, to hand it out line by line."""
+
+    def __init__(self):
+        self.text = ""
+
+    def write(self, text: str):
+        self.text += text
+
+    def take(self) -> bytes:
+        out, self.text = self.text, ""
+        return out.encode("utf-8")
+
+
+def to_csv(view: dict):
+    """The CSV, streamed: one chunk per row, written as the pages of the search come."""
+    line = _Line()
     # Semicolons and a BOM: what a French spreadsheet opens without asking.
-    writer = csv.writer(out, delimiter=";")
-    for line in _header_lines(view):
-        writer.writerow([line])
+    writer = SafeCsvWriter(line, delimiter=";")
+    line.write("\ufeff")
+    for text_ in _header_lines(view):
+        writer.writerow([text_])
     writer.writerow([])
     writer.writerow([label for _, label in COLUMNS])
+    yield line.take()
     for row in view["rows"]:
         writer.writerow([row[key] for key, _ in COLUMNS])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+        yield line.take()
 
 
 def to_xlsx(view: dict) -> bytes:
+    """The workbook in write-only mode: rows go to a temporary file as they come,
+    in constant memory, and the file is zipped once at the end."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Offres"
-    for i, line in enumerate(_header_lines(view)):
-        ws.append([line])
-        if i == 0:
-            ws.cell(row=1, column=1).font = Font(bold=True, size=14)
-    ws.append([])
-    ws.append([label for _, label in COLUMNS])
-    header_row = ws.max_row
-    for cell in ws[header_row]:
-        cell.font = Font(bold=True)
-    for row in view["rows"]:
-        ws.append([row[key] for key, _ in COLUMNS])
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Offres")
     widths = {"nom": 45, "structure": 35, "thematiques": 45, "mobilisation": 45, "lien": 50}
     for index, (key, _) in enumerate(COLUMNS, start=1):
-        ws.column_dimensions[ws.cell(row=header_row, column=index).column_letter].width = widths.get(key, 18)
+        ws.column_dimensions[get_column_letter(index)].width = widths.get(key, 18)
+    header = _header_lines(view)
+    ws.freeze_panes = f"A{len(header) + 3}"
+    for i, line in enumerate(header):
+        cell = WriteOnlyCell(ws, value=neutralise(line))
+        if i == 0:
+            cell.font = Font(bold=True, size=14)
+        ws.append([cell])
+    ws.append([])
+    bold = Font(bold=True)
+    titles = []
+    for _, label in COLUMNS:
+        cell = WriteOnlyCell(ws, value=label)
+        cell.font = bold
+        titles.append(cell)
+    ws.append(titles)
+    for row in view["rows"]:
+        ws.append(safe_row(row[key] for key, _ in COLUMNS))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -214,7 +262,7 @@ def to_xlsx(view: dict) -> bytes:
 def to_pdf(view: dict) -> bytes:
     from weasyprint import HTML
 
-    html = render_template("exports/results.html", **view)
+    html = render_template("exports/results.html", **{**view, "rows": list(view["rows"])})
     return HTML(string=html, base_url=request.host_url).write_pdf()
 
 
@@ -225,13 +273,32 @@ FORMATS = {
 }
 
 
+def _too_large(exc: ExportTooLarge):
+    # The same search, as a query string (never as url_for keywords: a parameter
+    # named "endpoint" or "_external" would be taken for one of url_for's).
+    query = urlencode(list(request.args.items(multi=True)))
+
+    def same_search(endpoint: str) -> str:
+        return url_for(endpoint) + (f"?{query}" if query else "")
+
+    return render_template(
+        "exports/too_large.html", total=exc.total, limit=exc.limit,
+        csv_url=same_search("exports.export_csv"), xlsx_url=same_search("exports.export_xlsx"),
+        results_url=same_search("public.results"),
+    ), 400
+
+
 def _export(fmt: str):
     session = get_session()
+    settings = current_app.extensions["offre"]["settings"]
     try:
-        view = export_view(session, MultiDict(request.args), fmt)
+        view = export_view(session, MultiDict(request.args), fmt,
+                           max_offers=settings.pdf_max_offers if fmt == "pdf" else None)
     except InvalidQuery as exc:
         message = f"{exc.field} : {exc.message}"
         return render_template("error.html", code=400, title="Export impossible : filtre invalide", message=message), 400
+    except ExportTooLarge as exc:
+        return _too_large(exc)
     except SearchUnavailable:
         return render_template(
             "error.html", code=503, title="Export momentanément indisponible",
@@ -239,7 +306,10 @@ def _export(fmt: str):
         ), 503
     render, mimetype = FORMATS[fmt]
     stamp = datetime.now(PARIS).strftime("%Y-%m-%d")
-    response = current_app.response_class(render(view), mimetype=mimetype)
+    body = render(view)
+    if fmt == "csv":
+        body = stream_with_context(body)
+    response = current_app.response_class(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="offres-{stamp}.{fmt}"'
     return response
 

@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 
 from catalogue import vocabulary
 from catalogue.models import Service
-from catalogue.schemas import INSEE_COMMUNE, in_france
+from catalogue.schemas import INSEE_COMMUNE, in_france, parse_decimal, parse_int
 from search.backends import make_backend
 from search.contract import MAX_PAGE_SIZE, Hit, SearchPage, SearchQuery, Sort
 from search.errors import InvalidQuery, SearchError, SearchUnavailable, UnsupportedFilter
@@ -75,10 +75,9 @@ def _number(args: MultiDict, name: str, lo: float, hi: float, what: str) -> floa
     raw = _one(args, name)
     if raw is None:
         return None
-    try:
-        value = float(raw.replace(",", "."))
-    except ValueError:
-        raise InvalidQuery(name, f"{what} : nombre attendu, reçu « {raw} »") from None
+    value = parse_decimal(raw)
+    if value is None:
+        raise InvalidQuery(name, f"{what} : nombre attendu, reçu « {raw} »")
     if not lo <= value <= hi:
         raise InvalidQuery(name, f"{what} : doit être entre {lo:g} et {hi:g}, reçu {raw}")
     return value
@@ -88,11 +87,29 @@ def _integer(args: MultiDict, name: str, lo: int, hi: int, default: int) -> int:
     raw = _one(args, name)
     if raw is None:
         return default
-    if not raw.isdigit():
+    value = parse_int(raw)
+    if value is None:
         raise InvalidQuery(name, f"nombre entier attendu, reçu « {raw} »")
-    value = int(raw)
     if not lo <= value <= hi:
         raise InvalidQuery(name, f"doit être entre {lo} et {hi}, reçu {value}")
+    return value
+
+
+OPEN_AT_YEARS = (1900, 2199)
+
+
+def parse_local_datetime(raw: str, name: str) -> datetime:
+    """A date and time in Paris time from ISO text; an offset (+01:00, Z) is converted.
+    Years outside OPEN_AT_YEARS are refused (0001-01-01T00:00+14:00 would overflow)."""
+    try:
+        value = datetime.fromisoformat(raw)
+        if value.tzinfo is not None:
+            value = value.astimezone(PARIS).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        raise InvalidQuery(name, f"date et heure invalides : « {raw} » (attendu AAAA-MM-JJTHH:MM)") from None
+    lo, hi = OPEN_AT_YEARS
+    if not lo <= value.year <= hi:
+        raise InvalidQuery(name, f"date hors des années {lo} à {hi} : « {raw} »")
     return value
 
 
@@ -147,12 +164,7 @@ def query_from_args(args: MultiDict, *, default_radius_km: float = 50) -> Search
     open_at = None
     raw = _one(args, "ouvert_le")
     if raw is not None:
-        try:
-            open_at = datetime.fromisoformat(raw)
-        except ValueError:
-            raise InvalidQuery("ouvert_le", f"date et heure invalides : « {raw} » (attendu AAAA-MM-JJTHH:MM)") from None
-        if open_at.tzinfo is not None:
-            open_at = open_at.astimezone(PARIS).replace(tzinfo=None)
+        open_at = parse_local_datetime(raw, "ouvert_le")
 
     sort_raw = _one(args, "tri") or Sort.PERTINENCE.value
     try:

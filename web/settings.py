@@ -118,6 +118,28 @@ class Settings:
     api_rate_limit_per_minute: int = setting(
         300, "Requêtes par minute permises à l'API, par jeton et par adresse IP (0 : sans limite)."
     )
+    pdf_max_offers: int = setting(
+        200, "Nombre maximal d'offres d'un export PDF (au-delà, la page propose le CSV ou l'Excel)."
+    )
+    ratelimit_storage_uri: str = setting(
+        "", "Stockage des compteurs de limites (redis://…, memcached://… ; vide : la base PostgreSQL).",
+    )
+    export_rate_limit: str = setting(
+        "10/minute;60/hour", "Exports CSV et Excel d'une recherche permis par adresse IP (vide : sans limite).",
+    )
+    pdf_rate_limit: str = setting(
+        "3/minute;20/hour", "Exports PDF d'une recherche permis par adresse IP (vide : sans limite).",
+    )
+    report_rate_limit: str = setting(
+        "5/hour;20/day", "Signalements d'erreur permis par adresse IP (vide : sans limite).",
+    )
+    report_rate_limit_per_offer: str = setting(
+        "3/hour;10/day", "Signalements d'erreur permis sur une même offre, toutes adresses confondues (vide : sans limite).",
+    )
+    account_mail_rate_limit: str = setting(
+        "5/minute;30/hour",
+        "Envois des formulaires d'inscription et de mot de passe oublié permis par adresse IP (vide : sans limite).",
+    )
     trusted_proxies: int = setting(
         0, "Nombre de mandataires inverses (proxys) devant l'application dont on croit les en-têtes X-Forwarded-* (0 : aucun)."
     )

@@ -83,3 +83,13 @@ def test_offre_serve_answers_healthz_and_home(database_url, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_gunicorn_timeouts_are_set():
+    from web.commands.base import gunicorn_argv
+
+    argv = gunicorn_argv("127.0.0.1:5000", 2)
+    options = dict(zip(argv[3::2], argv[4::2], strict=False))
+    assert options["--timeout"] == "60"
+    assert options["--graceful-timeout"] == "30"
+    assert options["--keep-alive"] == "5"

@@ -124,6 +124,9 @@ def init_app(app) -> None:
         "jeton",
         {"type": "http", "scheme": "bearer", "description": "Jeton d'API de la structure (créé dans l'espace partenaire)."},
     )
+    from web.input_guard import SpecPlugin
+
+    api.spec.plugins.append(SpecPlugin())  # the control characters the guard refuses
     for name in API_BLUEPRINTS:
         api.register_blueprint(importlib.import_module(name).blp)
     app.extensions["offre"]["api"] = api

@@ -16,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from catalogue import vocabulary
 from catalogue.models import Service
+from catalogue.schemas import parse_decimal, parse_int
 from geo.models import Departement, Epci
 from geo.names import normalise_name
 from web.public import queries as pq
@@ -260,15 +261,16 @@ def _none_if_blank(value: str | None) -> str | None:
 
 
 def _number(p: Parsed, form: MultiDict, name: str, label: str, integer: bool) -> None:
-    raw = (form.get(name) or "").strip().replace(",", ".")
+    raw = (form.get(name) or "").strip()
     if not raw:
         if name != "frequence_maj_jours":
             p.data[name] = None
         return
-    try:
-        p.data[name] = int(raw) if integer else float(raw)
-    except ValueError:
+    value = parse_int(raw) if integer else parse_decimal(raw)
+    if value is None:
         p.error(name, f"{label} : {'nombre entier' if integer else 'nombre'} attendu, pas « {raw[:30]} »")
+    else:
+        p.data[name] = value
 
 
 def parse(session: Session, form: MultiDict, departement_code: str | None, service: Service | None) -> Parsed:

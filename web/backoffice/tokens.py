@@ -30,6 +30,7 @@ from catalogue.accounts import User
 from catalogue.db import set_actor
 from catalogue.errors import NotFound, ValidationError
 from catalogue.models import Status, Structure
+from catalogue.schemas import parse_int
 from web.access import current_user, login_required
 from web.db import get_session
 
@@ -74,7 +75,7 @@ def _local(moment: datetime | None) -> str:
 
 def _actors(db, values) -> dict[str, str]:
     """'user:<id>' → the person's name or address; 'cli' → the command line."""
-    ids = {int(v[5:]) for v in values if v and v.startswith("user:") and v[5:].isdigit()}
+    ids = {parse_int(v[5:]) for v in values if v and v.startswith("user:") and parse_int(v[5:]) is not None}
     users = {u.id: u for u in db.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
     labels = {}
     for value in values:
@@ -82,8 +83,8 @@ def _actors(db, values) -> dict[str, str]:
             continue
         if value == "cli":
             labels[value] = "la ligne de commande (offre token)"
-        elif value.startswith("user:") and value[5:].isdigit() and int(value[5:]) in users:
-            user = users[int(value[5:])]
+        elif value.startswith("user:") and parse_int(value[5:]) in users:
+            user = users[parse_int(value[5:])]
             labels[value] = f"{user.nom} ({user.email})" if user.nom else user.email
         else:
             labels[value] = value

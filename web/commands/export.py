@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from catalogue import export
+from catalogue.spreadsheet import SafeDictWriter
 
 
 def _csv_value(value):
@@ -38,7 +38,7 @@ def write_export(session, directory: Path, source: str, exclude_sources=(), incl
             for record in records:
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
         with open(directory / f"{kind}.csv", "w", encoding="utf-8", newline="") as out:
-            writer = csv.DictWriter(out, fieldnames=list(fields_))
+            writer = SafeDictWriter(out, fieldnames=list(fields_))
             writer.writeheader()
             for record in records:
                 writer.writerow({k: _csv_value(v) for k, v in record.items()})

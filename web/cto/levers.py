@@ -24,6 +24,7 @@ import opening_hours
 from werkzeug.datastructures import MultiDict
 
 from catalogue import hours, vocabulary
+from catalogue.schemas import parse_int
 from search.contract import SearchQuery, Sort
 from web.public import queries as pq
 from web.search_ import load_services, run_search
@@ -111,10 +112,10 @@ def parse(session, form: MultiDict, departement_code: str | None) -> tuple[Situa
     if no_vehicle or raw_km:
         if not raw_km:
             max_km = DEFAULT_NO_VEHICLE_KM
-        elif not raw_km.isdigit() or not MIN_KM <= int(raw_km) <= MAX_KM:
+        elif (km := parse_int(raw_km)) is None or not MIN_KM <= km <= MAX_KM:
             errors["rayon_km"] = f"Distance : un nombre entier de kilomètres entre {MIN_KM} et {MAX_KM}, reçu « {raw_km} »."
         else:
-            max_km = int(raw_km)
+            max_km = km
 
     days = [d for d in form.getlist("jours") if d]
     if any(d not in DAY_INDEX for d in days):

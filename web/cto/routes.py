@@ -20,6 +20,7 @@ from catalogue import coverage, cto, permissions, steering, vocabulary
 from catalogue.accounts import User
 from catalogue.cto import Committee, CtoMembership, Shortlist, Situation
 from catalogue.errors import ValidationError
+from catalogue.schemas import parse_int
 from search.errors import InvalidQuery, SearchUnavailable
 from web import maps
 from web.access import cto_required, current_user, steering_required
@@ -641,9 +642,9 @@ def _coverage_args(session):
     if thematique not in levers.barrier_codes():
         abort(400, description=f"thematique : thématique inconnue « {thematique} »")
     raw = (args.get("rayon") or "30").strip()
-    if not raw.isdigit() or int(raw) not in coverage.RADII_KM:
+    if parse_int(raw) not in coverage.RADII_KM:
         abort(400, description=f"rayon : {raw} km n'est pas un des rayons proposés (10, 30 ou 50 km)")
-    return key, label, communes, thematique, int(raw)
+    return key, label, communes, thematique, parse_int(raw)
 
 
 @bp.get("/pilotage/couverture")
@@ -686,9 +687,9 @@ def _synthesis(session, radius: int):
 
 def _radius_arg() -> int:
     raw = (request.args.get("rayon") or "30").strip()
-    if not raw.isdigit() or int(raw) not in coverage.RADII_KM:
+    if parse_int(raw) not in coverage.RADII_KM:
         abort(400, description=f"rayon : {raw} km n'est pas un des rayons proposés (10, 30 ou 50 km)")
-    return int(raw)
+    return parse_int(raw)
 
 
 @bp.get("/pilotage/couverture/synthese")
@@ -736,9 +737,10 @@ def coverage_csv():
 
 def _weeks() -> int:
     raw = (request.args.get("semaines") or str(DEFAULT_WEEKS)).strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= 104:
+    weeks = parse_int(raw)
+    if weeks is None or not 1 <= weeks <= 104:
         abort(400, description=f"semaines : un nombre de semaines entre 1 et 104, reçu « {raw} »")
-    return int(raw)
+    return weeks
 
 
 def _group_label(code: str | None) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from catalogue import coverage, permissions, vocabulary
 from catalogue.cto import Shortlist
+from catalogue.spreadsheet import SafeCsvWriter, safe_row
 from search.contract import Hit
 from web.cto import levers
 from web.public import queries as pq
@@ -113,7 +114,7 @@ def thematique_options() -> list[dict]:
 
 def coverage_csv(area_label: str, result: coverage.Coverage, generated: str) -> bytes:
     out = io.StringIO()
-    w = csv.writer(out, delimiter=";")
+    w = SafeCsvWriter(out, delimiter=";")
     w.writerow([f"Couverture de l'offre — {area_label} — thématique : {levers.barrier_label(result.thematique)}"])
     w.writerow([generated])
     w.writerow([])
@@ -132,9 +133,11 @@ def coverage_csv(area_label: str, result: coverage.Coverage, generated: str) -> 
 def rows_csv(title: str, header: list[str], rows: list[list]) -> bytes:
     out = io.StringIO()
     w = csv.writer(out, delimiter=";")
-    w.writerow([title])
+    w.writerow(safe_row([title]))
     w.writerow([])
-    w.writerow(header)
+    w.writerow(safe_row(header))
     for r in rows:
-        w.writerow(["" if v is None else (str(v).replace(".", ",") if isinstance(v, float) else v) for v in r])
+        # Text neutralised first, then decimals written the French way (numbers are never formulas).
+        w.writerow(["" if v is None else (str(v).replace(".", ",") if isinstance(v, float) else v)
+                    for v in safe_row(r)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -7,10 +7,18 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
 from catalogue.accounts import MailRequest
 from tests.auth_helpers import make_user, page_csrf_token
+
+
+@pytest.fixture
+def settings(settings):
+    """These per-address and per-IP counts alone: the request limiter in front of the
+    same forms (ACCOUNT_MAIL_RATE_LIMIT, tests/web/test_abuse_limits.py) is off here."""
+    return settings.replace(account_mail_rate_limit="")
 
 
 def _forgot(client, email, ip="10.0.0.1"):

@@ -24,7 +24,7 @@ CASES = [
     ({"volume_horaire_hebdomadaire": "-2"}, "Volume horaire hebdomadaire : doit être positif"),
     ({"latitude": "abc", "longitude": "3.6"}, "Latitude : latitude et longitude : nombres décimaux attendus"),
     ({"latitude": "49.5"}, "longitude et latitude vont ensemble"),
-    ({"nom": "x" * 151}, "Nom : entre 3 et 150 caractères"),
+    ({"nom": "x" * 151}, "Nom : 150 caractères au plus (151 reçus)"),
     ({"nom": ""}, "Nom : ne peut pas être vide"),
     ({"commune": "Nulle-Part-Sur-Mer"}, "Commune : commune introuvable"),
     ({"commune": "Saint-Martin"}, "Commune : plusieurs communes possibles"),
@@ -33,7 +33,8 @@ CASES = [
     ({"horaires-1-heures": "09:00-12:00"}, "ligne 1 : choisissez le premier jour"),
     ({"lien_mobilisation": "pas une adresse"}, "Lien de mobilisation : adresse web invalide"),
     ({"courriel": "a@"}, "Courriel : adresse électronique invalide"),
-    ({"telephone": "0" * 60}, "Téléphone : numéro trop long"),
+    ({"telephone": "0" * 60}, "Téléphone : 50 caractères au plus (60 reçus)"),
+    ({"conditions_acces": "x" * 2001}, "Conditions d&#39;accès : 2\u202f000 caractères au plus (2\u202f001 reçus)"),
 ]
 
 

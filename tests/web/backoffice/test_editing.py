@@ -94,7 +94,7 @@ def test_errors_name_the_field_in_french_and_keep_the_input(client, db, world):
     r = post(client, _new_url(world), {**FORM, "nom": "ab", "courriel": "pas-un-courriel", "action": "publier"})
     assert r.status_code == 400
     page = text_of(r)
-    assert "Nom : entre 3 et 150 caractères" in page
+    assert "Nom : 3 caractères au moins" in page
     assert "Courriel : adresse électronique invalide" in page
     assert 'value="pas-un-courriel"' in page
     assert db.scalar(select(Service.id).where(Service.nom == "ab")) is None
