@@ -46,3 +46,4 @@ pytest:
 
 clean-db:
 	bin/pgcluster stop; rm -rf var/pg
+	OFFRE_PG_DATA=$(CURDIR)/var/pg-test bin/pgcluster stop; rm -rf var/pg-test
