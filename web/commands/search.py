@@ -7,7 +7,6 @@ import time
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import text
 
 from catalogue.db import transaction
 from search import sync
@@ -43,7 +42,8 @@ def search_sync(batch):
 def search_worker(interval, batch):
     click.echo(f"Synchronisation continue ({current_app.extensions['offre']['settings'].search_backend}) ; Ctrl-C pour arrêter.")
     try:
-        sync.worker(sessions(), backend_for, interval=interval, batch=batch)
+        sync.worker(sessions(), backend_for, interval=interval, batch=batch,
+                    configured=current_app.extensions["offre"]["settings"].search_backend)
     except KeyboardInterrupt:
         click.echo("Arrêt.")
 
@@ -52,13 +52,15 @@ def search_worker(interval, batch):
 @with_appcontext
 def search_rebuild():
     started = time.monotonic()
+    configured = current_app.extensions["offre"]["settings"].search_backend
     try:
-        with transaction(sessions(), actor="cli:search") as session:
-            # The outbox rows seen now are covered by the rebuild; later ones stay for sync.
-            last = session.execute(text("SELECT coalesce(max(id), 0) FROM search_outbox")).scalar()
-            backend = backend_for(session)
-            count = backend.rebuild(all_documents(session))
-            session.execute(text("DELETE FROM search_outbox WHERE id <= :last"), {"last": last})
+        if configured in sync.EXTERNAL:
+            # Feeding an external engine always starts from a full rebuild, the outbox on.
+            count = sync.switch_to(sessions(), configured, backend_for)
+        else:
+            with transaction(sessions(), actor="cli:search") as session:
+                count = backend_for(session).rebuild(all_documents(session))
+            sync.switch_to(sessions(), configured, backend_for)
     except SearchError as exc:
         raise click.ClickException(f"Reconstruction impossible : {exc}") from exc
     shown = f"{count} offres" if isinstance(count, int) else "index"
