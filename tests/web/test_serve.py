@@ -41,7 +41,7 @@ def test_offre_serve_answers_healthz_and_home(database_url):
             except OSError:
                 time.sleep(0.2)
         assert body is not None, "gunicorn n'a pas répondu"
-        assert body["database"] == {"status": "ok"}
+        assert body["database"]["status"] == "ok"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
             page = r.read().decode()
         assert "Les dix thématiques du SPIE" in page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from importlib import resources
 
 import click
@@ -50,16 +51,26 @@ def db_check():
     click.echo("Migrations et modèles concordent.")
 
 
-@click.command("serve", help="Sert l'application avec gunicorn.")
+@click.command("serve", help="Sert l'application avec gunicorn (réglages : web/gunicorn_conf.py).")
 @click.option("--bind", default="127.0.0.1:5000", show_default=True)
-@click.option("--workers", default=2, show_default=True)
+@click.option("--workers", type=int, default=None, help="Par défaut : WEB_WORKERS.")
 def serve(bind, workers):
+    # Metrics of every worker added up (prometheus_client's multiprocess mode): a
+    # directory of their own, emptied at each start.
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not metrics_dir:
+        metrics_dir = tempfile.mkdtemp(prefix="offre-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    else:
+        os.makedirs(metrics_dir, exist_ok=True)
+        for name in os.listdir(metrics_dir):
+            if name.endswith(".db"):
+                os.unlink(os.path.join(metrics_dir, name))
+    args = [sys.executable, "-m", "gunicorn", "-c", "python:web.gunicorn_conf", "--bind", bind]
+    if workers:
+        args += ["--workers", str(workers)]
     # The gunicorn of this interpreter (the venv's), whatever PATH holds.
-    os.execv(
-        sys.executable,
-        [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers),
-         "--access-logfile", "-", "web.app:create_app()"],
-    )
+    os.execv(sys.executable, [*args, "web.app:create_app()"])
 
 
 @click.group("demo", help="Catalogue de démonstration (données fictives).")
