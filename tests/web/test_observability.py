@@ -44,7 +44,7 @@ def test_metrics_count_routes_searches_outbox_imports_and_jobs(metrics_app, clie
     db.execute(text("INSERT INTO scheduled_job_run (name, status, finished_at)"
                     " VALUES ('purge-cto', 'ok', now())"))
     db.flush()
-    assert client.get("/api/v1/search/services", query_string={"q": "atelier"}).status_code in (200, 404)
+    assert client.get("/api/v1/services/search", query_string={"q": "atelier"}).status_code == 200
     client.get("/recherche", query_string={"q": "atelier"})
     client.get("/healthz")
     body = _metrics(client).get_data(as_text=True)

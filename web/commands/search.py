@@ -40,6 +40,9 @@ def search_sync(batch):
 @click.option("--batch", default=1000, show_default=True)
 @with_appcontext
 def search_worker(interval, batch):
+    from web.logs import configure
+
+    configure(current_app.extensions["offre"]["settings"].log_format)
     click.echo(f"Synchronisation continue ({current_app.extensions['offre']['settings'].search_backend}) ; Ctrl-C pour arrêter.")
     try:
         sync.worker(sessions(), backend_for, interval=interval, batch=batch,
