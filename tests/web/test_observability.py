@@ -130,3 +130,26 @@ def test_settings_read_from_files(tmp_path):
         Settings.from_env({"SECRET_KEY_FILE": str(secret), "SECRET_KEY": "autre"})
     with pytest.raises(ValueError, match="MEILISEARCH_KEY_FILE : fichier illisible"):
         Settings.from_env({"MEILISEARCH_KEY_FILE": str(tmp_path / "absent")})
+
+
+# Route × role of the routes added for operations: /metrics opens to its token only
+# (no role of the application opens it); /healthz is public (it shows no data).
+OPS_ROUTES = {"observability.metrics": "jeton", "health.healthz": "public"}
+
+
+def test_ops_routes_by_role(metrics_app, db):
+    from tests.auth_helpers import login, make_user
+
+    endpoints = {r.endpoint for r in metrics_app.url_map.iter_rules()
+                 if r.endpoint.startswith(("observability.", "health."))}
+    assert endpoints == set(OPS_ROUTES)
+    make_user(db, "admin@example.org", is_admin=True)
+    make_user(db, "partenaire@example.org")
+    for who in (None, "partenaire@example.org", "admin@example.org"):
+        client = metrics_app.test_client()
+        if who:
+            login(client, who)
+            assert client.get("/espace").status_code == 200
+        assert client.get("/healthz").status_code == 200
+        assert _metrics(client, None).status_code == 401, who
+        assert _metrics(client).status_code == 200
