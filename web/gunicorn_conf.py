@@ -23,6 +23,8 @@ max_requests_jitter = 200
 logconfig_dict = dict_config(_settings.log_format)
 # Requests are logged by the app itself (web/observability.py, with a request id).
 accesslog = None
+# No control socket (gunicorn ≥ 24 writes one under $HOME, not writable in the image).
+control_socket_disable = True
 
 
 def child_exit(server, worker):
