@@ -115,3 +115,32 @@ def test_external_engine_outbox_holds_one_row_per_service_and_switch_rebuilds(se
     with sessions() as s, s.begin():
         s.execute(text("UPDATE service SET nom = nom || '.'"))
     assert _count(sessions, "SELECT count(*) FROM search_outbox") == 0
+
+
+def test_worker_with_the_postgresql_engine_turns_a_leftover_outbox_off(sessions, tmp_path):
+    """The real PostgreSQL engine: a database that fed Meilisearch before (outbox on,
+    rows pending) is switched back by the worker's first pass; the search rows follow
+    every change by themselves and the outbox stays empty."""
+    path = tmp_path / "essai.ndjson"
+    _file(path, services=50, structures=5)
+    with sessions() as s, s.begin():
+        s.execute(text("UPDATE search_engine_state SET engine = 'meilisearch', outbox_enabled = true"))
+    registry.run_import(sessions, "data-inclusion", str(path), tmp_path)
+    assert _count(sessions, "SELECT count(*) FROM search_outbox") == 50
+
+    passes = iter(range(2))
+    sync.worker(sessions, PostgresBackend, configured="postgres", interval=0,
+                stop=lambda: next(passes, None) is None, sleep=lambda s: None)
+    with sessions() as s:
+        state = sync.engine_state(s)
+    assert (state.engine, state.outbox_enabled) == ("postgres", False)
+    assert _count(sessions, "SELECT count(*) FROM search_outbox") == 0
+
+    with sessions() as s, s.begin():
+        s.execute(text("UPDATE service SET nom = 'Atelier renommé' WHERE source_id = 'v7'"))
+    assert _count(sessions, "SELECT count(*) FROM search_outbox") == 0
+    with sessions() as s:
+        from search.contract import SearchQuery
+
+        page = PostgresBackend(s).search(SearchQuery(text="renommé"))
+    assert page.total == 1
