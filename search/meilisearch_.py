@@ -152,6 +152,15 @@ def ping(url: str, key: str = "", timeout_s: float = 1.0) -> None:
         raise SearchUnavailable(f"Meilisearch injoignable : {exc.__class__.__name__}") from exc
 
 
+def probe(url: str, key: str, index: str, timeout_s: float = 1.0) -> None:
+    """A real query with this key (an empty search, no hit asked): the server
+    answers, the key may search, the index exists."""
+    try:
+        meilisearch.Client(url, key or None, timeout=timeout_s).index(index).search("", {"limit": 0})
+    except _ERRORS as exc:
+        raise SearchUnavailable(f"Meilisearch : {exc.__class__.__name__}") from exc
+
+
 class MeilisearchBackend:
     name = "meilisearch"
 

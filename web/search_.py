@@ -287,9 +287,9 @@ def search_health(app) -> dict:
                 "ms": round((time.perf_counter() - started) * 1000, 1)}
     state = app.extensions["offre"].setdefault("search_state", {"fallback_at": None, "error": None})
     try:
-        from search.meilisearch_ import ping
+        from search.meilisearch_ import probe
 
-        ping(settings.meilisearch_url, settings.meilisearch_key, timeout_s=1.0)
+        probe(settings.meilisearch_url, settings.meilisearch_key, settings.meilisearch_index, timeout_s=1.0)
     except SearchError as exc:
         return {"status": "degraded", "backend": name, "answering": "postgres", "error": str(exc)}
     recent = state["fallback_at"] is not None and time.monotonic() - state["fallback_at"] < FALLBACK_DEGRADED_S

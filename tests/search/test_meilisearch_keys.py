@@ -59,6 +59,14 @@ class _Keys(BaseHTTPRequestHandler):
         return self._answer(404, {})
 
     def do_POST(self):
+        if self.path == "/indexes/services/search":
+            given = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            allowed = given == MASTER or any(
+                k["key"] == given and "search" in k["actions"] for k in self.store.values())
+            if not allowed:
+                return self._master()
+            return self._answer(200, {"hits": [], "query": "", "processingTimeMs": 0, "limit": 0,
+                                      "offset": 0, "estimatedTotalHits": 0})
         if not self._master():
             return None
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -119,3 +127,19 @@ def test_cli_writes_the_keys_and_doctor_refuses_the_master_key(app, meili, tmp_p
     ext["settings"] = ext["settings"].replace(meilisearch_master_key="")
     missing = runner.invoke(build_cli(), ["search", "keys"])
     assert missing.exit_code != 0 and "MEILISEARCH_MASTER_KEY" in missing.output
+
+
+def test_healthz_queries_meilisearch_with_the_apps_key(app, meili):
+    keys = ensure_keys(meili, MASTER, "services")
+    ext = app.extensions["offre"]
+    base = ext["settings"].replace(search_backend="meilisearch", meilisearch_url=meili)
+    client = app.test_client()
+    ext["settings"] = base.replace(meilisearch_key=keys["search"])
+    body = client.get("/healthz").get_json()
+    assert body["search"] == {"status": "ok", "backend": "meilisearch"}
+    # A key that may not search (here: the write key) is seen, not just a server up.
+    ext["settings"] = base.replace(meilisearch_key=keys["write"])
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json()["search"]["status"] == "degraded"
+    assert response.get_json()["search"]["answering"] == "postgres"
