@@ -157,7 +157,8 @@ def _wait_for_older_writers(session: Session, since: datetime, timeout_s: float 
         older = session.execute(
             text(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND pid <> pg_backend_pid() AND xact_start < :since"
+                " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+                " AND xact_start < :since"
             ),
             {"since": since},
         ).scalar()
@@ -179,8 +180,9 @@ def switch_to(factory: sessionmaker[Session], configured: str,
     if configured in EXTERNAL:
         with factory() as session, session.begin():
             _set_state(session, configured, True, False)
-            switched_at = session.execute(text("SELECT now()")).scalar()
         with factory() as session, session.begin():
+            # Any transaction begun before this moment may have missed the outbox.
+            switched_at = session.execute(text("SELECT clock_timestamp()")).scalar()
             _wait_for_older_writers(session, switched_at)
             covered = session.execute(text("SELECT id FROM search_outbox")).scalars().all()
             count = make(session).rebuild(all_documents(session))
