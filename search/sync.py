@@ -154,6 +154,8 @@ def _wait_for_older_writers(session: Session, since: datetime, timeout_s: float 
     the rebuild) before the rebuild reads the catalogue."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        # pg_stat_activity is read once per transaction unless its snapshot is cleared.
+        session.execute(text("SELECT pg_stat_clear_snapshot()"))
         older = session.execute(
             text(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"

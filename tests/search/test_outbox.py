@@ -144,3 +144,34 @@ def test_worker_with_the_postgresql_engine_turns_a_leftover_outbox_off(sessions,
 
         page = PostgresBackend(s).search(SearchQuery(text="renommé"))
     assert page.total == 1
+
+
+def test_switch_waits_for_a_writer_that_began_before_the_outbox_was_on(sessions, tmp_path):
+    """A change whose trigger ran while the outbox was still off is neither in the
+    outbox nor lost: the rebuild waits for its transaction and reads it."""
+    import threading
+
+    path = tmp_path / "essai.ndjson"
+    _file(path, services=20, structures=2)
+    registry.run_import(sessions, "data-inclusion", str(path), tmp_path)
+    names: list = []
+
+    class Names(Recorder):
+        def rebuild(self, documents=None):
+            names.extend(d.data["nom"] for d in documents)
+            return len(names)
+
+    writer = sessions()
+    writer.begin()
+    writer.execute(text("UPDATE service SET nom = 'Atelier pendant la bascule' WHERE source_id = 'v3'"))
+    switch = threading.Thread(target=sync.switch_to, args=(sessions, "meilisearch", Names))
+    switch.start()
+    switch.join(timeout=1.5)
+    assert switch.is_alive(), "the rebuild did not wait for the older writer"
+    writer.commit()
+    writer.close()
+    switch.join(timeout=60)
+    assert not switch.is_alive()
+    assert "Atelier pendant la bascule" in names and len(names) == 20
+    with sessions() as s:
+        assert sync.engine_state(s).outbox_enabled
