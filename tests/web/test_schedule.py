@@ -119,3 +119,14 @@ def test_the_job_table_names_existing_commands():
         if len(job.args) > 1:
             assert job.args[1] in group.commands, job
         job.trigger()
+
+
+def test_list_shows_each_job_and_its_last_run(app, factory, cli_runner):
+    run_due(factory, jobs=JOBS[1:2], runner=cli_runner)
+    result = app.test_cli_runner().invoke(build_cli(), ["schedule", "--list"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == len(JOBS)
+    purge = next(line for line in lines if line.startswith("purge-cto"))
+    assert "offre cto purge" in purge and "(ok)" in purge
+    assert "dernier : jamais (jamais)" in next(line for line in lines if line.startswith("rappels"))
