@@ -1,4 +1,4 @@
-"""offre doctor, offre backup, offre restore, offre search keys: production operations."""
+"""offre doctor, offre backup, offre restore: production operations."""
 
 from __future__ import annotations
 
@@ -266,42 +266,4 @@ def restore(fichier, remplacer, departements):
     click.echo("Restauration terminée.")
 
 
-# --- offre search keys ----------------------------------------------------------------
-
-@click.command("keys", help="Crée (une fois) les clés Meilisearch restreintes, depuis la clé maîtresse "
-                            "MEILISEARCH_MASTER_KEY : lecture (l'application), écriture (l'indexation).")
-@click.option("--write-dir", type=click.Path(file_okay=False), default=None,
-              help="Écrire les clés dans ce dossier (meilisearch-search.key, meilisearch-write.key).")
-@with_appcontext
-def search_keys(write_dir):
-    from search.meilisearch_ import ensure_keys
-
-    conf = settings()
-    if not conf.meilisearch_url or not conf.meilisearch_master_key:
-        raise click.ClickException("MEILISEARCH_URL et MEILISEARCH_MASTER_KEY (ou _FILE) sont requis.")
-    try:
-        keys = ensure_keys(conf.meilisearch_url, conf.meilisearch_master_key, conf.meilisearch_index)
-    except SearchError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if write_dir is None:
-        for role, value in keys.items():
-            click.echo(f"{role} : {value}")
-        return
-    os.makedirs(write_dir, exist_ok=True)
-    for role, value in keys.items():
-        path = Path(write_dir) / f"meilisearch-{role}.key"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(value + "\n")
-    click.echo(f"Clés écrites dans {write_dir} (lecture : meilisearch-search.key, "
-               "écriture : meilisearch-write.key).")
-
-
-def _attach_keys():
-    from web.commands.search import search_group
-
-    search_group.add_command(search_keys)
-
-
-_attach_keys()
 commands = [doctor, backup, restore]
