@@ -175,3 +175,27 @@ def test_switch_waits_for_a_writer_that_began_before_the_outbox_was_on(sessions,
     assert "Atelier pendant la bascule" in names and len(names) == 20
     with sessions() as s:
         assert sync.engine_state(s).outbox_enabled
+
+
+def test_rebuild_command_with_postgresql_recomputes_and_turns_the_outbox_off(sessions, tmp_path):
+    from web.app import create_app
+    from web.cli import build_cli
+    from web.settings import Settings
+
+    path = tmp_path / "essai.ndjson"
+    _file(path, services=20, structures=2)
+    with sessions() as s, s.begin():
+        s.execute(text("UPDATE search_engine_state SET engine = 'meilisearch', outbox_enabled = true"))
+    registry.run_import(sessions, "data-inclusion", str(path), tmp_path)
+    with sessions() as s, s.begin():
+        s.execute(text("DELETE FROM search_document"))
+    url = sessions.kw["bind"].url.render_as_string(hide_password=False)
+    app = create_app(Settings(database_url=url, secret_key="x" * 40))
+    result = app.test_cli_runner().invoke(build_cli(), ["search", "rebuild"])
+    app.extensions["offre"]["engine"].dispose()
+    assert result.exit_code == 0, result.output
+    assert "Index reconstruit (20 offres)" in result.output
+    assert _count(sessions, "SELECT count(*) FROM search_document") == 20
+    assert _count(sessions, "SELECT count(*) FROM search_outbox") == 0
+    with sessions() as s:
+        assert not sync.engine_state(s).outbox_enabled
