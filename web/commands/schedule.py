@@ -14,6 +14,7 @@ date), so even a run repeated by hand is harmless.
 from __future__ import annotations
 
 import logging
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -155,6 +156,8 @@ def schedule(once, show):
                       id="rattrapage", next_run_time=datetime.now(PARIS), max_instances=1,
                       coalesce=True)
     log.info("scheduler: %d jobs", len(JOBS))
+    # docker stop / systemd: stop taking jobs; a running job's process finishes alone.
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
