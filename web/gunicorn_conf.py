@@ -17,9 +17,10 @@ workers = _settings.web_workers
 timeout = _settings.web_timeout_s
 graceful_timeout = 30
 keepalive = 5
-# Workers are replaced now and then (a slow leak never grows without bound).
-max_requests = 2000
-max_requests_jitter = 200
+# Workers are replaced now and then (a slow leak never grows without bound); not too
+# often: each replaced worker leaves its counters' file in the metrics directory.
+max_requests = 10000
+max_requests_jitter = 1000
 logconfig_dict = dict_config(_settings.log_format)
 # Requests are logged by the app itself (web/observability.py, with a request id).
 accesslog = None
