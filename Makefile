@@ -5,10 +5,14 @@ BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test deps system assets lint importcheck migrations pytest bench clean-db
+.PHONY: run test deps system assets lint importcheck migrations pytest bench clean-db prod-check
 
 run: deps
 	bin/run
+
+# The Procfile's processes (app, search worker, scheduler) against a database, checked.
+prod-check: deps
+	bin/prod-check
 
 test: deps lint importcheck migrations pytest
 
@@ -46,3 +50,4 @@ pytest:
 
 clean-db:
 	bin/pgcluster stop; rm -rf var/pg
+	OFFRE_PG_DATA=$(CURDIR)/var/pg-test bin/pgcluster stop; rm -rf var/pg-test

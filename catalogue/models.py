@@ -216,13 +216,17 @@ class AuditLog(Base):
 
 
 class SearchOutbox(Base):
-    """Every committed change of a service (or of its structure) lands here, written by
-    a trigger; the indexing reads it in id order and deletes what it has applied."""
+    """While an external search engine is fed (search_engine_state.outbox_enabled),
+    every committed change of a service (or of its structure) lands here, written by a
+    trigger: one row per service at most (a later change moves the row to a new id),
+    so the outbox never holds more rows than there are services. The indexing reads
+    it in id order and deletes what it has applied. With the PostgreSQL engine (whose
+    search rows the triggers keep current themselves) nothing is written here."""
 
     __tablename__ = "search_outbox"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    service_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    service_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True, unique=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

@@ -152,6 +152,15 @@ def ping(url: str, key: str = "", timeout_s: float = 1.0) -> None:
         raise SearchUnavailable(f"Meilisearch injoignable : {exc.__class__.__name__}") from exc
 
 
+def probe(url: str, key: str, index: str, timeout_s: float = 1.0) -> None:
+    """A real query with this key (an empty search, no hit asked): the server
+    answers, the key may search, the index exists."""
+    try:
+        meilisearch.Client(url, key or None, timeout=timeout_s).index(index).search("", {"limit": 0})
+    except _ERRORS as exc:
+        raise SearchUnavailable(f"Meilisearch : {exc.__class__.__name__}") from exc
+
+
 class MeilisearchBackend:
     name = "meilisearch"
 
@@ -256,3 +265,60 @@ class MeilisearchBackend:
             self.client.get_index(self.index_name)
         except _ERRORS as exc:
             raise SearchUnavailable(f"Meilisearch : {exc.__class__.__name__}") from exc
+
+
+# --- scoped keys ---------------------------------------------------------------------
+# Created by `offre search keys` from the master key (which no long-running process
+# holds): one to read (the app's searches), one to write (the worker's indexing and
+# rebuilds). Their uids are fixed, so running it again returns the same keys.
+
+KEY_UIDS = {
+    "search": uuid.uuid5(uuid.NAMESPACE_URL, "offre-insertion:meilisearch:search"),
+    "write": uuid.uuid5(uuid.NAMESPACE_URL, "offre-insertion:meilisearch:write"),
+}
+
+
+def key_specs(index: str) -> dict[str, dict]:
+    return {
+        "search": {
+            "name": "offre-recherche", "description": "Lecture : recherches de l'application.",
+            "actions": ["search"], "indexes": [index],
+        },
+        "write": {
+            "name": "offre-indexation",
+            "description": "Écriture : indexation continue et reconstruction (search-worker, setup).",
+            "actions": ["documents.*", "indexes.*", "settings.*", "tasks.get"],
+            "indexes": [index, f"{index}_rebuild"],
+        },
+    }
+
+
+def ensure_keys(url: str, master_key: str, index: str, timeout_s: float = 5.0) -> dict[str, str]:
+    """The search and write keys (their values), created when missing."""
+    client = meilisearch.Client(url, master_key, timeout=timeout_s)
+    values = {}
+    try:
+        for role, spec in key_specs(index).items():
+            uid = str(KEY_UIDS[role])
+            try:
+                key = client.get_key(uid)
+            except MeilisearchApiError as exc:
+                if getattr(exc, "status_code", None) != 404:
+                    raise
+                key = client.create_key({**spec, "uid": uid, "expiresAt": None})
+            values[role] = key.key if hasattr(key, "key") else key["key"]
+    except _ERRORS as exc:
+        raise SearchUnavailable(f"Meilisearch : {exc}") from exc
+    return values
+
+
+def key_can_administer(url: str, key: str, timeout_s: float = 2.0) -> bool:
+    """True when `key` may list the API keys (the master key, an admin key): too
+    powerful for the application's reads."""
+    try:
+        meilisearch.Client(url, key or None, timeout=timeout_s).get_keys()
+    except MeilisearchApiError:
+        return False
+    except _ERRORS as exc:
+        raise SearchUnavailable(f"Meilisearch : {exc.__class__.__name__}") from exc
+    return True

@@ -19,11 +19,13 @@ vectors (the vocabulary lives in Python; the triggers need it in SQL).
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Date,
+    DateTime,
     Double,
     ForeignKey,
     Identity,
@@ -115,3 +117,19 @@ class SearchThematiqueKey(Base):
 
     thematique: Mapped[str] = mapped_column(Text, primary_key=True)
     key: Mapped[str] = mapped_column(Text, primary_key=True)
+
+
+class SearchEngineState(Base):
+    """One row (id 1): which engine the database feeds. `outbox_enabled` makes the
+    triggers write search_outbox (an external engine, Meilisearch, reads it); off
+    with the PostgreSQL engine, whose search rows the triggers keep themselves.
+    Turned on only by a full rebuild of the external index (search.sync.switch_to)."""
+
+    __tablename__ = "search_engine_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    engine: Mapped[str] = mapped_column(String(20), server_default="postgres")
+    outbox_enabled: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    rebuilt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)

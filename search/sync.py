@@ -1,4 +1,11 @@
-"""Incremental indexing from the catalogue outbox (search_outbox).
+"""Incremental indexing from the catalogue outbox (search_outbox), and the switch
+between engines.
+
+The outbox is written (by triggers) only while an external engine is fed
+(search_engine_state.outbox_enabled): the PostgreSQL engine's search rows are kept
+by triggers of their own, so with it the outbox stays empty. Feeding an external
+engine always starts with a full rebuild of its index (`switch_to`), which turns the
+outbox on first, so that no change made during the rebuild is missed.
 
 One pass reads the oldest outbox rows, sends the documents of those services
 (deleting from the index those no longer searchable: archived, unpublished), and
@@ -12,12 +19,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from search.contract import SearchBackend
-from search.documents import documents_for
+from search.documents import all_documents, documents_for
 from search.errors import SearchError
 
 log = logging.getLogger(__name__)
@@ -72,12 +80,21 @@ def backoff_delays(base: float = 1.0, cap: float = 60.0):
 
 def worker(factory: sessionmaker[Session], make: Callable[[Session], SearchBackend], *,
            interval: float = 2.0, batch: int = 1000, stop: Callable[[], bool] = lambda: False,
-           sleep: Callable[[float], None] = time.sleep) -> None:
+           sleep: Callable[[float], None] = time.sleep, configured: str | None = None) -> None:
     """Sync forever: poll every `interval` seconds; on failure retry with
-    exponential backoff (the outbox keeps what was not applied)."""
+    exponential backoff (the outbox keeps what was not applied). When the database
+    does not feed the `configured` engine yet (a switch from PostgreSQL to
+    Meilisearch), the first pass is a full rebuild (`switch_to`)."""
     delays = backoff_delays()
     while not stop():
         try:
+            if configured is not None:
+                with factory() as session:
+                    switch = needs_switch(session, configured)
+                if switch:
+                    log.info("search engine switch to %s: full rebuild", configured)
+                    count = switch_to(factory, configured, make)
+                    log.info("search index rebuilt: %s documents", count)
             result = sync_all(factory, make, batch)
         except SearchError as exc:
             delay = next(delays)
@@ -88,3 +105,111 @@ def worker(factory: sessionmaker[Session], make: Callable[[Session], SearchBacke
         if result.rows:
             log.info("search sync: %d rows, %d indexed, %d deleted", result.rows, result.indexed, result.deleted)
         sleep(interval)
+
+
+# --- which engine the database feeds -----------------------------------------------
+
+EXTERNAL = ("meilisearch",)
+
+
+@dataclass
+class EngineState:
+    engine: str
+    outbox_enabled: bool
+    rebuilt_at: datetime | None
+
+
+def engine_state(session: Session) -> EngineState:
+    row = session.execute(
+        text("SELECT engine, outbox_enabled, rebuilt_at FROM search_engine_state WHERE id = 1")
+    ).first()
+    if row is None:
+        return EngineState("postgres", False, None)
+    return EngineState(row.engine, row.outbox_enabled, row.rebuilt_at)
+
+
+def needs_switch(session: Session, configured: str) -> bool:
+    """True when the configured engine is not the one the database feeds."""
+    state = engine_state(session)
+    if configured in EXTERNAL:
+        return not state.outbox_enabled or state.engine != configured
+    return state.outbox_enabled or state.engine != configured
+
+
+def _set_state(session: Session, engine: str, outbox: bool, rebuilt: bool) -> None:
+    session.execute(
+        text(
+            "INSERT INTO search_engine_state (id, engine, outbox_enabled, rebuilt_at)"
+            " VALUES (1, :e, :o, CASE WHEN :r THEN now() END)"
+            " ON CONFLICT (id) DO UPDATE SET engine = :e, outbox_enabled = :o,"
+            " rebuilt_at = CASE WHEN :r THEN now() ELSE search_engine_state.rebuilt_at END"
+        ),
+        {"e": engine, "o": outbox, "r": rebuilt},
+    )
+
+
+def _wait_for_older_writers(session: Session, since: datetime, timeout_s: float = 120.0) -> None:
+    """Wait until every transaction begun before `since` has ended: a change whose
+    trigger ran before the outbox was turned on must be committed (and so seen by
+    the rebuild) before the rebuild reads the catalogue."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        # pg_stat_activity is read once per transaction unless its snapshot is cleared.
+        session.execute(text("SELECT pg_stat_clear_snapshot()"))
+        older = session.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+                " AND xact_start < :since"
+            ),
+            {"since": since},
+        ).scalar()
+        if not older:
+            return
+        time.sleep(0.2)
+    log.warning("search switch: transactions older than the switch still running")
+
+
+def switch_to(factory: sessionmaker[Session], configured: str,
+              make: Callable[[Session], SearchBackend]) -> int | None:
+    """Make the database feed `configured` and rebuild its index from the whole
+    catalogue. External engine: the outbox is turned on (committed), the writers that
+    began before are waited for, then the index is rebuilt aside and swapped, and the
+    outbox rows the rebuild covers are deleted. PostgreSQL: the outbox is turned off
+    and emptied (its search rows are kept by triggers whatever the engine; `offre
+    search rebuild` recomputes them). Returns the documents indexed (None for
+    PostgreSQL)."""
+    if configured in EXTERNAL:
+        with factory() as session, session.begin():
+            _set_state(session, configured, True, False)
+        with factory() as session, session.begin():
+            # Any transaction begun before this moment may have missed the outbox.
+            switched_at = session.execute(text("SELECT clock_timestamp()")).scalar()
+            _wait_for_older_writers(session, switched_at)
+            covered = session.execute(text("SELECT id FROM search_outbox")).scalars().all()
+            count = make(session).rebuild(all_documents(session))
+            if covered:
+                session.execute(text("DELETE FROM search_outbox WHERE id = ANY(:ids)"),
+                                {"ids": list(covered)})
+            _set_state(session, configured, True, True)
+        return count
+    with factory() as session, session.begin():
+        _set_state(session, configured, False, False)
+        session.execute(text("DELETE FROM search_outbox"))
+    return None
+
+
+@dataclass
+class OutboxStats:
+    rows: int
+    oldest_age_s: float
+
+
+def outbox_stats(session: Session) -> OutboxStats:
+    row = session.execute(
+        text(
+            "SELECT count(*) AS n,"
+            " coalesce(extract(epoch FROM now() - min(at)), 0) AS age FROM search_outbox"
+        )
+    ).one()
+    return OutboxStats(rows=int(row.n), oldest_age_s=float(row.age))

@@ -27,6 +27,7 @@ class BoundedIntegerConverter(IntegerConverter):
 
 # Blueprints of the application, each a module with a `bp`; one per area.
 BLUEPRINTS = [
+    "web.observability",  # first: its before_request (request id, timer) always runs
     "web.imports_routes",
     "web.search_",
     "web.health",

@@ -17,6 +17,8 @@ COMMAND_MODULES = [
     "web.commands.reminders",
     "web.commands.accounts",
     "web.commands.cto",
+    "web.commands.schedule",
+    "web.commands.ops",
 ]
 
 
@@ -47,3 +49,7 @@ def build_cli() -> FlaskGroup:
 
 def main() -> None:
     build_cli()(prog_name="offre")
+
+
+if __name__ == "__main__":  # `python -m web.cli`: how the scheduler runs its jobs
+    main()

@@ -26,6 +26,7 @@ from search.contract import MAX_PAGE_SIZE, Hit, SearchPage, SearchQuery, Sort
 from search.errors import InvalidQuery, SearchError, SearchUnavailable, UnsupportedFilter
 from search.postgres import PostgresBackend
 from web.db import get_session
+from web.observability import observe_search
 
 logger = logging.getLogger(__name__)
 
@@ -235,21 +236,26 @@ def run_search(query: SearchQuery, *, log: bool = True) -> SearchPage:
     answer, PostgreSQL does (logged, and /healthz says degraded). InvalidQuery
     propagates (a 400 for the caller)."""
     session = get_session()
+    started = time.perf_counter()
     try:
         backend = backend_for(session)
     except SearchError as exc:
         _note_fallback(exc)
         backend = PostgresBackend(session)
+    answered = "postgres" if isinstance(backend, PostgresBackend) else backend.name
     try:
         page = backend.search(query)
     except UnsupportedFilter:
         # What the engine cannot answer exactly (opening hours, cursors), PostgreSQL does.
+        answered = "postgres"
         page = PostgresBackend(session).search(query)
     except SearchUnavailable as exc:
         if isinstance(backend, PostgresBackend):
             raise
         _note_fallback(exc)
+        answered = "postgres"
         page = PostgresBackend(session).search(query)
+    observe_search(answered, time.perf_counter() - started)
     if log:
         for listener in list(SEARCH_LISTENERS):
             try:
@@ -282,12 +288,20 @@ def search_health(app) -> dict:
     settings = app.extensions["offre"]["settings"]
     name = settings.search_backend
     if name == "postgres":
-        return {"status": "ok", "backend": "postgres"}
+        # The engine's own check: its search table read.
+        started = time.perf_counter()
+        try:
+            with app.extensions["offre"]["sessionmaker"]() as session:
+                PostgresBackend(session).check()
+        except SearchError as exc:
+            return {"status": "down", "backend": "postgres", "error": str(exc)[:200]}
+        return {"status": "ok", "backend": "postgres",
+                "ms": round((time.perf_counter() - started) * 1000, 1)}
     state = app.extensions["offre"].setdefault("search_state", {"fallback_at": None, "error": None})
     try:
-        from search.meilisearch_ import ping
+        from search.meilisearch_ import probe
 
-        ping(settings.meilisearch_url, settings.meilisearch_key, timeout_s=1.0)
+        probe(settings.meilisearch_url, settings.meilisearch_key, settings.meilisearch_index, timeout_s=1.0)
     except SearchError as exc:
         return {"status": "degraded", "backend": name, "answering": "postgres", "error": str(exc)}
     recent = state["fallback_at"] is not None and time.monotonic() - state["fallback_at"] < FALLBACK_DEGRADED_S

@@ -1,5 +1,8 @@
 """One typed settings object, read from the environment. Every setting has a
-default and a one-line description (a test fails when one is undocumented)."""
+default and a one-line description (a test fails when one is undocumented).
+
+Any setting NAME may instead be read from a file named by NAME_FILE (Docker or
+systemd secrets): its content, without the final line break. Giving both is refused."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ SECRET_KEY_MIN_BYTES = 32
 DEVELOPMENT_ENVS = ("development", "test")
 
 
-class SettingsError(Exception):
+class SettingsError(ValueError):
     """A setting that forbids starting; the message says which and why, in French."""
 
 
@@ -34,9 +37,6 @@ class Settings:
         DEFAULT_SECRET_KEY,
         "Clé secrète des sessions et des liens signés : 32 octets au moins, aléatoire "
         "(exigée hors development et test ; make run en crée une dans var/secret_key).",
-    )
-    secret_key_file: str = setting(
-        "", "Fichier qui contient la clé secrète (à la place de SECRET_KEY, ex. un secret Docker)."
     )
     session_idle_minutes: int = setting(
         120, "Une session sans requête pendant ce nombre de minutes est fermée."
@@ -143,6 +143,21 @@ class Settings:
     trusted_proxies: int = setting(
         0, "Nombre de mandataires inverses (proxys) devant l'application dont on croit les en-têtes X-Forwarded-* (0 : aucun)."
     )
+    # --- production operations (issue 17) ---
+    meilisearch_master_key: str = setting(
+        "", "Clé maîtresse de Meilisearch : seulement pour `offre search keys` (création des clés restreintes)."
+    )
+    metrics_token: str = setting(
+        "", "Jeton exigé par /metrics (en-tête Authorization: Bearer …) ; vide : /metrics fermé."
+    )
+    health_outbox_max_age_s: int = setting(
+        600, "Âge maximal (secondes) du plus ancien changement en attente d'indexation avant que /healthz réponde 503."
+    )
+    log_format: str = setting("json", "Format des journaux : json (une ligne JSON par événement) ou text.")
+    web_workers: int = setting(3, "Nombre de processus gunicorn de `offre serve`.")
+    web_timeout_s: int = setting(
+        60, "Durée maximale (secondes) d'une requête avant que gunicorn relance le processus."
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
@@ -150,11 +165,10 @@ class Settings:
         values = {}
         for f in fields(cls):
             name = f.metadata.get("env") or f.name.upper()
-            if name in environ:
-                values[f.name] = _convert(f, environ[name])
+            raw = _read(environ, name)
+            if raw is not None:
+                values[f.name] = _convert(f, raw)
         values.update(overrides)
-        if values.get("secret_key_file") and "SECRET_KEY" not in environ and "secret_key" not in overrides:
-            values["secret_key"] = _read_secret_file(values["secret_key_file"])
         return cls(**values)
 
     @property
@@ -187,12 +201,18 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-def _read_secret_file(path: str) -> str:
+def _read(environ, name: str) -> str | None:
+    """NAME's value, from NAME or from the file named by NAME_FILE."""
+    path = environ.get(f"{name}_FILE")
+    if path is None:
+        return environ.get(name)
+    if name in environ:
+        raise SettingsError(f"{name} et {name}_FILE sont tous deux définis : gardez-en un seul.")
     try:
         with open(path, encoding="utf-8") as fh:
-            return fh.read().strip()
+            return fh.read().rstrip("\r\n")
     except OSError as exc:
-        raise SettingsError(f"SECRET_KEY_FILE : impossible de lire {path} ({exc.strerror}).") from exc
+        raise SettingsError(f"{name}_FILE : fichier illisible ({path}) : {exc.strerror}") from exc
 
 
 def _convert(f, raw: str):

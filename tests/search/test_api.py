@@ -158,6 +158,7 @@ def test_listeners_called_and_failures_contained(client, factories, monkeypatch)
 
 
 def test_sync_applies_and_deletes_outbox_rows(db, factories):
+    db.execute(text("UPDATE search_engine_state SET engine = 'meilisearch', outbox_enabled = true"))
     s = factories.ServiceFactory()
     db.flush()
 

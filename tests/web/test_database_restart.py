@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _pg(*args, data):
-    env = {**os.environ, "OFFRE_PG_DATA": str(data)}
+    env = {**os.environ, "OFFRE_PG_DATA": str(data), "OFFRE_PG_DURABLE": "0"}
     out = subprocess.run([str(ROOT / "bin/pgcluster"), *args], env=env, check=True, capture_output=True, text=True)
     return out.stdout.strip()
 

@@ -17,8 +17,9 @@ def test_healthz_reports_database_and_search(client):
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "ok"
-    assert body["database"] == {"status": "ok"}
+    assert body["database"]["status"] == "ok"
     assert body["search"]["status"] == "ok"
+    assert body["outbox"]["status"] == "ok" and body["outbox"]["rows"] == 0
 
 
 def test_every_setting_is_documented_in_the_readme():

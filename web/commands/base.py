@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from importlib import resources
 
 import click
@@ -50,40 +51,32 @@ def db_check():
     click.echo("Migrations et modèles concordent.")
 
 
-# Worker timeouts, chosen: the longest request (an Excel export of 5,000 offers, a
-# PDF of PDF_MAX_OFFERS offers) takes a few seconds on 2 cores; a worker silent for
-# longer than TIMEOUT is stuck and replaced. GRACEFUL lets a restart finish the
-# requests under way; KEEPALIVE frees idle connections behind a reverse proxy.
-WORKER_TIMEOUT_S = 60
-GRACEFUL_TIMEOUT_S = 30
-KEEPALIVE_S = 5
-
-
-def gunicorn_argv(bind: str, workers: int, timeout: int = WORKER_TIMEOUT_S) -> list[str]:
-    # The gunicorn of this interpreter (the venv's), whatever PATH holds.
-    return [
-        sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers),
-        "--timeout", str(timeout), "--graceful-timeout", str(GRACEFUL_TIMEOUT_S),
-        "--keep-alive", str(KEEPALIVE_S),
-        # A worker is replaced after about a thousand requests (memory kept low).
-        "--max-requests", "1000", "--max-requests-jitter", "100",
-        "--access-logfile", "-", "web.app:create_app()",
-    ]
-
-
-@click.command("serve", help="Sert l'application avec gunicorn.")
+@click.command("serve", help="Sert l'application avec gunicorn (réglages : web/gunicorn_conf.py).")
 @click.option("--bind", default="127.0.0.1:5000", show_default=True)
-@click.option("--workers", default=2, show_default=True)
-@click.option("--timeout", default=WORKER_TIMEOUT_S, show_default=True,
-              help="Secondes au-delà desquelles un worker muet est remplacé.")
-def serve(bind, workers, timeout):
+@click.option("--workers", type=int, default=None, help="Par défaut : WEB_WORKERS.")
+def serve(bind, workers):
     from web.settings import Settings, SettingsError
 
     try:
         Settings.from_env().check()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
-    os.execv(sys.executable, gunicorn_argv(bind, workers, timeout))
+    # Metrics of every worker added up (prometheus_client's multiprocess mode): a
+    # directory of their own, emptied at each start.
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not metrics_dir:
+        metrics_dir = tempfile.mkdtemp(prefix="offre-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    else:
+        os.makedirs(metrics_dir, exist_ok=True)
+        for name in os.listdir(metrics_dir):
+            if name.endswith(".db"):
+                os.unlink(os.path.join(metrics_dir, name))
+    args = [sys.executable, "-m", "gunicorn", "-c", "python:web.gunicorn_conf", "--bind", bind]
+    if workers:
+        args += ["--workers", str(workers)]
+    # The gunicorn of this interpreter (the venv's), whatever PATH holds.
+    os.execv(sys.executable, [*args, "web.app:create_app()"])
 
 
 @click.group("demo", help="Catalogue de démonstration (données fictives).")
