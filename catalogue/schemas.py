@@ -57,6 +57,7 @@ TEXT_LIMITS = {
     "conditions_acces": 2_000,
     "contact_nom_prenom": 150,
     "mobilisation_precisions": 2_000,
+    "message_temporaire": 2_000,
 }
 URL_MAX = 2_000
 
@@ -239,7 +240,7 @@ class ServiceInput(PlaceMixin):
     mobilisation_precisions = Text("mobilisation_precisions", allow_none=True)
     volume_horaire_hebdomadaire = fields.Float(allow_none=True, validate=validate.Range(min=0, error="doit être positif"), error_messages=_m(invalid="nombre attendu"))
     nombre_semaines = fields.Integer(allow_none=True, validate=validate.Range(min=1, error="au moins 1"), error_messages=_m(invalid="nombre entier attendu"))
-    message_temporaire = Str(allow_none=True, validate=validate.Length(max=2000, error="2 000 caractères au plus"))
+    message_temporaire = Text("message_temporaire", allow_none=True)
     message_debut = fields.Date(allow_none=True, error_messages=_m(invalid="date invalide (AAAA-MM-JJ)"))
     message_fin = fields.Date(allow_none=True, error_messages=_m(invalid="date invalide (AAAA-MM-JJ)"))
     frequence_maj_jours = fields.Integer(load_default=180, validate=validate.Range(min=7, max=730, error="entre 7 et 730 jours"), error_messages=_m(invalid="nombre entier attendu"))

@@ -3,6 +3,8 @@ test, the Flask app bound to that transaction."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -10,6 +12,10 @@ from catalogue.db import make_engine
 from tests import dbsetup
 from web.app import create_app
 from web.settings import Settings
+
+# The `offre` processes that tests start (CLI, scheduler jobs) run as tests: the
+# secret-key rule of production (web/settings.py) is tested on its own.
+os.environ.setdefault("OFFRE_ENV", "test")
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from catalogue import tokens
 from catalogue.models import Service
 from catalogue.schemas import TEXT_LIMITS, ServiceInput, StructureInput, text_limit_errors
-from tests.auth_helpers import add_member, csrf_token, make_user
+from tests.auth_helpers import add_member, csrf_token, log_in_as, make_user
 
 API_BODY = {
     "nom": "Atelier CV et lettre de motivation",
@@ -64,9 +64,7 @@ def test_form_refuses_a_two_megabyte_description(client, db, factories):
     structure = factories.StructureFactory()
     user = make_user(db, email="membre@example.org")
     add_member(db, user, structure)
-    with client.session_transaction() as s:
-        s["user_id"] = user.id
-        s["auth_nonce"] = "x"
+    log_in_as(client, user)
     form = {"nom": "Atelier numérique", "description": "x" * 2_000_000,
             "mobilisation_precisions": "y" * 2_001, "thematiques": "numerique--acceder-a-du-materiel",
             "csrf_token": csrf_token(client), "action": "publier"}

@@ -218,13 +218,14 @@ def test_control_characters_are_refused_by_name(db, client, territories, token, 
     db.commit()
     log_in(client, admin)
     r = client.post("/cto/acces", data={"csrf_token": token(), "courriel": "a\x00@example.org", "territoire": "laonnois"})
-    assert r.status_code == 400 and "Courriel" in r.get_data(as_text=True)
+    assert r.status_code == 400 and "courriel" in r.get_data(as_text=True).lower()
     log_in(client, pro)
     r = client.post("/cto/comites", data={"csrf_token": token(), "territoire": "laon\x00nois",
                                           "date": IN_A_MONTH.isoformat()})
-    assert r.status_code == 400 and "Territoire" in r.get_data(as_text=True)
+    assert r.status_code == 400 and "territoire" in r.get_data(as_text=True).lower()
     r = client.post(f"/cto/comites/{committee.public_id}/situations",
                     data={"csrf_token": token(), "reference": "DOS-1", "liste": "abc\x00def"})
     assert r.status_code == 400
     for url in ("/cto/listes/abc%00def", "/cto/partage/abc%00def", "/cto/listes/abc%00def.pdf"):
-        assert client.get(url).status_code == 404, url
+        # refused by the input guard, which names the URL segment (web/input_guard.py)
+        assert client.get(url).status_code in (400, 404), url

@@ -116,7 +116,7 @@ def test_an_import_killed_half_way_leaves_nothing_stuck(own_database, tmp_path):
     sessions = make_sessionmaker(engine)
     path = tmp_path / "grand-export.ndjson"
     _file(path)
-    env = {**os.environ, "DATABASE_URL": url}
+    env = {**os.environ, "DATABASE_URL": url, "OFFRE_ENV": "test"}
     process = subprocess.Popen(
         [str(OFFRE), "import", "data-inclusion", str(path), "--batch-size", "300"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,

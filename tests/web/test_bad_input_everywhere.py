@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from tests.auth_helpers import add_member, csrf_token, make_user
+from tests.auth_helpers import add_member, csrf_token, log_in_as, make_user
 from web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,9 +82,8 @@ def setup(settings, connection, db, factories):
 
 def _client(app, admin):
     client = app.test_client()
+    log_in_as(client, admin)  # a real server-side session: the logged-in routes are reached
     with client.session_transaction() as s:
-        s["user_id"] = admin.id
-        s["auth_nonce"] = "x"
         s["_csrf"] = "jeton-csrf-du-test"
     return client, "jeton-csrf-du-test"
 

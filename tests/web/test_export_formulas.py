@@ -99,7 +99,7 @@ def test_pilotage_exports(db, client, factories):
 def test_data_inclusion_csv_of_the_command_line(db, factories, tmp_path):
     factories.ServiceFactory(nom=FORMULA, description="@SUM(1+1) une description assez longue")
     db.flush()
-    write_export(db, tmp_path, "cd02")
+    write_export(db, tmp_path, "cd02", include_imported=True)
     for kind in ("structures", "services"):
         text = (tmp_path / f"{kind}.csv").read_text(encoding="utf-8")
         cells = [c for row in csv.reader(io.StringIO(text)) for c in row]

@@ -34,7 +34,8 @@ def test_metrics_refused_without_the_token_and_closed_when_none_is_set(app, clie
     assert _metrics(client, "mauvais").status_code == 401
     assert "Bearer" in _metrics(client, None).headers["WWW-Authenticate"]
     assert _metrics(client).status_code == 200
-    closed = create_app(Settings(database_url=app.extensions["offre"]["settings"].database_url))
+    closed = create_app(Settings(database_url=app.extensions["offre"]["settings"].database_url,
+                                 offre_env="test"))
     closed.extensions["offre"]["sessionmaker"] = app.extensions["offre"]["sessionmaker"]
     assert closed.test_client().get("/metrics", headers={"Authorization": "Bearer "}).status_code == 404
 

@@ -105,7 +105,8 @@ def test_a_failed_job_is_recorded_and_tried_again_later(factory):
     assert calls == ["en-panne", "en-panne"]
 
 
-def test_subprocess_runner_runs_an_offre_command():
+def test_subprocess_runner_runs_an_offre_command(monkeypatch):
+    monkeypatch.setenv("OFFRE_ENV", "test")  # the jobs' processes read the environment
     ok, output = subprocess_runner(Job("aide", "0 3 * * *", ("schedule", "--help"), ""))
     assert ok and "Planificateur" in output
     ok, output = subprocess_runner(Job("inconnue", "0 3 * * *", ("pas-de-commande",), ""))

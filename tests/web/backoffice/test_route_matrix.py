@@ -52,8 +52,11 @@ IN_A_MONTH = date.today() + timedelta(days=30)
 #               not a moderator who has not given themselves the right;
 #  "cto_acces": granting and revoking CTO memberships: administrators and moderators;
 #  "pilotage":  the steering: the SPIE team and the CTO members; 403 HTML for the others;
+#  "metrics":   the operator's Prometheus metrics: a bearer METRICS_TOKEN only, never a
+#               role or a session cookie (401/403, or 404 while no token is set);
 #  "espace":    /espace, see test_matrix.py.
 POLICY = {
+    "observability.metrics": "metrics",
     "public.home": "public",
     "public.communes_json": "public",
     "public.results": "public",
@@ -305,6 +308,8 @@ def test_route_matrix(client, db, world, cto_world, endpoint, rule, method):
             problems.append(f"{where} : une page publique est refusée")
         elif kind == "api_jeton" and response.status_code != 401:
             problems.append(f"{where} : l'écriture des partenaires s'ouvre sans jeton")
+        elif kind == "metrics" and response.status_code not in (401, 403, 404):
+            problems.append(f"{where} : les métriques s'ouvrent sans leur jeton")
         elif kind in ("cto", "pilotage", "cto_b", "cto_acces"):
             allowed = {"cto": SPIE_AND_CTO, "pilotage": SPIE_AND_CTO, "cto_b": {"administrateur"},
                        "cto_acces": {"moderateur", "administrateur"}}[kind]
