@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test deps system assets lint importcheck migrations pytest bench clean-db prod-check
+.PHONY: run test deps system assets lint importcheck migrations pytest bench clean-db screenshots prod-check
 
 run: deps
 	bin/run
@@ -51,3 +51,7 @@ pytest:
 clean-db:
 	bin/pgcluster stop; rm -rf var/pg
 	OFFRE_PG_DATA=$(CURDIR)/var/pg-test bin/pgcluster stop; rm -rf var/pg-test
+
+# Screenshots of the public pages at 390 and 1280 px into var/screenshots (a running `make run`).
+screenshots: deps
+	$(BIN)/python bench/screenshots.py

@@ -123,15 +123,22 @@ def json_for_script(value) -> str:
     )
 
 
-def render(m: Map) -> RenderedMap:
-    """The map's <div> and its JSON description, to place inside one of our pages."""
+def render(m: Map, without_js: str | None = None, list_anchor: str | None = None) -> RenderedMap:
+    """The map's <div> and its JSON description, to place inside one of our pages.
+    Without JavaScript the box says what it would show (`without_js`) and links to
+    the list that is its equivalent (`list_anchor`), instead of staying empty."""
     map_id = f"carte-{next(_ids)}"
     config = {
         "label": m.label, "tiles": m.tiles_url, "attribution": m.attribution, "maxZoom": MAX_ZOOM,
         "center": m.center, "zoom": m.zoom, "bounds": m.bounds, "boundsMaxZoom": m.max_bounds_zoom,
         "points": m.points, "cluster": m.cluster, "layers": m.layers,
     }
-    html = Markup('<div class="static-map" id="{0}" data-map-config="{0}-config"></div>').format(map_id)
+    words = without_js or "Cette carte demande JavaScript."
+    fallback = Markup("<noscript><p class=\"map-fallback\">{}").format(words)
+    if list_anchor:
+        fallback += Markup(' <a href="{}">Voir la liste</a>').format(list_anchor)
+    fallback += Markup("</p></noscript>")
+    html = Markup('<div class="static-map" id="{0}" data-map-config="{0}-config">{1}</div>').format(map_id, fallback)
     script = Markup('<script type="application/json" id="{}-config">').format(map_id) + Markup(
         json_for_script(config)) + Markup("</script>")
     return RenderedMap(html=str(html), script=str(script))

@@ -130,3 +130,13 @@ def test_focus_rings_stand_out_from_their_background(page, live_server):
         assert result["ratio"] >= 3, f"{name}: contraste {result['ratio']:.2f} ({result['why']})"
         seen += 1
     assert seen >= 20
+
+
+def test_without_javascript_the_map_box_says_what_it_would_show(page_without_js, live_server):
+    page = page_without_js
+    page.goto(live_server + "/recherche?code_commune=02408&thematiques=mobilite")
+    fallback = page.locator(".results-map .map-fallback")
+    assert fallback.is_visible()
+    assert re.search(r"elle montrerait les lieux d'accueil de \d+ offres? de cette page", fallback.inner_text())
+    fallback.get_by_role("link", name="Voir la liste").click()
+    assert page.url.endswith("#resultats")

@@ -254,7 +254,10 @@ def results_view(session, args: MultiDict) -> dict:
             tiles_url=settings.tiles_url, attribution=settings.tiles_attribution, label="Carte des résultats de cette page"
         )
         maps.add_points(m, located)
-        map_ = maps.render(m)
+        map_ = maps.render(
+            m, without_js=f"Sans JavaScript, la carte ne s'affiche pas : elle montrerait les lieux d'accueil "
+                          f"de {len(located)} offre{'s' if len(located) > 1 else ''} de cette page.",
+            list_anchor="#resultats")
     query_string = _encode(args)
     return {
         "args": args,
@@ -339,7 +342,10 @@ def service_view(session, service_id: uuid.UUID) -> dict:
     if point:
         maps.add_points(m, [maps.MapPoint(point[0], point[1], service.nom)], cluster=False)
         drawn = True
-    detail["map"] = maps.render(m) if drawn else None
+    detail["map"] = maps.render(
+        m, without_js="Sans JavaScript, la carte ne s'affiche pas : elle montrerait la zone d'éligibilité "
+                      "et le lieu de l'offre, décrits ci-contre en toutes lettres.",
+    ) if drawn else None
     detail["itineraire"] = _directions(point, service.nom) if point and not views.is_remote_only(service) else None
     detail["retour"] = _search_back(request.args.get("retour"))
     return detail
