@@ -299,3 +299,35 @@ def display_geojson(geom, tolerance_m: float = DISPLAY_TOLERANCE_M) -> dict:
 def geojson_size(geometry: dict) -> int:
     """Bytes of the compact JSON of a geometry (what a page or the API sends)."""
     return len(json.dumps(geometry, separators=(",", ":")).encode())
+
+
+def basemap_geojson(session: Session, departement_code: str, tolerance_m: float = 250.0) -> dict | None:
+    """A light base layer for maps that have no tiles (offline, a tile server down):
+    the département's outline and the outlines of its EPCIs (their communes inside
+    the département), as a GeoJSON FeatureCollection simplified for display
+    (`kind`: "departement" or "epci", `nom`). None for an unknown département."""
+    rows = session.execute(
+        text(
+            """
+            SELECT 'departement' AS kind, d.nom, ST_AsBinary(ST_Union(c.contour)) AS shape
+            FROM geo_commune c JOIN geo_departement d ON d.code = c.departement_code
+            WHERE c.departement_code = :d AND c.type = 'COM' AND c.contour IS NOT NULL
+            GROUP BY d.nom
+            UNION ALL
+            SELECT 'epci', coalesce(e.nom, c.epci_code), ST_AsBinary(ST_Union(c.contour))
+            FROM geo_commune c LEFT JOIN geo_epci e ON e.code = c.epci_code
+            WHERE c.departement_code = :d AND c.type = 'COM' AND c.contour IS NOT NULL
+              AND c.epci_code IS NOT NULL
+            GROUP BY c.epci_code, e.nom
+            """
+        ),
+        {"d": (departement_code or "").upper()},
+    ).all()
+    if not rows:
+        return None
+    features = [
+        {"type": "Feature", "properties": {"kind": r.kind, "nom": r.nom},
+         "geometry": display_geojson(wkb.loads(bytes(r.shape)), tolerance_m)}
+        for r in rows if r.shape is not None
+    ]
+    return {"type": "FeatureCollection", "features": features}

@@ -17,6 +17,7 @@ import itertools
 import json
 from dataclasses import dataclass, field
 
+from flask import url_for
 from markupsafe import Markup
 
 MAX_ZOOM = 18
@@ -51,6 +52,7 @@ class Map:
     points: list[list] = field(default_factory=list)  # [lat, lon, label, url or None]
     cluster: bool = True
     layers: list[dict] = field(default_factory=list)
+    base: str | None = None  # URL of the base layer (outlines drawn under everything)
 
     def fit_bounds(self, bounds: list[list[float]], max_zoom: int | None = None) -> None:
         self.bounds = bounds
@@ -60,9 +62,12 @@ class Map:
 def new_map(
     *, tiles_url: str, attribution: str, label: str, center: tuple[float, float] | None = None, zoom: int = 10
 ) -> Map:
-    """A map with the configured tiles. `center` is (lon, lat)."""
+    """A map with the configured tiles, over the base layer of the deploying
+    département (outlines: web/public/routes.py, /carte/fond.json) so that it shows
+    where things are even without tiles. `center` is (lon, lat)."""
     lon, lat = center or (2.35, 46.6)
-    return Map(label=label, tiles_url=tiles_url, attribution=attribution, center=[lat, lon], zoom=zoom)
+    return Map(label=label, tiles_url=tiles_url, attribution=attribution, center=[lat, lon], zoom=zoom,
+               base=url_for("public.basemap"))
 
 
 def add_points(m: Map, points: list[MapPoint], *, cluster: bool = True) -> None:
@@ -131,7 +136,7 @@ def render(m: Map, without_js: str | None = None, list_anchor: str | None = None
     config = {
         "label": m.label, "tiles": m.tiles_url, "attribution": m.attribution, "maxZoom": MAX_ZOOM,
         "center": m.center, "zoom": m.zoom, "bounds": m.bounds, "boundsMaxZoom": m.max_bounds_zoom,
-        "points": m.points, "cluster": m.cluster, "layers": m.layers,
+        "points": m.points, "cluster": m.cluster, "layers": m.layers, "base": m.base,
     }
     words = without_js or "Cette carte demande JavaScript."
     fallback = Markup("<noscript><p class=\"map-fallback\">{}").format(words)

@@ -140,3 +140,14 @@ def test_without_javascript_the_map_box_says_what_it_would_show(page_without_js,
     assert re.search(r"elle montrerait les lieux d'accueil de \d+ offres? de cette page", fallback.inner_text())
     fallback.get_by_role("link", name="Voir la liste").click()
     assert page.url.endswith("#resultats")
+
+
+@pytest.mark.parametrize("path", ["/recherche?code_commune=02408&thematiques=mobilite", "/carte"])
+def test_maps_without_tiles_show_the_departement_and_its_epcis(page, live_server, path):
+    # The browser tests run without a tile server (TILES_URL empty): the base layer
+    # from the référentiel still shows where things are.
+    page.goto(live_server + path)
+    page.wait_for_selector("path.offre-base-departement", state="attached", timeout=15000)
+    assert page.locator("path.offre-base-departement").count() == 1
+    assert page.locator("path.offre-base-epci").count() >= 15
+    assert page.locator(".leaflet-tile").count() == 0

@@ -182,3 +182,17 @@ def test_demo_load_creates_the_aisne_cohorts_and_keeps_edited_ones(db, cli):
     assert "Territoires des cohortes SPIE : Laon (redéfini), Soissons / Château-Thierry" in result.output
     assert t.get_territory(db, "laon").communes == ["02408"]
     assert "02304" in t.get_territory(db, "la-fere-chauny-tergnier").communes
+
+
+def test_basemap_of_a_departement_has_its_outline_and_its_epcis(db):
+    from geo.territories import basemap_geojson, geojson_size
+
+    base = basemap_geojson(db, "02")
+    kinds = [f["properties"]["kind"] for f in base["features"]]
+    assert kinds.count("departement") == 1 and kinds.count("epci") >= 15
+    aisne = next(f for f in base["features"] if f["properties"]["kind"] == "departement")
+    assert aisne["properties"]["nom"] == "Aisne"
+    assert any("Pays de Laon" in f["properties"]["nom"] for f in base["features"])
+    # Light enough to go with every map of a page.
+    assert geojson_size(base) < 120_000
+    assert basemap_geojson(db, "00") is None

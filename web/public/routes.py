@@ -32,6 +32,7 @@ from werkzeug.datastructures import MultiDict
 from catalogue import moderation, queries, vocabulary
 from catalogue.db import set_actor
 from catalogue.models import ErrorReport
+from geo.territories import basemap_geojson
 from search.errors import InvalidQuery, SearchUnavailable
 from web import maps, search_
 from web.db import get_session
@@ -503,6 +504,32 @@ def map_points():
         response.headers["Content-Encoding"] = "gzip"
     response.headers["Vary"] = "Accept-Encoding"
     response.headers["Cache-Control"] = "public, max-age=300"
+    response.set_etag(etag)
+    return response
+
+
+@bp.get("/carte/fond.json")
+def basemap():
+    """The light base layer of every map (the deploying département's outline and its
+    EPCIs'), so that a map without tiles still shows where things are. Computed once
+    per process, cached by browsers for a day."""
+    cache = current_app.extensions["offre"]
+    if "basemap" not in cache:
+        found = basemap_geojson(get_session(), _settings().departement_code)
+        body = json.dumps(found or {"type": "FeatureCollection", "features": []}, separators=(",", ":")).encode()
+        cache["basemap"] = (body, gzip.compress(body, compresslevel=6), hashlib.sha1(body).hexdigest())
+    body, compressed, etag = cache["basemap"]
+    if request.if_none_match.contains(etag):
+        response = make_response("", 304)
+        response.set_etag(etag)
+        return response
+    gzipped = "gzip" in (request.headers.get("Accept-Encoding") or "")
+    response = make_response(compressed if gzipped else body)
+    response.content_type = "application/json"
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
+    response.headers["Cache-Control"] = "public, max-age=86400"
     response.set_etag(etag)
     return response
 

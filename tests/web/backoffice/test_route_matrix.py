@@ -65,6 +65,7 @@ POLICY = {
     "public.structure": "public",
     "public.public_map": "public",
     "public.map_points": "public",
+    "public.basemap": "public",
     "public.map_popup": "public",
     "exports.export_csv": "public",
     "exports.export_xlsx": "public",

@@ -402,3 +402,18 @@ def test_print_stylesheet_drops_live_states():
     css = (Path(__file__).resolve().parents[3] / "web/static/css/print.css").read_text()
     rule = re.search(r"\.live-state, \.open-now, \.closed-now[^{]*\{ display: none !important; \}", css)
     assert rule
+
+
+def test_the_base_layer_is_the_departement_and_its_epcis(client):
+    response = client.get("/carte/fond.json", headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200 and response.headers["Content-Encoding"] == "gzip"
+    assert "max-age=86400" in response.headers["Cache-Control"]
+    import gzip as _gzip
+    import json as _json
+
+    base = _json.loads(_gzip.decompress(response.get_data()))
+    names = {f["properties"]["nom"] for f in base["features"]}
+    assert "Aisne" in names and len(base["features"]) > 15
+    assert len(response.get_data()) < 60_000  # compressed
+    again = client.get("/carte/fond.json", headers={"If-None-Match": response.headers["ETag"].strip('"')})
+    assert again.status_code == 304

@@ -23,6 +23,7 @@
       this._map = map;
       if (tiles) L.tileLayer(tiles, { maxZoom: 18, attribution: el.dataset.attribution || "" }).addTo(map);
       L.control.scale({ imperial: false }).addTo(map);
+      if (el.dataset.base && window.offreDrawBase) window.offreDrawBase(map, el.dataset.base);
       var cluster = L.markerClusterGroup({ chunkedLoading: true, maxClusterRadius: 60 });
       map.addLayer(cluster);
       var popupUrl = el.dataset.popup;

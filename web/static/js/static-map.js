@@ -32,6 +32,28 @@
     return table;
   }
 
+  // The base layer: the département's and its EPCIs' outlines, under everything,
+  // so that a map without tiles (offline, a tile server down) shows where it is.
+  function drawBase(map, url) {
+    fetch(url, { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (geojson) {
+        if (!geojson) return;
+        var layer = L.geoJSON(geojson, {
+          interactive: false,
+          style: function (feature) {
+            var dep = feature.properties && feature.properties.kind === "departement";
+            return { className: "offre-base offre-base-" + (dep ? "departement" : "epci"),
+                     color: dep ? "#3d4a57" : "#8696a7", weight: dep ? 2 : 1,
+                     fill: dep, fillColor: "#eef2f5", fillOpacity: dep ? 0.35 : 0 };
+          }
+        }).addTo(map);
+        layer.bringToBack();
+      })
+      .catch(function () { /* the map works without its base layer */ });
+  }
+  window.offreDrawBase = drawBase;
+
   function build(el) {
     var source = document.getElementById(el.getAttribute("data-map-config"));
     if (!source || el._map || !window.L) return;
@@ -44,6 +66,7 @@
       L.tileLayer(c.tiles, { maxZoom: c.maxZoom, attribution: c.attribution || "" }).addTo(map);
     }
     L.control.scale({ imperial: false }).addTo(map);
+    if (c.base) drawBase(map, c.base);
     (c.layers || []).forEach(function (layer) {
       var options = {
         style: function (feature) {
