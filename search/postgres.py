@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -102,6 +103,40 @@ FACETS_SQL = """(
         SELECT u.id, sum(c.n) AS n FROM sets c, unnest(c.facet_keys) AS u(id) GROUP BY u.id
     ) f JOIN search_key k ON k.id = f.id
 )"""
+
+
+# The query's key filters, field by field (search.facet_counts counts with the same).
+KEY_FILTER_FIELDS = ("thematiques", "publics", "frais", "types", "modes_accueil", "mobilisable_par", "sources")
+INDEXED_FILTERS = {"thematiques", "sources"}
+
+
+def thematique_key(code: str) -> str:
+    """The search key of a thematique, a category or a SPIE group code."""
+    if code in vocabulary.thematiques():
+        return f"thematiques:{code}"
+    if code in vocabulary.categories():
+        return f"categories:{code}"
+    if code in vocabulary.spie_group_by_code():
+        return f"thematiques_spie:{code}"
+    raise InvalidQuery("thematiques", f"thématique inconnue : {code}")
+
+
+def filter_keys(query: SearchQuery) -> dict[str, list[str]]:
+    """field -> the keys a row must have one of (OR within a field, AND across
+    fields). A public also matches « tous publics »; modes_accueil:en-presentiel is
+    also the key of a service without a mode (catalogue/facet_keys.py)."""
+    found: dict[str, list[str]] = {}
+    for field in KEY_FILTER_FIELDS:
+        values = getattr(query, field)
+        if not values:
+            continue
+        if field == "thematiques":
+            found[field] = [thematique_key(code) for code in values]
+        elif field == "publics":
+            found[field] = [f"publics:{p}" for p in sorted({*values, vocabulary.TOUS_PUBLICS})]
+        else:
+            found[field] = [f"{field}:{v}" for v in values]
+    return found
 
 
 class PostgresBackend:
@@ -187,33 +222,7 @@ class PostgresBackend:
         other families are each held by a large share of a catalogue (tous-publics,
         gratuit, professionnels…), whose long posting lists cost more to read than
         testing the rows that the zone, the place and the thematiques leave."""
-        filters: list[tuple[bool, list[str]]] = []
-        if query.thematiques:
-            keys = []
-            for code in query.thematiques:
-                if code in vocabulary.thematiques():
-                    keys.append(f"thematiques:{code}")
-                elif code in vocabulary.categories():
-                    keys.append(f"categories:{code}")
-                elif code in vocabulary.spie_group_by_code():
-                    keys.append(f"thematiques_spie:{code}")
-                else:
-                    raise InvalidQuery("thematiques", f"thématique inconnue : {code}")
-            filters.append((True, keys))
-        if query.publics:
-            filters.append((False, [f"publics:{p}" for p in sorted({*query.publics, vocabulary.TOUS_PUBLICS})]))
-        if query.frais:
-            filters.append((False, [f"frais:{f}" for f in query.frais]))
-        if query.types:
-            filters.append((False, [f"types:{t}" for t in query.types]))
-        if query.modes_accueil:
-            # modes_accueil:en-presentiel is also the key of a service without a mode.
-            filters.append((False, [f"modes_accueil:{m}" for m in query.modes_accueil]))
-        if query.mobilisable_par:
-            filters.append((False, [f"mobilisable_par:{m}" for m in query.mobilisable_par]))
-        if query.sources:
-            filters.append((True, [f"sources:{x}" for x in query.sources]))
-        return filters
+        return [(field in INDEXED_FILTERS, keys) for field, keys in filter_keys(query).items()]
 
     def _key_conditions(self, filters: list[tuple[bool, list[str]]], params: dict) -> list[str]:
         """SQL of the key filters, with the ids of their keys in `params` (a key that
@@ -235,7 +244,17 @@ class PostgresBackend:
             conditions.append(f"d.keys && {key_ids}" if indexed else f"arrayoverlap(d.keys, {key_ids})")
         return conditions
 
-    def _search(self, query: SearchQuery) -> SearchPage:
+    def key_sets(self, query: SearchQuery) -> list[tuple[tuple[int, ...], int]]:
+        """The distinct key sets (search_key ids) of the query's whole result set,
+        each with its number of services: enough to count, exactly and cheaply, what
+        any filter added to the query would leave (search.facet_counts)."""
+        previous = self.session.execute(SERIAL_ON, {"n": PARALLEL_SETTING}).scalar()
+        try:
+            return self._search(replace(query, with_facets=True, cursor=None, page=1), sets_only=True)
+        finally:
+            self.session.execute(SERIAL_OFF, {"n": PARALLEL_SETTING, "v": previous})
+
+    def _search(self, query: SearchQuery, sets_only: bool = False):
         s = self.session
         params: dict = {}
         where = ["TRUE"]
@@ -368,6 +387,12 @@ class PostgresBackend:
                                               ORDER BY sortkey, id), '[]') FROM p) AS hits,
                    {facets_sql} AS facets
         """
+        if sets_only:
+            rows = s.execute(text(f"""
+                WITH base AS ({union})
+                SELECT facet_keys, count(*) AS n FROM base GROUP BY facet_keys
+            """), params).all()
+            return [(tuple(r.facet_keys or ()), int(r.n)) for r in rows]
         if self.explain_into is not None:
             plan = s.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + sql), params).scalars().all()
             self.explain_into.append("\n".join(plan))

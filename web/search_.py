@@ -231,6 +231,14 @@ def backend_for(session: Session):
     )
 
 
+def click_counts(query: SearchQuery) -> dict[str, dict[str, int]]:
+    """The filter counts of a results page: for each value, the number of results
+    ticking it would give (search.facet_counts), from the catalogue itself."""
+    from search.facet_counts import click_counts as count
+
+    return count(PostgresBackend(get_session()), query)
+
+
 def run_search(query: SearchQuery, *, log: bool = True) -> SearchPage:
     """One page of results from the configured engine. When Meilisearch cannot
     answer, PostgreSQL does (logged, and /healthz says degraded). InvalidQuery

@@ -247,7 +247,7 @@ def results_view(session, args: MultiDict) -> dict:
     ]
     remote = [r for r in results if r["a_distance"]]
     pages = max(1, math.ceil(page.total / page.size)) if page.size else 1
-    filters, groups = _filters(page.facets, args)
+    filters, groups = _filters(search_.click_counts(query), args)
     commune = pq.commune(session, query.code_commune) if query.code_commune else None
     map_ = None
     if located:
