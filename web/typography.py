@@ -101,8 +101,25 @@ def datetime_words(moment: datetime | None) -> str:
     return format_datetime(local(moment), format="d MMMM y 'à' HH:mm", tzinfo=TIME_ZONE, locale=LOCALE)
 
 
+def short_date(value) -> str:
+    """« 04/12/2026 »; a moment is first put in the département's time zone (a
+    record created at 23:30 UTC on the 4th was created on the 5th in Paris)."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        value = local(value)
+    return value.strftime("%d/%m/%Y")
+
+
+def short_datetime(moment: datetime | None) -> str:
+    """« 05/12/2026 00:30 », in the département's time zone."""
+    if moment is None:
+        return "—"
+    return local(moment).strftime("%d/%m/%Y %H:%M")
+
+
 def init_app(app) -> None:
     app.jinja_env.filters.update(
         nombre=number, pourcentage=percent, pluriel=plural, de=de, a=a,
-        date_fr=date_words, date_heure_fr=datetime_words,
+        date_fr=date_words, date_heure_fr=datetime_words, date_court=short_date, date_heure_court=short_datetime,
     )

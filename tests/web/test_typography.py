@@ -48,3 +48,21 @@ def test_pages_use_it(client, factories):
     factories.ServiceFactory(nom="Permis solidaire")
     page = client.get("/recherche?code_commune=02031").get_data(as_text=True).replace("&#39;", "'")  # Aubenton
     assert "un habitant d'Aubenton" in page and "habitant de Aubenton" not in page
+
+
+def test_dates_of_moments_are_those_of_paris():
+    # A record created at 23:30 UTC on 4 December was created on the 5th in Paris.
+    assert t.short_date(datetime(2026, 12, 4, 23, 30, tzinfo=UTC)) == "05/12/2026"
+    assert t.short_datetime(datetime(2026, 12, 4, 23, 30, tzinfo=UTC)) == "05/12/2026 00:30"
+    assert t.short_date(date(2026, 12, 4)) == "04/12/2026" and t.short_date(None) == "—"
+
+
+def test_no_template_formats_dates_or_percentages_by_hand():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "web/templates"
+    for path in root.rglob("*.html"):
+        text = path.read_text()
+        assert ".strftime(" not in text or "astimezone(paris)" in text, path
+        assert "is not none else '—' }} %" not in text, path
+        assert '"{:,}".format(' not in text, path
