@@ -151,3 +151,33 @@ def test_maps_without_tiles_show_the_departement_and_its_epcis(page, live_server
     assert page.locator("path.offre-base-departement").count() == 1
     assert page.locator("path.offre-base-epci").count() >= 15
     assert page.locator(".leaflet-tile").count() == 0
+
+
+def _total_in_heading(page) -> int:
+    heading = page.locator("h1").inner_text()
+    if heading.startswith("Aucune"):
+        return 0
+    return int(re.sub(r"\D", "", heading.split(" offre")[0]))
+
+
+def test_ticking_a_filter_gives_the_count_it_showed(page, live_server):
+    """Counts that never lie, as a person checks them: read the count beside a value,
+    tick it, apply, and find that many results."""
+    search = "/recherche?code_commune=02408&thematiques=mobilite"
+    page.goto(live_server + search)
+    labels = page.locator(".filters label[for^='f-publics-'], .filters label[for^='f-frais-'], "
+                          ".filters label[for^='f-them-']").all()
+    checks = []
+    for label in labels:
+        box = page.locator("#" + label.get_attribute("for"))
+        if box.is_checked() or box.is_disabled() or not box.is_visible():
+            continue
+        shown = int(re.sub(r"\D", "", label.locator(".count").text_content()))
+        checks.append((label.get_attribute("for"), shown))
+    assert len(checks) >= 6
+    for box_id, shown in checks[:8]:
+        page.goto(live_server + search)
+        page.locator("#" + box_id).check()
+        page.get_by_role("button", name="Appliquer").click()
+        page.wait_for_load_state()
+        assert _total_in_heading(page) == shown, f"{box_id} montrait {shown}"
