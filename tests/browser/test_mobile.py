@@ -181,3 +181,17 @@ def test_ticking_a_filter_gives_the_count_it_showed(page, live_server):
         page.get_by_role("button", name="Appliquer").click()
         page.wait_for_load_state()
         assert _total_in_heading(page) == shown, f"{box_id} montrait {shown}"
+
+
+@pytest.mark.parametrize("width", (390, 1280))
+def test_axe_on_every_public_page_template(page, live_server, width):
+    from tests.browser.test_journeys import _axe
+
+    page.set_viewport_size({"width": width, "height": 900})
+    problems = {}
+    for name, url in public_urls(page, live_server).items():
+        page.goto(live_server + url)
+        bad = [v for v in _axe(page) if v["impact"] in ("serious", "critical")]
+        if bad:
+            problems[name] = bad
+    assert problems == {}, problems
