@@ -4,16 +4,14 @@ search's own rules (OR within one filter, AND across filters; a public also matc
 « tous publics »; a SPIE group or a category matches any of its thematiques). For a
 value already ticked, the number of current results that have it.
 
-Counted from the key sets of the result set (PostgresBackend.key_sets): one query
-for the search as it is, and one per filter that has a selection (that filter left
-out), whatever engine served the page — the catalogue is the truth."""
+Counted in the database from the key sets of the result set
+(PostgresBackend.key_tallies): one query for the search as it is, and one per filter
+that has a selection (that filter left out), whatever engine served the page — the
+catalogue is the truth."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import replace
-
-from sqlalchemy import text
 
 from catalogue import vocabulary
 from search.contract import SearchQuery
@@ -36,34 +34,23 @@ def click_counts(backend: PostgresBackend, query: SearchQuery) -> dict[str, dict
     """{facet name: {value: count}} (the shape of SearchPage.facets); values with no
     result are left out unless ticked."""
     selected = filter_keys(query)
-    names: dict[int, str] = {}
-    sets_of: dict[SearchQuery, list[tuple[frozenset[str], int]]] = {}
+    cache: dict[tuple, dict] = {}
 
-    def sets(q: SearchQuery) -> list[tuple[frozenset[str], int]]:
-        if q not in sets_of:
-            raw = backend.key_sets(q)
-            missing = {i for ids, _ in raw for i in ids} - names.keys()
-            if missing:
-                names.update(backend.session.execute(
-                    text("SELECT id, key FROM search_key WHERE id = ANY(:ids)"), {"ids": sorted(missing)}).all())
-            sets_of[q] = [(frozenset(names[i] for i in ids if i in names), n) for ids, n in raw]
-        return sets_of[q]
+    def tallies(q: SearchQuery, chosen: tuple[str, ...]) -> dict:
+        if (q, chosen) not in cache:
+            cache[(q, chosen)] = backend.key_tallies(q, list(chosen), ALL_PUBLICS)
+        return cache[(q, chosen)]
 
     counts: dict[str, dict[str, int]] = {}
     ticked = _ticked(query)
     for field in KEY_FILTER_FIELDS:
-        chosen = set(selected.get(field, ()))
+        chosen = tuple(sorted(selected.get(field, ())))
         prefixes = tuple(p + ":" for p in FACET_NAMES[field])
-        rows = sets(replace(query, **{field: ()}) if chosen else query)
-        # Two tallies, over the rows the filter as it is keeps (inside) or not (outside):
-        # per key, the rows that have it; for publics, the « tous publics » rows and the
-        # rows that have both a public and « tous publics » (counted once).
-        tally = {True: _Tally(), False: _Tally()}
-        for keys, n in rows:
-            tally[bool(chosen and keys & chosen)].add(keys, n, prefixes, field == "publics")
-        inside, outside = tally[True], tally[False]
-        candidates = set(inside.per_key) | set(outside.per_key) | chosen
-        if field == "publics":
+        found = tallies(replace(query, **{field: ()}) if chosen else query, chosen)
+        keys, total_in = found["keys"], found["totals"][0]
+        publics = field == "publics"
+        candidates = {k for k in keys if k.startswith(prefixes)} | set(chosen)
+        if publics:
             candidates |= {f"publics:{p}" for p in vocabulary.publics()}
         if field == "thematiques" and chosen:
             # Ticking another need keeps what is found: every SPIE group counts at least that.
@@ -72,13 +59,22 @@ def click_counts(backend: PostgresBackend, query: SearchQuery) -> dict[str, dict
             if not key.startswith(prefixes):
                 continue
             if key in ticked:
-                n = inside.matching(key, field)  # ticked: the current results that have it
+                n = _matching(found, key, 0, publics)  # ticked: the current results that have it
             else:
-                n = inside.total + outside.matching(key, field)  # the search with it added
+                n = total_in + _matching(found, key, 1, publics)  # the search with it added
             name, value = key.split(":", 1)
             if n or key in ticked:
                 counts.setdefault(name, {})[value] = n
     return {name: dict(sorted(v.items(), key=lambda kv: (-kv[1], kv[0]))) for name, v in counts.items()}
+
+
+def _matching(found: dict, key: str, side: int, publics: bool) -> int:
+    """Rows (inside the filter as it is: side 0; outside: side 1) that a filter on
+    this one value keeps; a public's filter also keeps the « tous publics » rows, once."""
+    own = found["keys"].get(key, (0, 0, 0, 0))
+    if publics and key != ALL_PUBLICS:
+        return own[side] + found["totals"][2 + side] - own[2 + side]
+    return own[side]
 
 
 def _ticked(query: SearchQuery) -> set[str]:
@@ -87,28 +83,3 @@ def _ticked(query: SearchQuery) -> set[str]:
     if query.publics:
         keys["publics"] = [f"publics:{p}" for p in query.publics]
     return {k for group in keys.values() for k in group}
-
-
-class _Tally:
-    def __init__(self):
-        self.total = 0
-        self.per_key: dict[str, int] = defaultdict(int)
-        self.everyone = 0  # rows with « tous publics »
-        self.both: dict[str, int] = defaultdict(int)  # rows with a public and « tous publics »
-
-    def add(self, keys: frozenset[str], n: int, prefixes: tuple[str, ...], publics: bool) -> None:
-        self.total += n
-        for key in keys:
-            if key.startswith(prefixes):
-                self.per_key[key] += n
-        if publics and ALL_PUBLICS in keys:
-            self.everyone += n
-            for key in keys:
-                if key.startswith("publics:") and key != ALL_PUBLICS:
-                    self.both[key] += n
-
-    def matching(self, key: str, field: str) -> int:
-        """Rows that a filter on this one value keeps."""
-        if field == "publics" and key != ALL_PUBLICS:
-            return self.per_key.get(key, 0) + self.everyone - self.both.get(key, 0)
-        return self.per_key.get(key, 0)

@@ -244,17 +244,20 @@ class PostgresBackend:
             conditions.append(f"d.keys && {key_ids}" if indexed else f"arrayoverlap(d.keys, {key_ids})")
         return conditions
 
-    def key_sets(self, query: SearchQuery) -> list[tuple[tuple[int, ...], int]]:
-        """The distinct key sets (search_key ids) of the query's whole result set,
-        each with its number of services: enough to count, exactly and cheaply, what
-        any filter added to the query would leave (search.facet_counts)."""
+    def key_tallies(self, query: SearchQuery, inside_keys: list[str], marker: str) -> dict:
+        """Over the query's whole result set, split into the rows that have one of
+        `inside_keys` (inside) and the others (outside): per search key, the rows that
+        have it, and those that have it and `marker` too; and the totals likewise.
+        {"keys": {key: (in, out, in_with_marker, out_with_marker)}, "totals": (…)}:
+        what search.facet_counts needs to count any filter added to the query."""
         previous = self.session.execute(SERIAL_ON, {"n": PARALLEL_SETTING}).scalar()
         try:
-            return self._search(replace(query, with_facets=True, cursor=None, page=1), sets_only=True)
+            return self._search(replace(query, with_facets=True, cursor=None, page=1),
+                                tallies=(inside_keys, marker))
         finally:
             self.session.execute(SERIAL_OFF, {"n": PARALLEL_SETTING, "v": previous})
 
-    def _search(self, query: SearchQuery, sets_only: bool = False):
+    def _search(self, query: SearchQuery, tallies: tuple[list[str], str] | None = None):
         s = self.session
         params: dict = {}
         where = ["TRUE"]
@@ -387,12 +390,37 @@ class PostgresBackend:
                                               ORDER BY sortkey, id), '[]') FROM p) AS hits,
                    {facets_sql} AS facets
         """
-        if sets_only:
-            rows = s.execute(text(f"""
-                WITH base AS ({union})
-                SELECT facet_keys, count(*) AS n FROM base GROUP BY facet_keys
-            """), params).all()
-            return [(tuple(r.facet_keys or ()), int(r.n)) for r in rows]
+        if tallies is not None:
+            inside_keys, marker = tallies
+            params.update(inside_keys=list(inside_keys), marker=marker)
+            row = s.execute(text(f"""
+                WITH base AS ({union}),
+                sets AS (SELECT facet_keys, count(*) AS n FROM base GROUP BY facet_keys),
+                marked AS (SELECT id FROM search_key WHERE key = :marker),
+                t AS (
+                    SELECT c.facet_keys, c.n,
+                           coalesce(c.facet_keys && ARRAY(SELECT id FROM search_key
+                                                          WHERE key = ANY(CAST(:inside_keys AS text[]))), false) AS inside,
+                           coalesce((SELECT id FROM marked) = ANY(c.facet_keys), false) AS marked
+                    FROM sets c
+                ),
+                k AS (
+                    SELECT u.id, sum(t.n) FILTER (WHERE t.inside) AS i, sum(t.n) FILTER (WHERE NOT t.inside) AS o,
+                           sum(t.n) FILTER (WHERE t.inside AND t.marked) AS im,
+                           sum(t.n) FILTER (WHERE NOT t.inside AND t.marked) AS om
+                    FROM t, unnest(t.facet_keys) AS u(id) GROUP BY u.id
+                )
+                SELECT (SELECT json_agg(json_build_array(sk.key, coalesce(k.i, 0), coalesce(k.o, 0),
+                                                         coalesce(k.im, 0), coalesce(k.om, 0)))
+                        FROM k JOIN search_key sk ON sk.id = k.id) AS keys,
+                       (SELECT json_build_array(coalesce(sum(n) FILTER (WHERE inside), 0),
+                                                coalesce(sum(n) FILTER (WHERE NOT inside), 0),
+                                                coalesce(sum(n) FILTER (WHERE inside AND marked), 0),
+                                                coalesce(sum(n) FILTER (WHERE NOT inside AND marked), 0))
+                        FROM t) AS totals
+            """), params).one()
+            return {"keys": {r[0]: tuple(int(x) for x in r[1:]) for r in row.keys or []},
+                    "totals": tuple(int(x) for x in row.totals)}
         if self.explain_into is not None:
             plan = s.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + sql), params).scalars().all()
             self.explain_into.append("\n".join(plan))

@@ -231,7 +231,8 @@ def results_view(session, args: MultiDict) -> dict:
     """The results page as one plain dict. Raises search.errors.InvalidQuery."""
     settings = _settings()
     query = search_.query_from_args(args, default_radius_km=settings.default_radius_km)
-    page = search_.run_search(query, log=True)
+    # The filters count with search.facet_counts (what ticking gives), not the engine's facets.
+    page = search_.run_search(replace(query, with_facets=False), log=True)
     services = search_.load_services(session, page.hits)
     distances = {h.id: h.distance_m for h in page.hits}
     zone_codes = {code for s in services for code in (s.zone_eligibilite or [])}
