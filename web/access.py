@@ -51,36 +51,6 @@ def _to_login():
     return redirect("/connexion?" + urlencode({"next": request.full_path.rstrip("?")}))
 
 
-def login_required(view):
-    """Any logged-in professional; anonymous visitors go to the login page."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        user = current_user()
-        if user is None:
-            return _to_login()
-        if not permissions.is_professional(user):
-            abort(403, description="Confirmez d'abord votre adresse électronique.")
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
-def moderator_required(view):
-    """Moderators (of a territory or a département) and administrators."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        user = current_user()
-        if user is None:
-            return _to_login()
-        if not permissions.is_moderator(get_session(), user):
-            abort(403, description="Cette page est réservée aux modérateurs et à l'équipe du SPIE.")
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
 def requires(rule, refused: str):
     """A page for those `rule(session, user)` lets in: the anonymous go to the login
     page, anybody else refused gets 403 with `refused` (the blueprint's 403 page
@@ -103,6 +73,14 @@ def requires(rule, refused: str):
     return decorator
 
 
+def login_required(view):
+    """Any logged-in professional; anonymous visitors go to the login page."""
+    return requires(lambda session, user: True, "")(view)
+
+
+moderator_required = requires(
+    permissions.is_moderator, "Cette page est réservée aux modérateurs et à l'équipe du SPIE."
+)
 cto_required = requires(
     permissions.has_cto_access,
     "Le comité technique (CTO) est réservé à ses membres et à l'équipe du SPIE.",
@@ -123,3 +101,4 @@ def init_app(app) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, _load_session)
     app.jinja_env.globals["current_user"] = current_user
     app.jinja_env.globals["cto_access"] = _cto_access
+
