@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -102,6 +102,18 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+def _error(code: int, title: str, message: str, json_title: str | None = None):
+    """An error as a problem+json document for the API and JSON clients (titled
+    `json_title`, else `title`), else as the French error page."""
+    if _wants_json():
+        response = jsonify({"type": "about:blank", "title": json_title or title, "status": code, "detail": message})
+        response.content_type = "application/problem+json"
+    else:
+        response = make_response(render_template("error.html", code=code, title=title, message=message))
+    response.status_code = code
+    return response
+
+
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)
@@ -113,67 +125,30 @@ def _register_errors(app: Flask) -> None:
         ):
             raise exc
         log.warning("database unavailable: %s", exc.__class__.__name__)
-        message = "La base de données est momentanément indisponible. Réessayez dans quelques secondes."
-        if _wants_json():
-            response = jsonify(
-                {"type": "about:blank", "title": "Service indisponible", "status": 503, "detail": message}
-            )
-            response.status_code = 503
-            response.content_type = "application/problem+json"
-        else:
-            response = app.make_response(
-                (render_template("error.html", code=503, title="Service momentanément indisponible", message=message), 503)
-            )
+        response = _error(503, "Service momentanément indisponible",
+                          "La base de données est momentanément indisponible. Réessayez dans quelques secondes.",
+                          json_title="Service indisponible")
         response.headers["Retry-After"] = "5"
         return response
 
     @app.errorhandler(404)
     def not_found(exc):
-        message = "Cette page n'existe pas ou plus."
-        if _wants_json():
-            return (
-                jsonify({"type": "about:blank", "title": "Introuvable", "status": 404, "detail": message}),
-                404,
-                {"Content-Type": "application/problem+json"},
-            )
-        return render_template("error.html", code=404, title="Page introuvable", message=message), 404
+        return _error(404, "Page introuvable", "Cette page n'existe pas ou plus.", json_title="Introuvable")
 
     @app.errorhandler(400)
     def bad_request(exc):
-        message = exc.description or "Requête invalide."
-        if _wants_json():
-            return (
-                jsonify({"type": "about:blank", "title": "Requête invalide", "status": 400, "detail": message}),
-                400,
-                {"Content-Type": "application/problem+json"},
-            )
-        return render_template("error.html", code=400, title="Requête invalide", message=message), 400
+        return _error(400, "Requête invalide", exc.description or "Requête invalide.")
 
     @app.errorhandler(405)
     def method_not_allowed(exc):
         allowed = ", ".join(sorted(exc.valid_methods or []))
         method = request.method[:20]
-        message = f"La méthode {method} n'est pas permise à cette adresse (permises : {allowed})."
-        if _wants_json():
-            response = jsonify(
-                {"type": "about:blank", "title": "Méthode non autorisée", "status": 405, "detail": message}
-            )
-            response.status_code = 405
-            response.content_type = "application/problem+json"
-        else:
-            response = app.make_response(
-                (render_template("error.html", code=405, title="Méthode non autorisée", message=message), 405)
-            )
+        response = _error(405, "Méthode non autorisée",
+                          f"La méthode {method} n'est pas permise à cette adresse (permises : {allowed}).")
         response.headers["Allow"] = allowed
         return response
 
     @app.errorhandler(413)
     def too_large(exc):
-        message = f"L'envoi dépasse la taille maximale autorisée ({settings_of(app).max_upload_mb} Mo)."
-        if _wants_json():
-            return (
-                jsonify({"type": "about:blank", "title": "Envoi trop volumineux", "status": 413, "detail": message}),
-                413,
-                {"Content-Type": "application/problem+json"},
-            )
-        return render_template("error.html", code=413, title="Envoi trop volumineux", message=message), 413
+        return _error(413, "Envoi trop volumineux",
+                      f"L'envoi dépasse la taille maximale autorisée ({settings_of(app).max_upload_mb} Mo).")
