@@ -90,12 +90,25 @@ def test_true_duplicates_are_hidden(a, b, distance, national):
 
 
 def test_a_same_address_and_phone_under_other_names_is_only_proposed(national):
-    # « Pôle emploi » renamed « France Travail »: the scorer cannot know the names are
-    # one; the rest makes it a suggestion for a moderator, never a hidden record.
-    a = rec("Pôle emploi Gisors", "Gisors", telephone="02 34 47 70 68", adresse="116 rue de l'Église")
-    b = rec("France Travail agence de Gisors", "Gisors", telephone="0234477068", adresse="116, r. de l'Eglise")
+    # Two names of which nothing says they are one (a maison de l'emploi and a Cap emploi
+    # can share a door and a switchboard): the rest makes it a suggestion for a moderator,
+    # never a hidden record.
+    a = rec("Maison de l'emploi Gisors", "Gisors", telephone="02 34 47 70 68", adresse="116 rue de l'Église")
+    b = rec("Cap emploi Gisors", "Gisors", telephone="0234477068", adresse="116, r. de l'Eglise")
     match = matching.structure_match(a, b, 20, national)
     assert match.suggest and not match.hide
+
+
+def test_a_known_other_name_of_one_organisation_is_the_same_name(national):
+    # Pôle emploi became France Travail on 1 January 2024; producers still write both.
+    a = rec("Pôle emploi Gisors", "Gisors", telephone="02 34 47 70 68", adresse="116 rue de l'Église")
+    b = rec("France Travail agence de Gisors", "Gisors", telephone="0234477068", adresse="116, r. de l'Eglise")
+    assert matching.structure_match(a, b, 20, national).hide
+    assert matching.words("Hôtel de ville de Laon") == matching.words("Mairie de Laon")
+    assert matching.words("Les Restos du Cœur") == matching.words("Les Restaurants du Cœur")
+    assert matching.words("SPF Laon") == matching.words("Secours populaire français Laon")
+    # Only whole words: « spfx » and « mdsa » are not aliases.
+    assert matching.words("spfx mdsa") == ("spfx", "mdsa")
 
 
 def test_two_numbered_branches_are_not_one():
@@ -108,7 +121,7 @@ def test_two_numbered_branches_are_not_one():
 def test_words_are_folded_and_dotted_acronyms_joined():
     assert matching.words("C.C.A.S. de Saint-Quentin") == ("ccas", "saint", "quentin")
     assert matching.words("Paris 18ème arrondissement") == ("paris", "18", "arrondissement")
-    assert matching.words("Restos du Cœur (association loi 1901)") == ("restos", "coeur", "association")
+    assert matching.words("Restos du Cœur (association loi 1901)") == ("restaurants", "coeur", "association")
     assert matching.phone_key("+33 (0)3 23 45 67 89") == matching.phone_key("03.23.45.67.89") == "323456789"
     assert matching.host_key("HTTP://www.Exemple.fr/contact") == matching.host_key("exemple.fr") == "exemple.fr"
     assert matching.host_key("https://www.facebook.com/asso") is None  # a platform, not a site
