@@ -372,36 +372,25 @@ def _table(block: str) -> list[list[str]]:
     return [[cell.strip() for cell in line.split("|")] for line in block.strip().splitlines()]
 
 
-def _key_rows() -> list[dict]:
-    rows = [{"key": f"thematiques:{code}", "label": label} for code, label, _ in _table(THEMATIQUES)]
-    rows += [{"key": key, "label": label} for key, label in _table(OTHER_KEYS)]
-    return rows + [{"key": key, "label": None} for key in UNLABELLED_KEYS.split()]
-
-
-def _thematique_keys() -> list[tuple[str, str]]:
-    return sorted((code, key) for code, _, keys in _table(THEMATIQUES) for key in keys.split())
+THEMATIQUE_KEYS = sorted((code, key) for code, _, keys in _table(THEMATIQUES) for key in keys.split())
+KEY_ROWS = (
+    [{"key": f"thematiques:{code}", "label": label} for code, label, _ in _table(THEMATIQUES)]
+    + [{"key": key, "label": label} for key, label in _table(OTHER_KEYS)]
+    + [{"key": key, "label": None} for key in UNLABELLED_KEYS.split()]
+)
 
 
 def _write_keys(bind) -> None:
     """What search.labels.refresh_keys did at this revision (into empty tables)."""
-    bind.execute(
-        sa.text("INSERT INTO search_thematique_key (thematique, key) VALUES (:t, :k)"),
-        [{"t": t, "k": k} for t, k in _thematique_keys()],
-    )
-    bind.execute(
-        sa.text(
-            "INSERT INTO search_key (key, vector) "
-            "VALUES (:key, to_tsvector('french_unaccent', :label)) "
-            "ON CONFLICT (key) DO UPDATE SET vector = EXCLUDED.vector"
-        ),
-        _key_rows(),
-    )
+    bind.execute(sa.text("INSERT INTO search_thematique_key (thematique, key) VALUES (:t, :k)"),
+                 [{"t": t, "k": k} for t, k in THEMATIQUE_KEYS])
+    bind.execute(sa.text("INSERT INTO search_key (key, vector) VALUES "
+                         "(:key, to_tsvector('french_unaccent', :label)) "
+                         "ON CONFLICT (key) DO UPDATE SET vector = EXCLUDED.vector"), KEY_ROWS)
 
 
 # The per-row function of 0009 (its generated column service.facet_keys), for the
 # downgrade: the text catalogue.facet_keys.function_sql() gave, from the same keys.
-FACET_KEYS_ARGUMENTS = "thematiques, publics, frais, type, modes_accueil, source"
-FACET_KEYS_SIGNATURE = "search_facet_keys(text[], text[], text, text, text[], text)"
 FACET_KEYS_FUNCTION = """
 CREATE OR REPLACE FUNCTION search_facet_keys(
     thematiques text[], publics text[], frais text, type text, modes_accueil text[], source text)
@@ -425,7 +414,7 @@ $$;
 
 
 def _facet_keys_function() -> str:
-    values = ",\n      ".join(f"('{t}', '{k}')" for t, k in _thematique_keys())
+    values = ",\n      ".join(f"('{t}', '{k}')" for t, k in THEMATIQUE_KEYS)
     return FACET_KEYS_FUNCTION.format(values=values)
 
 
@@ -480,7 +469,7 @@ def upgrade() -> None:
     _write_keys(op.get_bind())
     # Computed by search_named_keys now (set-based), into search_document.keys.
     op.drop_column("service", "facet_keys")
-    op.execute(f"DROP FUNCTION IF EXISTS {FACET_KEYS_SIGNATURE}")
+    op.execute("DROP FUNCTION IF EXISTS search_facet_keys(text[], text[], text, text, text[], text)")
     op.execute("SELECT search_refresh(ARRAY(SELECT id FROM service))")
 
 
@@ -491,7 +480,8 @@ def downgrade() -> None:
         sa.Column(
             "facet_keys",
             postgresql.ARRAY(sa.Text()),
-            sa.Computed(f"search_facet_keys({FACET_KEYS_ARGUMENTS})", persisted=True),
+            sa.Computed("search_facet_keys(thematiques, publics, frais, type, modes_accueil, source)",
+                        persisted=True),
             nullable=True,
         ),
     )
