@@ -9,9 +9,8 @@ counts as on site). Counting the keys of a result set gives every facet at once.
 Since migration 0010 the database computes them set-based (SQL function
 `search_named_keys`, with the table `search_thematique_key` written from
 `grouped_thematiques()` by search.labels.refresh_keys) into
-`search_document.keys`. `function_sql()` is the per-row function of migration 0009
-(the generated column `service.facet_keys` it replaced), kept for that migration and
-its downgrade. tests/search/test_facet_keys.py fails when the table and
+`search_document.keys`; migrations 0009 and 0010 hold frozen copies of what this
+module gave then. tests/search/test_facet_keys.py fails when the table and
 `catalogue/spie_thematiques.json` diverge.
 """
 
@@ -19,16 +18,12 @@ from __future__ import annotations
 
 from catalogue import vocabulary
 
-ARGUMENTS = "thematiques, publics, frais, type, modes_accueil, source"
-SIGNATURE = "search_facet_keys(text[], text[], text, text, text[], text)"
 # The date freshness counts from (column `service.fresh_date`): the latest of
 # date_maj and the last confirmation, else the creation, as dates in Paris.
 FRESH_DATE = (
     "coalesce(greatest(date_maj, (confirmed_at AT TIME ZONE 'Europe/Paris')::date), "
     "(created_at AT TIME ZONE 'Europe/Paris')::date)"
 )
-# Any update recomputes a stored generated column.
-RECOMPUTE_SQL = "UPDATE service SET thematiques = thematiques"
 
 
 def grouped_thematiques() -> list[tuple[str, str]]:
@@ -40,30 +35,3 @@ def grouped_thematiques() -> list[tuple[str, str]]:
         rows += [(t, f"thematiques_spie:{g.code}") for t in vocabulary.expand_thematiques([g.code])]
     return sorted(rows)
 
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def function_sql() -> str:
-    values = ",\n      ".join(f"({_literal(t)}, {_literal(k)})" for t, k in grouped_thematiques())
-    return f"""
-CREATE OR REPLACE FUNCTION search_facet_keys(
-    thematiques text[], publics text[], frais text, type text, modes_accueil text[], source text)
-RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT coalesce(array_agg(DISTINCT k ORDER BY k), '{{}}') FROM (
-    SELECT 'thematiques:' || u.code AS k FROM unnest(thematiques) AS u(code)
-    UNION ALL
-    SELECT g.k FROM unnest(thematiques) AS u(code) JOIN (VALUES
-      {values}
-    ) AS g(code, k) ON g.code = u.code
-    UNION ALL SELECT 'publics:' || u.code FROM unnest(publics) AS u(code)
-    UNION ALL SELECT 'frais:' || frais WHERE frais IS NOT NULL
-    UNION ALL SELECT 'types:' || type WHERE type IS NOT NULL
-    UNION ALL SELECT 'sources:' || source WHERE source IS NOT NULL
-    UNION ALL SELECT 'modes_accueil:a-distance' WHERE 'a-distance' = ANY (modes_accueil)
-    UNION ALL SELECT 'modes_accueil:en-presentiel'
-              WHERE modes_accueil = '{{}}' OR 'en-presentiel' = ANY (modes_accueil)
-  ) keys
-$$;
-"""

@@ -48,7 +48,7 @@ def _with_db(url: str, name: str) -> str:
 def _fingerprint() -> str:
     """Changes when the schema or the référentiel load changes."""
     h = hashlib.sha256()
-    for path in sorted((ROOT / "catalogue/migrations/versions").glob("*.py")):
+    for path in sorted((ROOT / "migrations/versions").glob("*.py")):
         h.update(path.read_bytes())
     h.update((ROOT / "geo/loader.py").read_bytes())
     return h.hexdigest()[:12]

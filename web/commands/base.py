@@ -17,7 +17,7 @@ from catalogue.db import transaction
 
 
 def alembic_config(url: str) -> Config:
-    path = resources.files("catalogue").joinpath("alembic.ini")
+    path = resources.files("migrations").joinpath("alembic.ini")
     config = Config(str(path))
     config.attributes["url"] = url
     os.environ.setdefault("DATABASE_URL", url)

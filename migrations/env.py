@@ -6,8 +6,9 @@ import os
 from alembic import context
 from sqlalchemy import create_engine
 
-# Every module that declares tables. Listed here (not imported by the catalogue
-# package itself) so that the layers keep their one-way imports.
+# Every module that declares tables. Listed here by name and imported at run time,
+# only to give `alembic check` the models to compare with: the migrations themselves
+# import no project code (see migrations/__init__.py).
 MODEL_MODULES = [
     "geo.models",
     "catalogue.models",

@@ -1,0 +1,201 @@
+"""duplicates: a link is hidden from the searches only when it is sure (duplicate_hidden)
+
+Revision ID: 0015_imp_dups
+Revises: 0014_imp_files
+
+Until now every duplicate the importers suggested (duplicate_of_id set) was hidden
+from the searches, the map and the counts, and the matcher linked different
+organisations. A link is now hidden only when `duplicate_hidden` is true: set by
+the importers above their high-confidence score, or by a moderator who links an
+offer; below it the link is a suggestion in the moderation queue and the record
+stays visible. A hidden link always has its target (check constraint).
+
+Existing links: hidden only those a moderator confirmed (« lier »); the others,
+written by the former matcher, become suggestions (visible).
+
+search_refresh_rows: 0011's, with the duplicate flag's expression changed (the
+whole text is frozen below).
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0015_imp_dups"
+down_revision = "0014_imp_files"
+branch_labels = None
+depends_on = None
+
+# search_refresh_rows as this revision writes it: a row is hidden as a duplicate
+# only when its link is sure (duplicate_hidden).
+AFTER = r"""CREATE OR REPLACE FUNCTION search_refresh_rows(ids uuid[]) RETURNS uuid[] LANGUAGE plpgsql AS $$
+DECLARE
+  incomplete uuid[];
+BEGIN
+  WITH src AS MATERIALIZED (
+    SELECT s.id, s.nom, st.nom AS structure_nom, s.description, s.modes_accueil,
+           s.zone_eligibilite, s.thematiques, s.location, s.structure_id, s.code_insee, s.fresh_date,
+           s.status = 'publie' AND st.status = 'publie' AS visible,
+           s.duplicate_hidden AS duplicate
+    FROM unnest(ids) AS i(id)
+    JOIN service s ON s.id = i.id
+    JOIN structure st ON st.id = s.structure_id
+  ),
+  keyed AS MATERIALIZED (
+    SELECT n.service_id AS id,
+           coalesce(array_agg(k.id ORDER BY k.id) FILTER (WHERE k.id IS NOT NULL), '{}') AS keys,
+           tsvector_agg(k.vector ORDER BY k.id) FILTER (WHERE k.vector IS NOT NULL) AS labels,
+           bool_or(k.id IS NULL) AS incomplete
+    FROM search_named_keys(ids) n LEFT JOIN search_key k ON k.key = n.key
+    GROUP BY n.service_id
+  ),
+  documents AS (
+    INSERT INTO search_document AS d (service_id, document, visible, duplicate, remote, on_site,
+                                      zone, x, y, z, structure_id, code_insee, fresh_date, keys)
+    SELECT src.id,
+           setweight(to_tsvector('french_unaccent', coalesce(src.nom, '') || ' ' || coalesce(src.structure_nom, '')), 'A')
+        || setweight(coalesce(kk.labels, ''), 'B')
+        || setweight(to_tsvector('french_unaccent', coalesce(src.description, '')), 'C'),
+           src.visible, src.duplicate,
+           'a-distance' = ANY (src.modes_accueil),
+           src.modes_accueil = '{}' OR 'en-presentiel' = ANY (src.modes_accueil),
+           ARRAY(SELECT CASE WHEN 'a-distance' = ANY (src.modes_accueil) THEN 'r:' ELSE 'p:' END || z
+                 FROM unnest(CASE WHEN src.zone_eligibilite = '{}' THEN ARRAY['*']
+                                  ELSE src.zone_eligibilite END) AS z)
+           -- The grid cell of an on-site place (search.postgres.GRID_DEGREES).
+           || CASE WHEN src.location IS NOT NULL AND NOT 'a-distance' = ANY (src.modes_accueil)
+                   THEN ARRAY['g:' || floor(ST_Y(src.location::geometry) / 0.25) || ':'
+                              || floor(ST_X(src.location::geometry) / 0.25)]
+                   ELSE '{}' END,
+           cos(radians(ST_Y(src.location::geometry))) * cos(radians(ST_X(src.location::geometry))),
+           cos(radians(ST_Y(src.location::geometry))) * sin(radians(ST_X(src.location::geometry))),
+           sin(radians(ST_Y(src.location::geometry))),
+           src.structure_id, src.code_insee, src.fresh_date, coalesce(kk.keys, '{}')
+    FROM src LEFT JOIN keyed kk ON kk.id = src.id
+    -- National remote offers first, by their first thematique (so by category),
+    -- then the others by commune: rows found together share pages.
+    ORDER BY NOT ('a-distance' = ANY (src.modes_accueil) AND (src.zone_eligibilite = '{}' OR 'france' = ANY (src.zone_eligibilite))),
+             CASE WHEN 'a-distance' = ANY (src.modes_accueil) AND (src.zone_eligibilite = '{}' OR 'france' = ANY (src.zone_eligibilite)) THEN src.thematiques[1] END,
+             src.code_insee, src.id
+    ON CONFLICT (service_id) DO UPDATE SET
+      document = EXCLUDED.document, visible = EXCLUDED.visible, duplicate = EXCLUDED.duplicate,
+      remote = EXCLUDED.remote, on_site = EXCLUDED.on_site, zone = EXCLUDED.zone,
+      x = EXCLUDED.x, y = EXCLUDED.y, z = EXCLUDED.z,
+      structure_id = EXCLUDED.structure_id,
+      code_insee = EXCLUDED.code_insee, fresh_date = EXCLUDED.fresh_date, keys = EXCLUDED.keys
+  ),
+  -- Words of the names (each distinct name once) for typo correction: one string,
+  -- unaccented and split once (twice as fast as a call per name).
+  words AS (
+    INSERT INTO search_word (word)
+    SELECT DISTINCT w
+    FROM regexp_split_to_table(lower(f_unaccent(
+           (SELECT string_agg(n, ' ') FROM (SELECT nom FROM src UNION SELECT structure_nom FROM src) names(n))
+         )), '[^a-z0-9]+') w
+    WHERE length(w) >= 3
+    -- One order for every transaction: two import batches written at once, adding
+    -- the same new words, wait for each other but never deadlock.
+    ORDER BY w
+    ON CONFLICT DO NOTHING
+  )
+  SELECT array_agg(id) INTO incomplete FROM keyed WHERE keyed.incomplete;
+  RETURN incomplete;
+END $$;
+"""
+
+# search_refresh_rows as 0011 wrote it, for the downgrade.
+BEFORE = r"""CREATE OR REPLACE FUNCTION search_refresh_rows(ids uuid[]) RETURNS uuid[] LANGUAGE plpgsql AS $$
+DECLARE
+  incomplete uuid[];
+BEGIN
+  WITH src AS MATERIALIZED (
+    SELECT s.id, s.nom, st.nom AS structure_nom, s.description, s.modes_accueil,
+           s.zone_eligibilite, s.thematiques, s.location, s.structure_id, s.code_insee, s.fresh_date,
+           s.status = 'publie' AND st.status = 'publie' AS visible,
+           s.duplicate_of_id IS NOT NULL AS duplicate
+    FROM unnest(ids) AS i(id)
+    JOIN service s ON s.id = i.id
+    JOIN structure st ON st.id = s.structure_id
+  ),
+  keyed AS MATERIALIZED (
+    SELECT n.service_id AS id,
+           coalesce(array_agg(k.id ORDER BY k.id) FILTER (WHERE k.id IS NOT NULL), '{}') AS keys,
+           tsvector_agg(k.vector ORDER BY k.id) FILTER (WHERE k.vector IS NOT NULL) AS labels,
+           bool_or(k.id IS NULL) AS incomplete
+    FROM search_named_keys(ids) n LEFT JOIN search_key k ON k.key = n.key
+    GROUP BY n.service_id
+  ),
+  documents AS (
+    INSERT INTO search_document AS d (service_id, document, visible, duplicate, remote, on_site,
+                                      zone, x, y, z, structure_id, code_insee, fresh_date, keys)
+    SELECT src.id,
+           setweight(to_tsvector('french_unaccent', coalesce(src.nom, '') || ' ' || coalesce(src.structure_nom, '')), 'A')
+        || setweight(coalesce(kk.labels, ''), 'B')
+        || setweight(to_tsvector('french_unaccent', coalesce(src.description, '')), 'C'),
+           src.visible, src.duplicate,
+           'a-distance' = ANY (src.modes_accueil),
+           src.modes_accueil = '{}' OR 'en-presentiel' = ANY (src.modes_accueil),
+           ARRAY(SELECT CASE WHEN 'a-distance' = ANY (src.modes_accueil) THEN 'r:' ELSE 'p:' END || z
+                 FROM unnest(CASE WHEN src.zone_eligibilite = '{}' THEN ARRAY['*']
+                                  ELSE src.zone_eligibilite END) AS z)
+           -- The grid cell of an on-site place (search.postgres.GRID_DEGREES).
+           || CASE WHEN src.location IS NOT NULL AND NOT 'a-distance' = ANY (src.modes_accueil)
+                   THEN ARRAY['g:' || floor(ST_Y(src.location::geometry) / 0.25) || ':'
+                              || floor(ST_X(src.location::geometry) / 0.25)]
+                   ELSE '{}' END,
+           cos(radians(ST_Y(src.location::geometry))) * cos(radians(ST_X(src.location::geometry))),
+           cos(radians(ST_Y(src.location::geometry))) * sin(radians(ST_X(src.location::geometry))),
+           sin(radians(ST_Y(src.location::geometry))),
+           src.structure_id, src.code_insee, src.fresh_date, coalesce(kk.keys, '{}')
+    FROM src LEFT JOIN keyed kk ON kk.id = src.id
+    -- National remote offers first, by their first thematique (so by category),
+    -- then the others by commune: rows found together share pages.
+    ORDER BY NOT ('a-distance' = ANY (src.modes_accueil) AND (src.zone_eligibilite = '{}' OR 'france' = ANY (src.zone_eligibilite))),
+             CASE WHEN 'a-distance' = ANY (src.modes_accueil) AND (src.zone_eligibilite = '{}' OR 'france' = ANY (src.zone_eligibilite)) THEN src.thematiques[1] END,
+             src.code_insee, src.id
+    ON CONFLICT (service_id) DO UPDATE SET
+      document = EXCLUDED.document, visible = EXCLUDED.visible, duplicate = EXCLUDED.duplicate,
+      remote = EXCLUDED.remote, on_site = EXCLUDED.on_site, zone = EXCLUDED.zone,
+      x = EXCLUDED.x, y = EXCLUDED.y, z = EXCLUDED.z,
+      structure_id = EXCLUDED.structure_id,
+      code_insee = EXCLUDED.code_insee, fresh_date = EXCLUDED.fresh_date, keys = EXCLUDED.keys
+  ),
+  -- Words of the names (each distinct name once) for typo correction: one string,
+  -- unaccented and split once (twice as fast as a call per name).
+  words AS (
+    INSERT INTO search_word (word)
+    SELECT DISTINCT w
+    FROM regexp_split_to_table(lower(f_unaccent(
+           (SELECT string_agg(n, ' ') FROM (SELECT nom FROM src UNION SELECT structure_nom FROM src) names(n))
+         )), '[^a-z0-9]+') w
+    WHERE length(w) >= 3
+    -- One order for every transaction: two import batches written at once, adding
+    -- the same new words, wait for each other but never deadlock.
+    ORDER BY w
+    ON CONFLICT DO NOTHING
+  )
+  SELECT array_agg(id) INTO incomplete FROM keyed WHERE keyed.incomplete;
+  RETURN incomplete;
+END $$;
+"""
+
+
+def upgrade() -> None:
+    for table in ("structure", "service"):
+        op.add_column(table, sa.Column("duplicate_hidden", sa.Boolean(), server_default=sa.false(), nullable=False))
+        op.create_check_constraint(op.f(f"ck_{table}_duplicate_hidden_link"), table,
+                                   "NOT duplicate_hidden OR duplicate_of_id IS NOT NULL")
+    op.execute(
+        "UPDATE service s SET duplicate_hidden = true WHERE s.duplicate_of_id IS NOT NULL AND EXISTS ("
+        " SELECT 1 FROM moderation_item m JOIN moderation_decision d ON d.item_id = m.id"
+        " WHERE m.service_id = s.id AND m.kind = 'doublon' AND d.decision = 'lier')"
+    )
+    op.execute(AFTER)
+    op.execute("SELECT search_refresh(ARRAY(SELECT id FROM service WHERE duplicate_of_id IS NOT NULL))")
+
+
+def downgrade() -> None:
+    op.execute(BEFORE)
+    for table in ("service", "structure"):
+        op.drop_constraint(op.f(f"ck_{table}_duplicate_hidden_link"), table, type_="check")
+        op.drop_column(table, "duplicate_hidden")
+    op.execute("SELECT search_refresh(ARRAY(SELECT id FROM service WHERE duplicate_of_id IS NOT NULL))")
