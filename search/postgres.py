@@ -147,6 +147,11 @@ class PostgresBackend:
         # When a list is given, the plan (EXPLAIN ANALYZE) of each search is appended.
         self.explain_into = explain_into
 
+    @classmethod
+    def connect(cls, options=None):
+        """session -> engine (search.service's registry): nothing to set up."""
+        return cls
+
     # --- the contract -------------------------------------------------------
     def search(self, query: SearchQuery) -> SearchPage:
         try:
@@ -178,7 +183,8 @@ class PostgresBackend:
 
     def rebuild(self, documents: Iterable[ServiceDocument] | None = None) -> int:
         """Recompute every document (labels included) in the current transaction:
-        readers keep seeing the old documents until it commits."""
+        readers keep seeing the old documents until it commits. The documents are
+        computed from the catalogue (`documents` is not read). Returns their number."""
         from search.labels import refresh_keys, refresh_labels
 
         refresh_labels(self.session)
