@@ -95,6 +95,20 @@ def test_the_service_is_built_once_per_app(app, client, factories, monkeypatch):
     assert constructed == []  # no service, no engine set up again, during requests
 
 
+def test_the_engine_is_connected_once_not_per_search(app, client, fake, monkeypatch):
+    connected = []
+
+    def connect(cls, options):
+        connected.append(options)
+        return cls
+
+    monkeypatch.setattr(FakeEngine, "connect", classmethod(connect))
+    web_search.use_settings(app, app.extensions["offre"]["settings"].replace(search_backend="fake"))
+    for _ in range(3):
+        assert client.get(URL).status_code == 200
+    assert fake.searches == 3 and len(connected) == 1
+
+
 def test_the_cli_builds_it_from_the_settings_without_flask(settings):
     service = SearchService.from_settings(settings)
     assert service.name == "postgres" and not service.external and service.refused is None
