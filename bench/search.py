@@ -124,8 +124,8 @@ def explain(url: str, mix) -> None:
     from sqlalchemy.orm import Session
     from werkzeug.datastructures import MultiDict
 
+    from search.params import query_from_args
     from search.postgres import PostgresBackend
-    from web.search_ import query_from_args
 
     engine = create_engine(url)
     seen = set()

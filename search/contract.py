@@ -3,6 +3,9 @@
 Backends return ids, scores and distances; pages and the API load rows from the
 catalogue, so nothing a person sees depends on which engine answered. A backend
 never ignores a filter it cannot apply: it raises UnsupportedFilter.
+
+Engines are reached through search.service (its registry, ENGINES): each class
+also has a classmethod `connect(options)` giving a function session -> engine.
 """
 
 from __future__ import annotations
@@ -105,6 +108,9 @@ class SearchBackend(Protocol):
 
     def delete(self, ids: Iterable[uuid.UUID]) -> None: ...
 
-    def rebuild(self, documents: Iterable[ServiceDocument]) -> None: ...
+    def rebuild(self, documents: Iterable[ServiceDocument]) -> int:
+        """Rebuild the whole index from `documents` (readers see the old one until
+        it is done); returns the number of documents indexed."""
+        ...
 
     def check(self) -> None: ...

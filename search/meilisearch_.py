@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from catalogue import vocabulary
 from search import queries, textquery
 from search.contract import FACETS, Hit, SearchPage, SearchQuery, ServiceDocument, Sort
-from search.errors import InvalidQuery, SearchUnavailable, UnsupportedFilter
+from search.errors import InvalidQuery, SearchError, SearchUnavailable, UnsupportedFilter
 from search.queries import Place
 
 BATCH = 5000
@@ -152,22 +152,23 @@ def ping(url: str, key: str = "", timeout_s: float = 1.0) -> None:
         raise SearchUnavailable(f"Meilisearch injoignable : {exc.__class__.__name__}") from exc
 
 
-def probe(url: str, key: str, index: str, timeout_s: float = 1.0) -> None:
-    """A real query with this key (an empty search, no hit asked): the server
-    answers, the key may search, the index exists."""
-    try:
-        meilisearch.Client(url, key or None, timeout=timeout_s).index(index).search("", {"limit": 0})
-    except _ERRORS as exc:
-        raise SearchUnavailable(f"Meilisearch : {exc.__class__.__name__}") from exc
-
-
 class MeilisearchBackend:
     name = "meilisearch"
 
-    def __init__(self, session: Session, url: str, key: str = "", index: str = "services", *, timeout_s: float = 2.0):
+    def __init__(self, session: Session, url: str = "", key: str = "", index: str = "services", *,
+                 timeout_s: float = 2.0, client: meilisearch.Client | None = None):
         self.session = session
-        self.client = meilisearch.Client(url, key or None, timeout=timeout_s)
+        self.client = client if client is not None else meilisearch.Client(url, key or None, timeout=timeout_s)
         self.index_name = index
+
+    @classmethod
+    def connect(cls, options):
+        """session -> engine (search.service's registry): the HTTP client made once.
+        SearchError when no URL is set."""
+        if not options.url:
+            raise SearchError("SEARCH_BACKEND=meilisearch demande MEILISEARCH_URL")
+        client = meilisearch.Client(options.url, options.key or None, timeout=options.timeout_s)
+        return lambda session: cls(session, index=options.index, client=client)
 
     def _wait(self, task) -> None:
         uid = getattr(task, "task_uid", None)
@@ -260,9 +261,11 @@ class MeilisearchBackend:
             pass
 
     def check(self) -> None:
+        """A real query with this key (an empty search, no hit asked): the server
+        answers, the key may search (the application's key may do nothing else),
+        the index exists."""
         try:
-            self.client.health()
-            self.client.get_index(self.index_name)
+            self.client.index(self.index_name).search("", {"limit": 0})
         except _ERRORS as exc:
             raise SearchUnavailable(f"Meilisearch : {exc.__class__.__name__}") from exc
 

@@ -26,10 +26,11 @@ those keys over the whole result set, in one pass.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import uuid
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -139,6 +140,21 @@ def filter_keys(query: SearchQuery) -> dict[str, list[str]]:
     return found
 
 
+@dataclass
+class _Plan:
+    """The conditions of one search on search_document `d`: its WHERE clauses,
+    the branches of its UNION ALL (remote, on site) and their parameters."""
+
+    facet_keys: str
+    where: list[str] = dataclasses.field(default_factory=lambda: ["TRUE"])
+    branches: list[str] = dataclasses.field(default_factory=lambda: ["TRUE"])
+    params: dict = dataclasses.field(default_factory=dict)
+    distance: str = "CAST(NULL AS double precision)"
+    rank: str = "0"
+    placed: bool = False
+    tsquery: str | None = None
+
+
 class PostgresBackend:
     name = "postgres"
 
@@ -146,6 +162,11 @@ class PostgresBackend:
         self.session = session
         # When a list is given, the plan (EXPLAIN ANALYZE) of each search is appended.
         self.explain_into = explain_into
+
+    @classmethod
+    def connect(cls, options=None):
+        """session -> engine (search.service's registry): nothing to set up."""
+        return cls
 
     # --- the contract -------------------------------------------------------
     def search(self, query: SearchQuery) -> SearchPage:
@@ -178,7 +199,8 @@ class PostgresBackend:
 
     def rebuild(self, documents: Iterable[ServiceDocument] | None = None) -> int:
         """Recompute every document (labels included) in the current transaction:
-        readers keep seeing the old documents until it commits."""
+        readers keep seeing the old documents until it commits. The documents are
+        computed from the catalogue (`documents` is not read). Returns their number."""
         from search.labels import refresh_keys, refresh_labels
 
         refresh_labels(self.session)
@@ -258,87 +280,114 @@ class PostgresBackend:
             self.session.execute(SERIAL_OFF, {"n": PARALLEL_SETTING, "v": previous})
 
     def _search(self, query: SearchQuery, tallies: tuple[list[str], str] | None = None):
+        plan = self._plan(query)
+        union = " UNION ALL ".join(
+            f"""
+                SELECT d.service_id AS id, {plan.facet_keys} AS facet_keys,
+                       {plan.distance} AS distance, {plan.rank} AS rank, d.fresh_date AS fresh
+                FROM search_document d
+                WHERE {' AND '.join(plan.where)} AND {branch}"""
+            for branch in plan.branches
+        )
+        if tallies is not None:
+            return self._tallies(union, plan.params, *tallies)
+        sql, reference = self._page_sql(query, plan, union)
+        if self.explain_into is not None:
+            explained = self.session.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + sql), plan.params)
+            self.explain_into.append("\n".join(explained.scalars().all()))
+        row = self.session.execute(text(sql), plan.params).one()
+        return self._page(query, row, reference, plan.tsquery)
+
+    def _plan(self, query: SearchQuery) -> _Plan:
+        """The conditions of the search (on search_document `d`) and their parameters."""
         s = self.session
-        params: dict = {}
-        where = ["TRUE"]
+        plan = _Plan(facet_keys="d.keys" if query.with_facets else "NULL")
         if query.published_only:
-            where.append("d.visible")
+            plan.where.append("d.visible")
         if query.hide_duplicates:
-            where.append("NOT d.duplicate")
-
-        place = queries.resolve_place(s, query)
-        branches = ["TRUE"]
-        if place is not None:
-            covering = ["*", *place.covering]
-            radius_m = float(query.radius_km) * 1000.0
-            px, py, pz = unit_vector(*place.point)
-            params.update(
-                remote_zone=[f"r:{c}" for c in covering],
-                on_site_zone=[f"p:{c}" for c in covering],
-                radius_m=radius_m,
-                px=px, py=py, pz=pz,
-                min_dot=math.cos(min(radius_m / EARTH_RADIUS_M, math.pi)),
-            )
-            params["cells"] = grid_cells(place.point[0], place.point[1], radius_m)
-            dot = "(d.x * :px + d.y * :py + d.z * :pz)"
-            # Eligible and reachable: offered remotely to a zone that covers the
-            # commune, or on site only, to such a zone, and placed within the radius.
-            # Two branches of a UNION ALL (a row is in one only: its zone codes carry
-            # its reach), so that the radius is tested on the on-site rows alone.
-            # The grid cells that the radius's box touches narrow the on-site rows in
-            # the same GIN scan as the zone and the keys; the unit vectors decide
-            # exactly. (A GiST box test, when the planner left it as a filter, cost
-            # 1.2 µs per row: 44 ms of a broad search.)
-            branches = [
-                "d.zone && CAST(:remote_zone AS text[])",
-                f"d.zone && CAST(:on_site_zone AS text[]) AND d.zone && CAST(:cells AS text[]) "
-                f"AND {dot} >= :min_dot",
-            ]
-            distance = f"CASE WHEN d.on_site AND d.x IS NOT NULL THEN {EARTH_RADIUS_M} * acos(least(1.0, {dot})) END"
-        else:
-            distance = "CAST(NULL AS double precision)"
-            if query.sort == Sort.DISTANCE:
-                raise InvalidQuery("tri", "le tri par distance demande une commune (code_commune) ou un point (lat, lon)")
-
-        where += self._key_conditions(self._key_filters(query), params)
+            plan.where.append("NOT d.duplicate")
+        self._place(query, plan)
+        plan.where += self._key_conditions(self._key_filters(query), plan.params)
         if query.structure is not None:
             queries.check_structure(s, query.structure)
-            params["structure"] = query.structure
-            where.append("d.structure_id = :structure")
+            plan.params["structure"] = query.structure
+            plan.where.append("d.structure_id = :structure")
         if query.territory:
             communes, zone = queries.territory_codes(s, query.territory)
-            params.update(territory_communes=communes, territory_zone=[f"{p}:{z}" for z in zone for p in "rp"])
-            where.append(
+            plan.params.update(territory_communes=communes,
+                               territory_zone=[f"{p}:{z}" for z in zone for p in "rp"])
+            plan.where.append(
                 "(d.code_insee = ANY (CAST(:territory_communes AS text[])) "
                 "OR d.zone && CAST(:territory_zone AS text[]))"
             )
-
-        tsquery = textquery.build_tsquery(s, query.text) if query.text and query.text.strip() else None
-        rank = "0"
-        if tsquery is not None:
-            params["tsq"] = tsquery
-            where.append("d.document @@ CAST(:tsq AS tsquery)")
-            rank = f"ts_rank('{WEIGHTS}', d.document, CAST(:tsq AS tsquery), 32)"
-
+        plan.tsquery = textquery.build_tsquery(s, query.text) if query.text and query.text.strip() else None
+        if plan.tsquery is not None:
+            plan.params["tsq"] = plan.tsquery
+            plan.where.append("d.document @@ CAST(:tsq AS tsquery)")
+            plan.rank = f"ts_rank('{WEIGHTS}', d.document, CAST(:tsq AS tsquery), 32)"
         if query.open_at is not None:
-            rows = s.execute(
-                text(
-                    f"SELECT s.id, coalesce(s.horaires_accueil, st.horaires_accueil) "
-                    f"FROM search_document d JOIN service s ON s.id = d.service_id "
-                    f"JOIN structure st ON st.id = s.structure_id "
-                    f"WHERE {' AND '.join(where)} AND ({' OR '.join(f'({b})' for b in branches)})"
-                ),
-                params,
-            ).all()
-            params["open_ids"] = queries.open_ids(rows, query.open_at)
-            where.append("d.service_id = ANY (CAST(:open_ids AS uuid[]))")
+            self._open_at(query, plan)
+        return plan
 
+    def _place(self, query: SearchQuery, plan: _Plan) -> None:
+        """Eligible and reachable from the searched place, and the distance to it."""
+        place = queries.resolve_place(self.session, query)
+        plan.placed = place is not None
+        if place is None:
+            if query.sort == Sort.DISTANCE:
+                raise InvalidQuery("tri", "le tri par distance demande une commune (code_commune) ou un point (lat, lon)")
+            return
+        covering = ["*", *place.covering]
+        radius_m = float(query.radius_km) * 1000.0
+        px, py, pz = unit_vector(*place.point)
+        plan.params.update(
+            remote_zone=[f"r:{c}" for c in covering],
+            on_site_zone=[f"p:{c}" for c in covering],
+            radius_m=radius_m,
+            px=px, py=py, pz=pz,
+            min_dot=math.cos(min(radius_m / EARTH_RADIUS_M, math.pi)),
+        )
+        plan.params["cells"] = grid_cells(place.point[0], place.point[1], radius_m)
+        dot = "(d.x * :px + d.y * :py + d.z * :pz)"
+        # Eligible and reachable: offered remotely to a zone that covers the
+        # commune, or on site only, to such a zone, and placed within the radius.
+        # Two branches of a UNION ALL (a row is in one only: its zone codes carry
+        # its reach), so that the radius is tested on the on-site rows alone.
+        # The grid cells that the radius's box touches narrow the on-site rows in
+        # the same GIN scan as the zone and the keys; the unit vectors decide
+        # exactly. (A GiST box test, when the planner left it as a filter, cost
+        # 1.2 µs per row: 44 ms of a broad search.)
+        plan.branches = [
+            "d.zone && CAST(:remote_zone AS text[])",
+            f"d.zone && CAST(:on_site_zone AS text[]) AND d.zone && CAST(:cells AS text[]) "
+            f"AND {dot} >= :min_dot",
+        ]
+        plan.distance = f"CASE WHEN d.on_site AND d.x IS NOT NULL THEN {EARTH_RADIUS_M} * acos(least(1.0, {dot})) END"
+
+    def _open_at(self, query: SearchQuery, plan: _Plan) -> None:
+        """Only the services open at query.open_at (their hours read in Python)."""
+        rows = self.session.execute(
+            text(
+                f"SELECT s.id, coalesce(s.horaires_accueil, st.horaires_accueil) "
+                f"FROM search_document d JOIN service s ON s.id = d.service_id "
+                f"JOIN structure st ON st.id = s.structure_id "
+                f"WHERE {' AND '.join(plan.where)} AND ({' OR '.join(f'({b})' for b in plan.branches)})"
+            ),
+            plan.params,
+        ).all()
+        plan.params["open_ids"] = queries.open_ids(rows, query.open_at)
+        plan.where.append("d.service_id = ANY (CAST(:open_ids AS uuid[]))")
+
+    def _page_sql(self, query: SearchQuery, plan: _Plan, union: str) -> tuple[str, date]:
+        """The SQL of one page (scored, sorted, cut by the cursor or the page), with
+        its total and facets; and the reference date of freshness."""
+        params = plan.params
         cursor = cursors.decode(query.cursor, query) if query.cursor else None
         reference = cursor.reference_date if cursor else date.today()
         params["ref"] = reference
         proximity = (
             f"(CASE WHEN distance IS NULL THEN {REMOTE_PROXIMITY} ELSE 1.0 / (1 + distance / 10000.0) END)"
-            if place is not None
+            if plan.placed
             else "0"
         )
         # Double precision all along (numeric arithmetic per row costs several
@@ -353,7 +402,6 @@ class PostgresBackend:
             Sort.DISTANCE: "coalesce(round(distance * 1000) / 1000, 1e12)",
             Sort.FRAICHEUR: "-CAST(fresh - DATE '2000-01-01' AS double precision)",
         }[query.sort]
-
         keyset = "TRUE"
         offset = 0
         if cursor is not None:
@@ -362,18 +410,7 @@ class PostgresBackend:
         else:
             offset = (query.page - 1) * query.size
         params.update(limit=query.size + 1, offset=offset)
-
         facets_sql = FACETS_SQL if query.with_facets else "NULL"
-        facet_keys = "d.keys" if query.with_facets else "NULL"
-
-        union = " UNION ALL ".join(
-            f"""
-                SELECT d.service_id AS id, {facet_keys} AS facet_keys,
-                       {distance} AS distance, {rank} AS rank, d.fresh_date AS fresh
-                FROM search_document d
-                WHERE {' AND '.join(where)} AND {branch}"""
-            for branch in branches
-        )
         sql = f"""
             WITH base AS ({union}),
             scored AS (SELECT id, facet_keys, distance, fresh, {score} AS score FROM base),
@@ -390,41 +427,42 @@ class PostgresBackend:
                                               ORDER BY sortkey, id), '[]') FROM p) AS hits,
                    {facets_sql} AS facets
         """
-        if tallies is not None:
-            inside_keys, marker = tallies
-            params.update(inside_keys=list(inside_keys), marker=marker)
-            row = s.execute(text(f"""
-                WITH base AS ({union}),
-                sets AS (SELECT facet_keys, count(*) AS n FROM base GROUP BY facet_keys),
-                marked AS (SELECT id FROM search_key WHERE key = :marker),
-                t AS (
-                    SELECT c.facet_keys, c.n,
-                           coalesce(c.facet_keys && ARRAY(SELECT id FROM search_key
-                                                          WHERE key = ANY(CAST(:inside_keys AS text[]))), false) AS inside,
-                           coalesce((SELECT id FROM marked) = ANY(c.facet_keys), false) AS marked
-                    FROM sets c
-                ),
-                k AS (
-                    SELECT u.id, sum(t.n) FILTER (WHERE t.inside) AS i, sum(t.n) FILTER (WHERE NOT t.inside) AS o,
-                           sum(t.n) FILTER (WHERE t.inside AND t.marked) AS im,
-                           sum(t.n) FILTER (WHERE NOT t.inside AND t.marked) AS om
-                    FROM t, unnest(t.facet_keys) AS u(id) GROUP BY u.id
-                )
-                SELECT (SELECT json_agg(json_build_array(sk.key, coalesce(k.i, 0), coalesce(k.o, 0),
-                                                         coalesce(k.im, 0), coalesce(k.om, 0)))
-                        FROM k JOIN search_key sk ON sk.id = k.id) AS keys,
-                       (SELECT json_build_array(coalesce(sum(n) FILTER (WHERE inside), 0),
-                                                coalesce(sum(n) FILTER (WHERE NOT inside), 0),
-                                                coalesce(sum(n) FILTER (WHERE inside AND marked), 0),
-                                                coalesce(sum(n) FILTER (WHERE NOT inside AND marked), 0))
-                        FROM t) AS totals
-            """), params).one()
-            return {"keys": {r[0]: tuple(int(x) for x in r[1:]) for r in row.keys or []},
-                    "totals": tuple(int(x) for x in row.totals)}
-        if self.explain_into is not None:
-            plan = s.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + sql), params).scalars().all()
-            self.explain_into.append("\n".join(plan))
-        row = s.execute(text(sql), params).one()
+        return sql, reference
+
+    def _tallies(self, union: str, params: dict, inside_keys: list[str], marker: str) -> dict:
+        """key_tallies' counts over the rows of `union`."""
+        params.update(inside_keys=list(inside_keys), marker=marker)
+        row = self.session.execute(text(f"""
+            WITH base AS ({union}),
+            sets AS (SELECT facet_keys, count(*) AS n FROM base GROUP BY facet_keys),
+            marked AS (SELECT id FROM search_key WHERE key = :marker),
+            t AS (
+                SELECT c.facet_keys, c.n,
+                       coalesce(c.facet_keys && ARRAY(SELECT id FROM search_key
+                                                      WHERE key = ANY(CAST(:inside_keys AS text[]))), false) AS inside,
+                       coalesce((SELECT id FROM marked) = ANY(c.facet_keys), false) AS marked
+                FROM sets c
+            ),
+            k AS (
+                SELECT u.id, sum(t.n) FILTER (WHERE t.inside) AS i, sum(t.n) FILTER (WHERE NOT t.inside) AS o,
+                       sum(t.n) FILTER (WHERE t.inside AND t.marked) AS im,
+                       sum(t.n) FILTER (WHERE NOT t.inside AND t.marked) AS om
+                FROM t, unnest(t.facet_keys) AS u(id) GROUP BY u.id
+            )
+            SELECT (SELECT json_agg(json_build_array(sk.key, coalesce(k.i, 0), coalesce(k.o, 0),
+                                                     coalesce(k.im, 0), coalesce(k.om, 0)))
+                    FROM k JOIN search_key sk ON sk.id = k.id) AS keys,
+                   (SELECT json_build_array(coalesce(sum(n) FILTER (WHERE inside), 0),
+                                            coalesce(sum(n) FILTER (WHERE NOT inside), 0),
+                                            coalesce(sum(n) FILTER (WHERE inside AND marked), 0),
+                                            coalesce(sum(n) FILTER (WHERE NOT inside AND marked), 0))
+                    FROM t) AS totals
+        """), params).one()
+        return {"keys": {r[0]: tuple(int(x) for x in r[1:]) for r in row.keys or []},
+                "totals": tuple(int(x) for x in row.totals)}
+
+    def _page(self, query: SearchQuery, row, reference: date, tsquery: str | None) -> SearchPage:
+        """The SearchPage of the page query's row: hits, next cursor, facets."""
         rows = row.hits[: query.size]
         hits = tuple(
             Hit(id=uuid.UUID(r[0]), score=float(r[2]), distance_m=(round(r[1], 1) if r[1] is not None else None))

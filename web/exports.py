@@ -21,7 +21,7 @@ from search.contract import MAX_PAGE_SIZE
 from search.errors import InvalidQuery, SearchUnavailable
 from web.api.geo import search_communes
 from web.db import get_session
-from web.search_ import load_services, query_from_args, run_search
+from web.search_ import load_services, parse_query, run_search
 
 bp = Blueprint("exports", __name__)
 
@@ -126,7 +126,7 @@ def export_view(session, args: MultiDict, fmt: str, *, max_offers: int | None = 
     Raises ExportTooLarge when the search finds more than `max_offers` offers."""
     settings = current_app.extensions["offre"]["settings"]
     args = _resolve_commune(session, args)
-    query = query_from_args(args, default_radius_km=settings.default_radius_km)
+    query = parse_query(args)
     query = dataclasses.replace(query, page=1, size=MAX_PAGE_SIZE, cursor=None, with_facets=False)
     limit = MAX_ROWS[fmt]
     first = run_search(query, log=True)

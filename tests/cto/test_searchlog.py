@@ -110,7 +110,9 @@ def test_purge_command(app, db):
 def test_listener_is_installed_once(app):
     from web import search_
 
-    assert search_.SEARCH_LISTENERS.count(searchlog.record) == 1
+    searchlog.install(app)
+    assert search_.service(app).listeners.count(searchlog.record) == 1
+    assert app.teardown_request_funcs[None].count(searchlog.write_pending) == 1
 
 
 def test_thematiques_of_the_text_when_another_engine_answered(db, app, client, factories, monkeypatch):
@@ -121,11 +123,11 @@ def test_thematiques_of_the_text_when_another_engine_answered(db, app, client, f
 
     factories.ServiceFactory(thematiques=["logement-hebergement--louer-un-logement"])
     db.flush()
-    app.extensions["offre"]["settings"] = app.extensions["offre"]["settings"].replace(search_backend="meilisearch")
+    search_.use_settings(app, app.extensions["offre"]["settings"].replace(search_backend="meilisearch"))
 
     def engine_without_matches(query, *, log=True):
         page = SearchPage(hits=(), total=0, page=1, size=20)
-        for listener in search_.SEARCH_LISTENERS:
+        for listener in search_.service().listeners:
             listener(query, page)
         return page
 

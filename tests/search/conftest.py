@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from search.backends import make_backend
 from search.contract import SearchQuery
+from search.service import EngineOptions, bind_engine
 
 LAON = "02408"  # EPCI 200043495, département 02
 CHIVY = "02191"  # same EPCI as Laon, 4 km
@@ -37,13 +37,11 @@ def search(backend_name, db):
 
     def run(**fields):
         db.flush()
-        backend = make_backend(
-            backend_name,
-            db,
-            meilisearch_url=os.environ.get("MEILISEARCH_URL", ""),
-            meilisearch_key=os.environ.get("MEILISEARCH_KEY", ""),
-            meilisearch_index=index,
-        )
+        backend = bind_engine(backend_name, EngineOptions(
+            url=os.environ.get("MEILISEARCH_URL", ""),
+            key=os.environ.get("MEILISEARCH_KEY", ""),
+            index=index,
+        ))(db)
         if backend_name == "meilisearch":
             from search.documents import all_documents
 

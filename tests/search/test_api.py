@@ -9,10 +9,10 @@ from werkzeug.datastructures import MultiDict
 
 from search import sync, textquery
 from search.errors import InvalidQuery
+from search.params import query_from_args
 from search.postgres import PostgresBackend
 from tests.search.conftest import LAON, MARSEILLE_POINT
 from web import search_ as web_search
-from web.search_ import query_from_args
 
 URL = "/api/v1/services/search"
 
@@ -130,9 +130,7 @@ def test_query_from_args_defaults():
 def test_meilisearch_down_falls_back_to_postgres(app, client, factories, caplog):
     s = factories.ServiceFactory()
     settings = app.extensions["offre"]["settings"]
-    app.extensions["offre"]["settings"] = settings.replace(
-        search_backend="meilisearch", meilisearch_url="http://127.0.0.1:9"
-    )
+    web_search.use_settings(app, settings.replace(search_backend="meilisearch", meilisearch_url="http://127.0.0.1:9"))
     r = client.get(URL, query_string={"code_commune": LAON})
     assert r.status_code == 200
     assert r.get_json()["items"][0]["service"]["id"] == str(s.id)
@@ -141,7 +139,7 @@ def test_meilisearch_down_falls_back_to_postgres(app, client, factories, caplog)
     assert health["search"]["status"] == "degraded" and health["status"] == "degraded"
 
 
-def test_listeners_called_and_failures_contained(client, factories, monkeypatch):
+def test_listeners_called_and_failures_contained(app, client, factories, monkeypatch):
     calls = []
 
     def good(query, page):
@@ -150,7 +148,7 @@ def test_listeners_called_and_failures_contained(client, factories, monkeypatch)
     def bad(query, page):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(web_search, "SEARCH_LISTENERS", [bad, good])
+    monkeypatch.setattr(web_search.service(app), "listeners", [bad, good])
     factories.ServiceFactory(nom="Garage solidaire")
     r = client.get(URL, query_string={"q": "garage"})
     assert r.status_code == 200

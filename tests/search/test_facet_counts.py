@@ -9,8 +9,8 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from search.facet_counts import click_counts
+from search.params import query_from_args
 from search.postgres import PostgresBackend
-from web.search_ import query_from_args
 
 LAON = "02408"
 

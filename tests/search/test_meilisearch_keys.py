@@ -130,15 +130,17 @@ def test_cli_writes_the_keys_and_doctor_refuses_the_master_key(app, meili, tmp_p
 
 
 def test_healthz_queries_meilisearch_with_the_apps_key(app, meili):
+    from web.search_ import use_settings
+
     keys = ensure_keys(meili, MASTER, "services")
     ext = app.extensions["offre"]
     base = ext["settings"].replace(search_backend="meilisearch", meilisearch_url=meili)
     client = app.test_client()
-    ext["settings"] = base.replace(meilisearch_key=keys["search"])
+    use_settings(app, base.replace(meilisearch_key=keys["search"]))
     body = client.get("/healthz").get_json()
     assert body["search"] == {"status": "ok", "backend": "meilisearch"}
     # A key that may not search (here: the write key) is seen, not just a server up.
-    ext["settings"] = base.replace(meilisearch_key=keys["write"])
+    use_settings(app, base.replace(meilisearch_key=keys["write"]))
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json()["search"]["status"] == "degraded"

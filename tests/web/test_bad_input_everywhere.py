@@ -33,6 +33,8 @@ def _parameter_names() -> list[str]:
         text = path.read_text(encoding="utf-8")
         for pattern in _READS:
             names.update(pattern.findall(text))
+    # The search's parameters are declared once, in search.params.SearchArgs.
+    names.update(_search_parameters())
     # The offer and structure forms write their fields from the models' names.
     from catalogue.models import Service, Structure
 
@@ -40,6 +42,12 @@ def _parameter_names() -> list[str]:
         names.update(c.name for c in model.__table__.columns if not c.name.endswith("_id") and c.name != "id")
     names.discard("csrf_token")
     return sorted(names)
+
+
+def _search_parameters() -> list[str]:
+    from search.params import SearchArgs
+
+    return list(SearchArgs().fields)
 
 
 PARAMS = _parameter_names()
@@ -142,14 +150,15 @@ _TEXTS: dict[str, str] = {}
 
 
 def _module_text(app, rule) -> str:
-    """The source of the module of the view, plus the search's parsing when it uses it."""
+    """The source of the module of the view, plus the search's parameters when it uses them."""
     view = app.view_functions[rule.endpoint]
     module = getattr(view, "__module__", "")
     if module not in _TEXTS:
         path = ROOT / (module.replace(".", "/") + ".py")
         text = path.read_text(encoding="utf-8") if path.exists() else ""
-        if "query_from_args" in text or "search_" in text:
+        if "parse_query" in text or "search_" in text:
             text += (ROOT / "web" / "search_.py").read_text(encoding="utf-8")
+            text += " ".join(f'"{name}"' for name in _search_parameters())
         _TEXTS[module] = text
     return _TEXTS[module]
 

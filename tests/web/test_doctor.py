@@ -70,3 +70,4 @@ def test_doctor_passes_a_sound_configuration(app, db, smtp_port):
     assert result.exit_code == 0, result.output
     assert "0 erreur(s), 0 avertissement(s)." in result.output
     assert "ok SMTP : 127.0.0.1" in result.output
+    assert "ok Moteur de recherche : postgres répond." in result.output

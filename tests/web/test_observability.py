@@ -113,9 +113,10 @@ def test_healthz_503_when_the_search_table_cannot_be_read(app, client, db):
 
 
 def test_healthz_degraded_but_200_when_meilisearch_is_unreachable(app, client):
-    ext = app.extensions["offre"]
-    ext["settings"] = ext["settings"].replace(search_backend="meilisearch",
-                                              meilisearch_url="http://127.0.0.1:9")
+    from web.search_ import use_settings
+
+    use_settings(app, app.extensions["offre"]["settings"].replace(search_backend="meilisearch",
+                                                                  meilisearch_url="http://127.0.0.1:9"))
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json()["status"] == "degraded"

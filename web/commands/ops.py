@@ -114,6 +114,18 @@ def _meilisearch(conf) -> list[Finding]:
     return [Finding("ok", "MEILISEARCH_KEY", "clé restreinte ; Meilisearch répond.")]
 
 
+def _search_engine(conf) -> list[Finding]:
+    """The configured engine's own check() (search.service), as /healthz reports it."""
+    from search.service import SearchService
+
+    health = SearchService.from_settings(conf).health(sessions())
+    if health["status"] == "ok":
+        return [Finding("ok", "Moteur de recherche", f"{health['backend']} répond.")]
+    level = "erreur" if health["status"] == "down" else "avertissement"
+    fallback = " ; PostgreSQL répond à sa place" if health.get("answering") else ""
+    return [Finding(level, "Moteur de recherche", f"{health['backend']} : {health.get('error')}{fallback}.")]
+
+
 def _database(conf) -> list[Finding]:
     found = []
     with sessions()() as session:
@@ -168,6 +180,7 @@ def doctor(strict):
     findings = [_secret(conf), *_urls(conf), _smtp(conf), *_meilisearch(conf)]
     try:
         findings += _database(conf)
+        findings += _search_engine(conf)
     except Exception as exc:  # the database itself is what is wrong
         findings.append(Finding("erreur", "Base de données", f"injoignable ({exc.__class__.__name__}) : "
                                 "vérifiez DATABASE_URL."))

@@ -1,4 +1,5 @@
-"""offre search …: the search index (sync from the outbox, rebuild, worker)."""
+"""offre search …: the search index (sync from the outbox, rebuild, worker), through
+the search service (search.service), built here from the settings without Flask."""
 
 from __future__ import annotations
 
@@ -7,15 +8,15 @@ import time
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
-from catalogue.db import transaction
-from search import sync
-from search.documents import all_documents
 from search.errors import SearchError
+from search.service import SearchService
 from web.commands.base import sessions, settings
-from web.search_ import backend_for
+
+
+def _service() -> SearchService:
+    return SearchService.from_settings(settings())
 
 
 @click.group("search", help="Index de recherche (PostgreSQL ou Meilisearch).")
@@ -28,7 +29,7 @@ def search_group():
 @with_appcontext
 def search_sync(batch):
     try:
-        result = sync.sync_all(sessions(), backend_for, batch)
+        result = _service().sync(sessions(), batch)
     except SearchError as exc:
         raise click.ClickException(f"Synchronisation impossible : {exc}") from exc
     click.echo(
@@ -44,11 +45,11 @@ def search_sync(batch):
 def search_worker(interval, batch):
     from web.logs import configure
 
-    configure(current_app.extensions["offre"]["settings"].log_format)
-    click.echo(f"Synchronisation continue ({current_app.extensions['offre']['settings'].search_backend}) ; Ctrl-C pour arrêter.")
+    configure(settings().log_format)
+    service = _service()
+    click.echo(f"Synchronisation continue ({service.name}) ; Ctrl-C pour arrêter.")
     try:
-        sync.worker(sessions(), backend_for, interval=interval, batch=batch,
-                    configured=current_app.extensions["offre"]["settings"].search_backend)
+        service.worker(sessions(), interval=interval, batch=batch)
     except KeyboardInterrupt:
         click.echo("Arrêt.")
 
@@ -57,19 +58,11 @@ def search_worker(interval, batch):
 @with_appcontext
 def search_rebuild():
     started = time.monotonic()
-    configured = current_app.extensions["offre"]["settings"].search_backend
     try:
-        if configured in sync.EXTERNAL:
-            # Feeding an external engine always starts from a full rebuild, the outbox on.
-            count = sync.switch_to(sessions(), configured, backend_for)
-        else:
-            with transaction(sessions(), actor="cli:search") as session:
-                count = backend_for(session).rebuild(all_documents(session))
-            sync.switch_to(sessions(), configured, backend_for)
+        count = _service().rebuild(sessions(), actor="cli:search")
     except SearchError as exc:
         raise click.ClickException(f"Reconstruction impossible : {exc}") from exc
-    shown = f"{count} offres" if isinstance(count, int) else "index"
-    click.echo(f"Index reconstruit ({shown}) en {time.monotonic() - started:.1f} s.")
+    click.echo(f"Index reconstruit ({count} offres) en {time.monotonic() - started:.1f} s.")
 
 
 @search_group.command("keys", help="Crée (une fois) les clés Meilisearch restreintes, depuis la clé maîtresse "

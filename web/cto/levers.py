@@ -17,7 +17,7 @@ Rules:
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import opening_hours
@@ -25,9 +25,9 @@ from werkzeug.datastructures import MultiDict
 
 from catalogue import hours, vocabulary
 from catalogue.schemas import parse_int
-from search.contract import SearchQuery, Sort
+from search.contract import Sort
 from web.public import queries as pq
-from web.search_ import load_services, run_search
+from web.search_ import SEARCH_ARGS, load_services, run_search
 
 PER_BARRIER = 5
 FETCH = 40  # candidates fetched per barrier before the days filter
@@ -171,15 +171,15 @@ def find(session, situation: SituationInput, default_radius_km: float, today: da
     week_start = next_week(today)
     out = []
     for barrier in situation.barriers:
-        query = SearchQuery(
-            code_commune=situation.code_commune,
-            radius_km=radius,
-            thematiques=(barrier,),
-            publics=tuple(situation.publics),
-            sort=Sort.PERTINENCE,
-            size=FETCH if situation.days else PER_BARRIER,
-            with_facets=False,
-        )
+        # Through the one schema of a search's parameters, as the pages and the API.
+        query = replace(SEARCH_ARGS.query({
+            "code_commune": situation.code_commune,
+            "rayon_km": f"{radius:g}",
+            "thematiques": [barrier],
+            "publics": list(situation.publics),
+            "tri": Sort.PERTINENCE.value,
+            "size": str(FETCH if situation.days else PER_BARRIER),
+        }), with_facets=False)
         page = run_search(query, log=log)
         kept: list[dict] = []
         closed = 0

@@ -858,4 +858,4 @@ def dashboard_csv(name):
 
 
 def init_app(app) -> None:
-    searchlog.install()
+    searchlog.install(app)

@@ -1,5 +1,6 @@
 """The anonymous search log: one row per search made through the site, the API or
-the levers, written by a listener of web.search_.run_search.
+the levers: a listener of the search service (search.service) keeps the row, and
+it is written once the request is over, in a transaction of its own.
 
 Kept: the week, the thematiques asked for or matched by the free text, the
 commune, the other filters as codes, the number of results. Never kept: the free
@@ -8,19 +9,22 @@ text itself, a point (it could be a home), who searched, when exactly.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import insert
 
 from catalogue.cto import SearchLog, week_of
 from search.contract import SearchPage, SearchQuery
-from web.db import get_session
+from web import search_
+from web.db import close_session, get_session
 
+logger = logging.getLogger(__name__)
 PARIS = ZoneInfo("Europe/Paris")
+PENDING = "search_log_pending"
 ORIGINS = {"api_root": "api", "search_api": "api", "public": "site", "exports": "export", "cto": "cto"}
-READ_ONLY = {"GET", "HEAD"}
 
 
 def row_of(query: SearchQuery, page: SearchPage, origin: str, today, matched: tuple[str, ...] = ()) -> dict:
@@ -60,20 +64,31 @@ def row_of(query: SearchQuery, page: SearchPage, origin: str, today, matched: tu
 
 
 def record(query: SearchQuery, page: SearchPage) -> None:
-    """The listener: one insert. Later pages of a search (page > 1, cursor) are
-    the same search and are not logged again; searches outside a request (CLI,
-    benchmarks) neither. On a read-only request it commits at once (nothing else
-    is pending); otherwise the request's own commit writes it."""
+    """The listener: what the log keeps of this search, written after the response
+    (`write_pending`). Later pages of a search (page > 1, cursor) are the same search
+    and are not logged again; searches outside a request (CLI, benchmarks) neither."""
     if not has_request_context() or query.page > 1 or query.cursor:
         return
     origin = ORIGINS.get(request.blueprint or "", request.blueprint or "autre")
-    session = get_session()
-    matched = _matched_elsewhere(session, query, page)
-    session.execute(
-        insert(SearchLog).values(**row_of(query, page, origin, datetime.now(PARIS).date(), matched))
-    )
-    if request.method in READ_ONLY:
-        session.commit()
+    matched = _matched_elsewhere(get_session(), query, page)
+    g.setdefault(PENDING, []).append(row_of(query, page, origin, datetime.now(PARIS).date(), matched))
+
+
+def write_pending(exc: BaseException | None = None) -> None:
+    """At the end of the request (teardown), the rows of its searches in their own
+    short transaction: a GET never commits the request's session. The request's
+    session is closed first (its connection back to the pool before another is
+    taken). Nothing is written when the request failed; a failure to write is
+    logged, never raised."""
+    rows = g.pop(PENDING, None)
+    if not rows or exc is not None:
+        return
+    close_session()
+    try:
+        with current_app.extensions["offre"]["sessionmaker"]() as session, session.begin():
+            session.execute(insert(SearchLog), rows)
+    except Exception:  # the log must never break a search
+        logger.exception("search log: %d row(s) not written", len(rows))
 
 
 def _matched_elsewhere(session, query: SearchQuery, page: SearchPage) -> tuple[str, ...]:
@@ -81,17 +96,17 @@ def _matched_elsewhere(session, query: SearchQuery, page: SearchPage) -> tuple[s
     them, when another engine (Meilisearch) answered without them."""
     if not query.text or not query.text.strip() or page.matched_thematiques:
         return ()
-    if current_app.extensions["offre"]["settings"].search_backend == "postgres":
+    engine = search_.service()
+    if not engine.external:
         return ()
     from search import textquery
-    from search.postgres import PostgresBackend
 
     tsquery = textquery.build_tsquery(session, query.text)
-    return PostgresBackend(session).matched_thematiques(tsquery) if tsquery else ()
+    return engine.postgres(session).matched_thematiques(tsquery) if tsquery else ()
 
 
-def install() -> None:
-    from web import search_
-
-    if record not in search_.SEARCH_LISTENERS:
-        search_.SEARCH_LISTENERS.append(record)
+def install(app) -> None:
+    """Listen to the app's searches; write their rows after each request."""
+    search_.service(app).listen(record)
+    if write_pending not in app.teardown_request_funcs.get(None, []):
+        app.teardown_request(write_pending)

@@ -202,12 +202,11 @@ def _suggestions(args: MultiDict, query, radius_km: float) -> list[dict]:
         remote.setlist("modes_accueil", ["a-distance"])
         candidates.append(("seulement les offres à distance (téléphone, en ligne)", remote))
     out = []
-    settings = _settings()
     for label, changed in candidates:
         changed.poplist("page")
         changed.poplist("cursor")
         try:
-            variant = search_.query_from_args(changed, default_radius_km=settings.default_radius_km)
+            variant = search_.parse_query(changed)
         except InvalidQuery:
             continue
         found = search_.run_search(replace(variant, size=1, with_facets=False), log=False).total
@@ -230,7 +229,7 @@ def _page_numbers(page: int, pages: int) -> list[int | None]:
 def results_view(session, args: MultiDict) -> dict:
     """The results page as one plain dict. Raises search.errors.InvalidQuery."""
     settings = _settings()
-    query = search_.query_from_args(args, default_radius_km=settings.default_radius_km)
+    query = search_.parse_query(args)
     # The filters count with search.facet_counts (what ticking gives), not the engine's facets.
     page = search_.run_search(replace(query, with_facets=False), log=True)
     services = search_.load_services(session, page.hits)

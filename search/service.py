@@ -1,0 +1,207 @@
+"""The search service: the one door to search, built once per application
+(web.search_.service()) or per command (the CLI, without Flask).
+
+It holds
+- the registry of engines (`ENGINES`: SEARCH_BACKEND name -> class), each class
+  `connect`ed once with its options (Meilisearch: its HTTP client), then bound to a
+  session per search (the session resolves communes, territories and opening
+  hours for every engine);
+- the fallback policy: what the configured engine cannot answer exactly
+  (UnsupportedFilter) or cannot answer now (SearchUnavailable, or an engine that
+  cannot even be set up), PostgreSQL answers, from the catalogue itself; a recent
+  fallback makes the health "degraded";
+- the listeners, called after each logged search (the anonymous search log);
+- the health, through the engine's own `check()`;
+- rebuild and sync of the index (search.sync), for the CLI and the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from catalogue.db import transaction
+from search import sync
+from search.contract import SearchBackend, SearchPage, SearchQuery
+from search.documents import all_documents
+from search.errors import SearchError, SearchUnavailable, UnsupportedFilter
+from search.meilisearch_ import MeilisearchBackend
+from search.postgres import PostgresBackend
+
+logger = logging.getLogger(__name__)
+
+# The engines a SEARCH_BACKEND may name. Each class has `connect(options)`, giving
+# a function session -> engine (what is costly to set up is set up there, once).
+ENGINES: dict[str, type] = {
+    "postgres": PostgresBackend,
+    "meilisearch": MeilisearchBackend,
+}
+DEFAULT_ENGINE = "postgres"
+# After a fallback, /healthz says "degraded" this long.
+FALLBACK_DEGRADED_S = 60
+
+Listener = Callable[[SearchQuery, SearchPage], None]
+
+
+class UnknownEngine(SearchError):
+    """SEARCH_BACKEND names no engine of the registry."""
+
+
+def engine_class(name: str) -> type:
+    """The class of the engine `name`; UnknownEngine (a clear French message naming
+    the known ones) otherwise."""
+    try:
+        return ENGINES[name]
+    except KeyError:
+        known = ", ".join(sorted(ENGINES))
+        raise UnknownEngine(f"moteur de recherche inconnu : « {name} » (SEARCH_BACKEND : {known})") from None
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """What an engine needs besides a session (Meilisearch: where and how)."""
+
+    url: str = ""
+    key: str = ""
+    index: str = "services"
+    timeout_s: float = 2.0
+
+
+def bind_engine(name: str, options: EngineOptions = EngineOptions()) -> Callable[[Session], SearchBackend]:
+    """session -> the engine `name`, connected once with `options`."""
+    return engine_class(name).connect(options)
+
+
+class SearchService:
+    """One per application: built from its settings, kept for its life."""
+
+    def __init__(self, engine: str = DEFAULT_ENGINE, options: EngineOptions = EngineOptions(), *,
+                 observe: Callable[[str, float], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.name = engine
+        self.options = options
+        self.listeners: list[Listener] = []
+        self.observe = observe
+        self.clock = clock
+        self.fallback_at: float | None = None
+        self.last_error: str | None = None
+        self._postgres = PostgresBackend.connect(options)
+        try:
+            self._bind = bind_engine(engine, options)
+            self.refused: SearchError | None = None
+        except SearchError as exc:
+            # A wrong configuration (an unknown engine, Meilisearch without its URL):
+            # PostgreSQL answers, the health says why (as when the engine is down).
+            self._bind = None
+            self.refused = exc
+
+    @classmethod
+    def from_settings(cls, settings, **kwargs) -> SearchService:
+        """The service that the settings (web.settings.Settings, or any object with
+        the same attributes) describe."""
+        options = EngineOptions(url=settings.meilisearch_url, key=settings.meilisearch_key,
+                                index=settings.meilisearch_index)
+        return cls(settings.search_backend, options, **kwargs)
+
+    # --- engines ------------------------------------------------------------------
+    @property
+    def external(self) -> bool:
+        """True when the configured engine is not PostgreSQL (it has an index to feed)."""
+        return self.name != DEFAULT_ENGINE
+
+    def engine(self, session: Session) -> SearchBackend:
+        """The configured engine, bound to `session`. SearchError if it cannot be set up."""
+        if self._bind is None:
+            raise self.refused
+        return self._bind(session)
+
+    def postgres(self, session: Session) -> PostgresBackend:
+        """The PostgreSQL engine (the fallback, and the filter counts of the pages)."""
+        return self._postgres(session)
+
+    # --- searching ---------------------------------------------------------------
+    def listen(self, listener: Listener) -> None:
+        """Call `listener(query, page)` after each logged search (once, however often
+        it is registered). A failing listener is logged, never raised."""
+        if listener not in self.listeners:
+            self.listeners.append(listener)
+
+    def search(self, session: Session, query: SearchQuery, *, log: bool = True) -> SearchPage:
+        """One page of results from the configured engine, PostgreSQL answering
+        what it cannot (see the module). InvalidQuery propagates (a 400 for the caller)."""
+        started = time.perf_counter()
+        page, answered = self._answer(session, query)
+        if self.observe is not None:
+            self.observe(answered, time.perf_counter() - started)
+        if log:
+            for listener in list(self.listeners):
+                try:
+                    listener(query, page)
+                except Exception:  # a listener must never break the search
+                    logger.exception("search listener %r failed", listener)
+        return page
+
+    def _answer(self, session: Session, query: SearchQuery) -> tuple[SearchPage, str]:
+        try:
+            backend = self.engine(session)
+        except SearchError as exc:
+            self._note_fallback(exc)
+            return self.postgres(session).search(query), DEFAULT_ENGINE
+        try:
+            return backend.search(query), backend.name
+        except UnsupportedFilter:
+            # What the engine cannot answer exactly (opening hours, cursors), PostgreSQL does.
+            return self.postgres(session).search(query), DEFAULT_ENGINE
+        except SearchUnavailable as exc:
+            if backend.name == DEFAULT_ENGINE:
+                raise
+            self._note_fallback(exc)
+            return self.postgres(session).search(query), DEFAULT_ENGINE
+
+    def _note_fallback(self, exc: Exception) -> None:
+        self.fallback_at = self.clock()
+        self.last_error = str(exc)
+        logger.warning("search engine unavailable, PostgreSQL answers instead: %s", exc)
+
+    # --- health ------------------------------------------------------------------
+    def health(self, sessions: sessionmaker[Session]) -> dict:
+        """The engine's own check(): PostgreSQL, its search table read ("down" when
+        it cannot); an external engine, a real query ("degraded" when it cannot, or
+        fell back lately: PostgreSQL answers)."""
+        started = time.perf_counter()
+        try:
+            with sessions() as session:
+                self.engine(session).check()
+        except SearchError as exc:
+            if not self.external:
+                return {"status": "down", "backend": self.name, "error": str(exc)[:200]}
+            return {"status": "degraded", "backend": self.name, "answering": DEFAULT_ENGINE, "error": str(exc)}
+        ms = round((time.perf_counter() - started) * 1000, 1)
+        if self.fallback_at is not None and self.clock() - self.fallback_at < FALLBACK_DEGRADED_S:
+            return {"status": "degraded", "backend": self.name, "answering": DEFAULT_ENGINE,
+                    "error": self.last_error}
+        return {"status": "ok", "backend": self.name, **({} if self.external else {"ms": ms})}
+
+    # --- the index ---------------------------------------------------------------
+    def rebuild(self, sessions: sessionmaker[Session], actor: str = "cli:search") -> int:
+        """Rebuild the whole index, then make the database feed this engine
+        (search.sync.switch_to). Returns the documents indexed."""
+        if self.external:
+            # Feeding an external engine always starts from a full rebuild, the outbox on.
+            return sync.switch_to(sessions, self.name, self.engine)
+        with transaction(sessions, actor=actor) as session:
+            count = self.engine(session).rebuild(all_documents(session))
+        sync.switch_to(sessions, self.name, self.engine)
+        return count
+
+    def sync(self, sessions: sessionmaker[Session], batch: int = 1000) -> sync.SyncResult:
+        """Apply the pending outbox rows to the index until none is left."""
+        return sync.sync_all(sessions, self.engine, batch)
+
+    def worker(self, sessions: sessionmaker[Session], **kwargs) -> None:
+        """Sync forever (search.sync.worker), switching engines first when needed."""
+        sync.worker(sessions, self.engine, configured=self.name, **kwargs)
