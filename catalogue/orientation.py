@@ -286,10 +286,10 @@ def create_orientation(session: Session, *, referent: User, service: Service, pe
 
 
 def add_event(session, orientation, kind, actor: User | None, at, *, reason=None, message=None, label=None):
-    event = OrientationEvent(orientation_id=orientation.id, at=at, actor_id=actor.id if actor else None,
-                             actor_label=label, kind=kind, reason=reason, message=message)
-    session.add(event)
+    event = OrientationEvent(at=at, actor_id=actor.id if actor else None, actor_label=label, kind=kind,
+                             reason=reason, message=message)
     orientation.events.append(event)
+    session.flush()
     return event
 
 
