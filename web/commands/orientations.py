@@ -6,7 +6,7 @@ idempotent (a reminder is recorded with its date; anonymised data stay so)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 
 import click
 from flask.cli import with_appcontext
@@ -21,7 +21,8 @@ from web.orientation import notify
 
 def send_reminders(factory, conf, today: date | None = None, dry_run: bool = False) -> dict:
     """Remind the structures of the orientations due; returns counts."""
-    today = today or datetime.now(orientations.PARIS).date()
+    now = datetime.now(UTC) if today is None else datetime.combine(today, time(8), tzinfo=orientations.PARIS)
+    today = today or now.astimezone(orientations.PARIS).date()
     counts = {"dues": 0, "courriels": 0, "echecs": 0}
     with factory() as session:
         due = orientations.due_reminders(session, today, conf.orientation_reminder_days)
@@ -34,7 +35,7 @@ def send_reminders(factory, conf, today: date | None = None, dry_run: bool = Fal
             if not ok:
                 counts["echecs"] += 1
                 continue
-            orientations.record_reminder(session, o, recipients)
+            orientations.record_reminder(session, o, recipients, now=now)
             counts["courriels"] += 1 if recipients else 0
             session.commit()
     return counts
