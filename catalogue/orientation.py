@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -32,6 +32,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    func,
     select,
     text,
 )
@@ -48,6 +49,8 @@ MAX_NAME = 100
 MAX_CONTACT = 300
 MAX_MESSAGE = 4000
 MAX_NEEDS = 20
+# Orientations one referent may send in an hour: each one e-mails a structure's members.
+MAX_PER_HOUR = 30
 # Who may ask for an offer, in data·inclusion v1 (PersonneMobilisatrice).
 PROFESSIONALS = "professionnels"
 
@@ -384,6 +387,12 @@ def received_by(session: Session, user: User, limit: int = 200) -> list[Orientat
         .order_by(Orientation.closed_at.is_not(None), Orientation.waiting_since.desc(), Orientation.id.desc())
         .limit(limit)
     ))
+
+
+def sent_in_the_last_hour(session: Session, user: User, now: datetime | None = None) -> int:
+    since = _now(now) - timedelta(hours=1)
+    return session.scalar(select(func.count(Orientation.id)).where(
+        Orientation.referent_id == user.id, Orientation.created_at >= since)) or 0
 
 
 # --- reminders --------------------------------------------------------------------------

@@ -86,6 +86,10 @@ def create(service_id):
     _no_files()
     session = get_session()
     service = _service_or_404(session, service_id)
+    if orientations.sent_in_the_last_hour(session, current_user()) >= orientations.MAX_PER_HOUR:
+        return render_template("error.html", code=429, title="Trop d'orientations",
+                               message=f"Vous avez envoyé {orientations.MAX_PER_HOUR} orientations dans l'heure : "
+                                       "réessayez plus tard, ou écrivez à l'équipe du SPIE."), 429
     form = request.form
     person = orientations.Person(nom=form.get("nom", ""), contact=form.get("contact", ""))
     try:

@@ -116,3 +116,13 @@ def test_no_personal_data_in_urls_or_logs(client, world, smtp, caplog):
     client.get(r.headers["Location"])
     client.get("/orientations")
     assert "Zébulon" not in caplog.text and "06 12" not in caplog.text
+
+
+def test_a_referent_cannot_flood_a_structure(client, db, world, smtp, monkeypatch):
+    from catalogue import orientation
+
+    monkeypatch.setattr(orientation, "MAX_PER_HOUR", 2)
+    as_user(client, world["users"]["verifie"])
+    url = f"/services/{world['a_pub'].id}/orienter"
+    statuses = [post(client, url, orient_form(nom=f"P{i}")).status_code for i in range(3)]
+    assert statuses == [302, 302, 429]
