@@ -59,7 +59,7 @@ def csv():
                               [[r["label"], r["count"], "" if r["pct"] is None else r["pct"]] for r in data["reasons"]])
     else:
         key = {"thematiques": "groups", "territoires": "territories", "structures": "structures"}[table]
-        body = views.rows_csv(f"{title} : par {TABLES[table].lower()}", [TABLES[table], *stats.COLUMNS],
+        body = views.rows_csv(f"{title} : par {TABLES[table][0].lower()}{TABLES[table][1:]}", [TABLES[table], *stats.COLUMNS],
                               [t.as_row() for t in [*data[key], data["total"]]])
     response = current_app.response_class(body, mimetype="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="orientations-{table}-{date.today():%Y-%m-%d}.csv"'
