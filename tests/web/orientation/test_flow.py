@@ -108,7 +108,7 @@ def test_decisions_refuse_bad_input(client, world, sent):
     assert r.status_code == 400 and "Statut : impossible" in text_of(r)
 
 
-def test_no_personal_data_in_urls_or_logs(client, world, smtp, caplog):
+def test_no_personal_data_in_urls_or_logs(client, db, world, smtp, caplog):
     caplog.set_level(logging.DEBUG)
     as_user(client, world["users"]["verifie"])
     r = post(client, f"/services/{world['a_pub'].id}/orienter", orient_form(nom="Zébulon Secret"))
@@ -116,6 +116,11 @@ def test_no_personal_data_in_urls_or_logs(client, world, smtp, caplog):
     client.get(r.headers["Location"])
     client.get("/orientations")
     assert "Zébulon" not in caplog.text and "06 12" not in caplog.text
+    from sqlalchemy import text
+
+    logged = db.execute(text("SELECT count(*) FROM search_log WHERE CAST(to_jsonb(search_log) AS text) "
+                             "ILIKE '%zébulon%'")).scalar()
+    assert logged == 0
 
 
 def test_a_referent_cannot_flood_a_structure(client, db, world, smtp, monkeypatch):
