@@ -43,10 +43,16 @@ def log_access(session: Session, user: User | None, orientations, action: str) -
 
 
 def accesses(session: Session, orientation: Orientation, limit: int = 200) -> list[PersonalDataAccess]:
-    return list(session.scalars(
-        select(PersonalDataAccess).where(PersonalDataAccess.orientation_id == orientation.id)
+    """The reads of an orientation, newest first; each with `.user` (None once the
+    account is deleted)."""
+    rows = session.execute(
+        select(PersonalDataAccess, User).outerjoin(User, User.id == PersonalDataAccess.user_id)
+        .where(PersonalDataAccess.orientation_id == orientation.id)
         .order_by(PersonalDataAccess.id.desc()).limit(limit)
-    ))
+    ).all()
+    for access, user in rows:
+        access.user = user
+    return [access for access, _ in rows]
 
 
 def anonymise(session: Session, orientation: Orientation, *, kind: str = "anonymisee", actor: User | None = None,

@@ -30,6 +30,8 @@ def test_who_reads_an_orientation(client, db, world, sent, role):
     r = client.get(sent["url"])
     if role in READERS:
         assert r.status_code == 200 and "Marie Curie" in r.get_data(as_text=True)
+        if role in ("moderateur", "administrateur"):  # the SPIE team sees who read it
+            assert f"{user.email} — detail" in r.get_data(as_text=True)
         assert (user.id, "detail") in _accesses(db, sent["public_id"])
     else:
         assert r.status_code == 404
