@@ -258,3 +258,55 @@ def can_read_shortlist(session: Session, user: User | None, shortlist) -> bool:
         select(Situation.id).join(Committee, Committee.id == Situation.committee_id)
         .where(Situation.shortlist_id == shortlist.id, readable_committees(user)).limit(1)
     ) is not None
+
+
+# --- orientations (issue 19, feat-orient) ------------------------------------------------
+#
+# An orientation carries a person's data (name or initials, contact, needs): only
+# the referent who sent it, the members of the structure that receives it and the
+# SPIE team of the structure's territory (administrators; moderators whose scope
+# covers the structure) read it. CTO members who are none of these see only the
+# steering's aggregates (/pilotage/orientations). Every read is logged
+# (catalogue.orientation_privacy.log_access).
+
+
+def can_orient(session: Session, user: User | None, service: Service) -> bool:
+    """Send an orientation to the offer's structure: any professional, for an offer
+    that professionals may mobilise (catalogue.orientation.orientable)."""
+    from catalogue.orientation import orientable
+
+    return is_professional(user) and orientable(service)
+
+
+def is_orientation_receiver(session: Session, user: User | None, orientation) -> bool:
+    """A member (or admin) of the receiving structure: accepts, refuses, asks."""
+    return is_professional(user) and role_in(session, user, orientation.structure_id) is not None
+
+
+def can_handle_personal_data(session: Session, user: User | None, orientation) -> bool:
+    """The SPIE team of the orientation's territory: reads it, exports and erases
+    the person's data on request."""
+    return is_professional(user) and moderates_structure(session, user, orientation.structure)
+
+
+def can_read_orientation(session: Session, user: User | None, orientation) -> bool:
+    if not is_professional(user):
+        return False
+    return (orientation.referent_id == user.id or is_orientation_receiver(session, user, orientation)
+            or can_handle_personal_data(session, user, orientation))
+
+
+def can_answer_orientation(session: Session, user: User | None, orientation) -> bool:
+    """Accept, refuse, ask for information: the receiving structure's members."""
+    return orientation.is_open and is_orientation_receiver(session, user, orientation)
+
+
+def can_reply_orientation(user: User | None, orientation) -> bool:
+    """Give the information asked: the referent who sent it."""
+    return is_professional(user) and orientation.is_open and orientation.referent_id == user.id
+
+
+def can_use_data_rights(session: Session, user: User | None) -> bool:
+    """The page of the rights of access and erasure: the SPIE team (administrators,
+    moderators); each orientation found is then checked by can_handle_personal_data."""
+    return is_professional(user) and is_moderator(session, user)

@@ -40,6 +40,9 @@ BLUEPRINTS = [
     "web.backoffice.routes",
     "web.backoffice.tokens",
     "web.cto.routes",
+    "web.orientation.routes",
+    "web.orientation.rights",
+    "web.orientation.steering",
 ]
 
 

@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "web.commands.cto",
     "web.commands.schedule",
     "web.commands.ops",
+    "web.commands.orientations",
 ]
 
 

@@ -159,6 +159,20 @@ class Settings:
         60, "Durée maximale (secondes) d'une requête avant que gunicorn relance le processus."
     )
 
+    # --- orientations (issue 19, feat-orient) ---
+    orientation_attachments: bool = setting(
+        False, "Pièces jointes aux orientations : refusées (false, seule valeur prise en charge : un envoi "
+        "avec fichier est refusé) ; les documents passent par la structure, pas par le service.",
+    )
+    orientation_reminder_days: int = setting(
+        5, "Jours ouvrés (hors week-ends et jours fériés français) sans réponse d'une structure avant "
+        "qu'une orientation lui soit rappelée par courriel (puis de nouveau tous les N jours ouvrés).",
+    )
+    orientation_retention_months: int = setting(
+        24, "Durée de conservation des données personnelles d'une orientation, en mois après sa clôture "
+        "(ensuite anonymisées par le planificateur).",
+    )
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
         environ = os.environ if environ is None else environ

@@ -55,6 +55,10 @@ JOBS: tuple[Job, ...] = (
         "Relances par courriel des offres à vérifier, chaque matin à 7 h."),
     Job("purge-cto", "30 3 * * *", ("cto", "purge"),
         "Purge du journal anonyme des recherches et des listes de leviers expirées, chaque nuit."),
+    Job("relances-orientations", "0 8 * * 1-5", ("orientations", "remind"),
+        "Relance des structures qui n'ont pas répondu à une orientation, chaque jour ouvré à 8 h."),
+    Job("anonymisation-orientations", "45 3 * * *", ("orientations", "anonymise"),
+        "Anonymisation des orientations closes depuis plus de ORIENTATION_RETENTION_MONTHS mois, chaque nuit."),
     Job("index-recherche", "17 * * * *", ("search", "sync"),
         "Filet de sécurité, chaque heure : applique à l'index ce que le processus search-worker "
         "n'aurait pas appliqué (rien avec le moteur PostgreSQL).", timeout=timedelta(minutes=50)),

@@ -125,7 +125,24 @@ POLICY = {
     "cto.coverage_synthesis_csv": "pilotage",
     "cto.demand": "pilotage",
     "cto.demand_csv": "pilotage",
+    # Orientations (feat-orient): "orientation" = a logged-in professional's pages; the
+    # orientation of the matrix (to structure B, sent by B's referent) is read only by
+    # the SPIE team of its territory here (moderateur of 02, administrateur);
+    # "droits" = the rights of access and erasure: the SPIE team only.
+    "orientation.new": "orientation",
+    "orientation.create": "orientation",
+    "orientation.mine": "orientation",
+    "orientation.inbox": "orientation",
+    "orientation.detail": "orientation",
+    "orientation.decide": "orientation",
+    "orientation.reply": "orientation",
+    "orientation_rights.rights": "droits",
+    "orientation_rights.rights_action": "droits",
+    "orientation_steering.page": "pilotage",
+    "orientation_steering.csv": "pilotage",
 }
+ORIENTATION_SECRET = "Personne secrète B"
+ORIENTATION_READERS = {"moderateur", "administrateur"}
 
 
 def _rules():
@@ -199,6 +216,11 @@ def cto_world(db, client, world, smtp):
     cto.annotate(shortlist, str(world["b_pub"].id), "Note secrète de B")
     cto.share(shortlist)
     situation = cto.add_situation(db, committee_b, "B-DOS-1", shortlist.id, referent_b.id)
+    from catalogue.orientation import Person, create_orientation
+
+    orientation = create_orientation(
+        db, referent=referent_b, service=world["b_pub"], person=Person(ORIENTATION_SECRET, "secret-b@example.org"),
+        needs=["mobilite--preparer-un-permis"], message=None, consent=True)
     db.commit()
     users.update({"inscrit": inscrit, "membre": users["membre_a"], "admin_structure": users["admin_a"]})
     targets = {
@@ -206,6 +228,7 @@ def cto_world(db, client, world, smtp):
         "name": "offres.csv", "partner_id": "atelier-1", "token": "jeton-inconnu",
         "committee_id": str(committee_b.public_id), "situation_id": str(situation.public_id),
         "membership_id": str(membership_b.id), "share_token": shortlist.share_token,
+        "orientation_id": str(orientation.public_id),
     }
     return {"users": users, "committee_b": committee_b, "shortlist": shortlist, "targets": targets,
             "committee_a": committee_a}
@@ -330,6 +353,13 @@ def test_route_matrix(client, db, world, cto_world, endpoint, rule, method):
                     problems.append(f"{where} : les données du comité B ont changé")
                 if any(secret in body for secret in SECRETS):
                     problems.append(f"{where} : une donnée du comité B est montrée")
+        elif kind in ("orientation", "droits"):
+            if role == "anonyme" and not _to_login(response):
+                problems.append(f"{where} : ouvert sans connexion")
+            if kind == "droits" and role not in ORIENTATION_READERS | {"anonyme"} and response.status_code != 403:
+                problems.append(f"{where} : les droits des personnes s'ouvrent hors de l'équipe du SPIE")
+            if role not in ORIENTATION_READERS and ORIENTATION_SECRET in body:
+                problems.append(f"{where} : une orientation est lue par qui n'y a pas droit")
         if kind not in ("cto", "cto_b") and any(s in body for s in SECRETS):
             problems.append(f"{where} : une donnée du comité B est montrée")
     assert not problems, "\n".join(problems)
