@@ -40,6 +40,8 @@ BLUEPRINTS = [
     "web.backoffice.routes",
     "web.backoffice.tokens",
     "web.cto.routes",
+    "web.cto.prescriptions",  # SPIE prescriptions (feat-prescr)
+    "web.cto.prescription_steering",  # /pilotage/prescriptions (feat-prescr)
 ]
 
 
