@@ -239,7 +239,8 @@ def _person(session: Session, data: dict, errors: dict) -> dict:
         else:
             errors["code_commune"] = [f"« {typed} » : choisissez la commune dans la liste proposée "
                                       "ou indiquez son code INSEE"]
-    elif code and not session.scalar(text("SELECT 1 FROM geo_commune WHERE code = :c"), {"c": code[:5]}):
+    elif code and (len(code) != 5 or not session.scalar(text("SELECT 1 FROM geo_commune WHERE code = :c"),
+                                                         {"c": code})):
         errors["code_commune"] = [f"commune inconnue « {code[:10]} »"]
     out["code_commune"] = code or None
     return out
