@@ -59,6 +59,8 @@ DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
           "novembre", "décembre")
 COHORTS_AHEAD = 6
+READ_PAGES = {"fiche": "la fiche", "mes-prescriptions": "« Mes prescriptions »",
+              "liste-equipe": "la liste de l'équipe du SPIE"}
 LIMITS = {"personne_nom": 120, "personne_contact": 200, "situation": 2000, "disponibilites": 500,
           "referent_nom": 120, "referent_telephone": 30, "referent_courriel": 254, "referent_structure": 200,
           "motif": 500, "description": 500}
@@ -313,11 +315,16 @@ def log_reads(session: Session, user: User, prescriptions: list[Prescription], w
         ])
 
 
-def reads_of(session: Session, prescription: Prescription) -> list[PrescriptionRead]:
-    return list(session.scalars(
-        select(PrescriptionRead).where(PrescriptionRead.prescription_id == prescription.id)
-        .order_by(PrescriptionRead.at.desc()).limit(200)
-    ))
+def reads_of(session: Session, prescription: Prescription) -> list[dict]:
+    """The latest reads: when, which page, by whom (their e-mail address)."""
+    rows = session.execute(
+        select(PrescriptionRead.at, PrescriptionRead.what, PrescriptionRead.user_id, User.email)
+        .outerjoin(User, User.id == PrescriptionRead.user_id)
+        .where(PrescriptionRead.prescription_id == prescription.id)
+        .order_by(PrescriptionRead.at.desc(), PrescriptionRead.id.desc()).limit(200)
+    ).all()
+    return [{"at": r.at, "what": READ_PAGES.get(r.what, r.what), "user_id": r.user_id, "email": r.email}
+            for r in rows]
 
 
 def progress(prescription: Prescription) -> tuple[int, int]:

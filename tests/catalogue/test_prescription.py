@@ -154,4 +154,4 @@ def test_who_reads_a_prescription(db, territories, referent, factories):
     assert not permissions.can_prescribe(db, nobody)
     assert permissions.is_spie_team(db, territory_team) and not permissions.is_spie_team(db, committee_member)
     rx.log_reads(db, territory_team, [p], "fiche")
-    assert [(r.user_id, r.what) for r in rx.reads_of(db, p)] == [(territory_team.id, "fiche")]
+    assert [(r["email"], r["what"]) for r in rx.reads_of(db, p)] == [("equipe-laon@example.org", "la fiche")]
