@@ -109,3 +109,25 @@ def test_steering_page(page, live_server, people, artifacts):
     assert page.locator("h1").inner_text() == "Prescriptions SPIE par cohorte"
     _shots(page, artifacts, "pilotage")
     assert _serious(page) == []
+
+
+def test_levers_tell_the_truth_in_a_rural_commune(page, live_server, people, artifacts):
+    """Aubenton without a vehicle: on-site and remote answers apart, no distance among
+    the remote ones, barriers without an on-site answer flagged."""
+    _login(page, live_server, people["team"])
+    page.goto(live_server + "/cto/leviers")
+    page.get_by_label("Commune où vit la personne").fill("Aubenton")
+    page.get_by_label("Mobilité", exact=True).check()
+    page.get_by_label("Garde d'enfant", exact=True).check()
+    page.get_by_role("checkbox", name=re.compile("Sans véhicule")).check()
+    page.get_by_role("button", name="Trouver des leviers et enregistrer la liste").click()
+    page.wait_for_load_state()
+    assert "/cto/listes/" in page.url, page.locator(".form-errors").all_inner_texts()
+    for section in page.locator("section.barrier").all():
+        assert section.locator("h3", has_text="Sur place, à moins de 10 km").count() <= 1
+        remote = section.locator("h3", has_text="À distance")
+        if remote.count():
+            after = section.inner_text().split("À distance", 1)[1]
+            assert not re.search(r"à \d+(,\d)? km", after), after[:300]
+    _shots(page, artifacts, "leviers-aubenton")
+    assert _serious(page) == []
