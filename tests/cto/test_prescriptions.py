@@ -40,7 +40,7 @@ def _prescribe(client, **extra):
         "csrf_token": csrf_token(client), "territoire": "laonnois", "cohorte": f"{TODAY:%Y-%m}",
         "personne_nom": "Camille Martin", "personne_contact": "camille@example.net",
         "situation": "Sans emploi, deux enfants, sans permis.", "freins": ["mobilite", "garde-enfant-famille"],
-        "jours": ["lundi"], "referent_nom": "Ré Férente", "referent_courriel": "referente@example.org",
+        "jours": ["lundi"], "code_commune": "02408", "referent_nom": "Ré Férente", "referent_courriel": "referente@example.org",
         "consentement": "oui", "consentement_par": "personne", "consentement_date": TODAY.isoformat(),
     }
     data.update(extra)
@@ -74,6 +74,11 @@ def test_prescription_to_committee_plan_and_follow_up(db, client, setting):
     assert p.situation.reference in agenda and "Camille" not in agenda
     pdf = client.get(f"/cto/comites/{setting['committee'].public_id}/ordre-du-jour.pdf")
     assert pdf.status_code == 200 and b"Camille" not in pdf.data
+    # Levers for this situation, from the prescription's commune, barriers and constraints only.
+    r = client.post("/cto/leviers", data={"csrf_token": csrf_token(client), "commune": "Laon (02000)",
+                                          "code_commune": "02408", "freins": p.barriers, "jours": p.days,
+                                          "duree": "30"})
+    assert r.status_code == 302 and "Trouver des leviers pour cette situation" in page
     # The plan decided in committee.
     r = client.post(f"/cto/prescriptions/{p.public_id}/plan", data={
         "csrf_token": csrf_token(client), "type": "levier", "frein": "mobilite", "description": "Auto-école sociale"})
