@@ -409,7 +409,8 @@ _UNMET_SQL = text(
     """
     WITH map(c, g) AS (SELECT * FROM unnest(CAST(:keys AS text[]), CAST(:groups AS text[]))),
     rows AS (
-        SELECT l.id, l.week, l.code_commune, l.result_count, x.g
+        SELECT l.id, l.week, l.code_commune, l.result_count, x.g,
+               (l.filters->>'reponses_proximite') = '0' AS no_nearby
         FROM search_log l
         LEFT JOIN LATERAL (
             SELECT DISTINCT map.g FROM unnest(l.thematiques) t JOIN map ON map.c = split_part(t, '--', 1)
@@ -419,10 +420,11 @@ _UNMET_SQL = text(
     SELECT r.week, r.g AS groupe, r.code_commune, gc.nom AS commune,
            count(*) AS searches,
            count(*) FILTER (WHERE r.result_count = 0) AS zero,
-           count(*) FILTER (WHERE r.result_count BETWEEN 1 AND :low) AS low
+           count(*) FILTER (WHERE r.result_count BETWEEN 1 AND :low) AS low,
+           count(*) FILTER (WHERE r.no_nearby) AS no_nearby
     FROM rows r LEFT JOIN geo_commune gc ON gc.code = r.code_commune
     GROUP BY r.week, r.g, r.code_commune, gc.nom
-    HAVING count(*) FILTER (WHERE r.result_count <= :low) > 0 OR :all_rows
+    HAVING count(*) FILTER (WHERE r.result_count <= :low OR r.no_nearby) > 0 OR :all_rows
     ORDER BY r.week DESC, zero DESC, low DESC, r.g NULLS LAST, gc.nom NULLS LAST
     LIMIT :limit
     """
@@ -444,9 +446,11 @@ def unmet_demand(
     session: Session, since: date, *, low: int = LOW_RESULTS, limit: int = 2000, all_rows: bool = False
 ) -> list[dict]:
     """Searches by week x SPIE thematic x commune since the week of `since`, with
-    how many had no result and how few (1 to `low`). Only the rows with zero- or
-    low-result searches unless `all_rows`. A search asking for two thematics
-    counts in each."""
+    how many had no result, how few (1 to `low`), and how many lever searches
+    of the CTO found no on-site answer within the person's reach (`no_nearby`,
+    « aucune réponse de proximité »: catalogue.levers). Only the rows with zero-,
+    low-result or no-nearby searches unless `all_rows`. A search asking for two
+    thematics counts in each."""
     keys, groups = _group_map()
     rows = session.execute(
         _UNMET_SQL,
@@ -480,9 +484,10 @@ def top_unmet(session: Session, since: date, *, low: int = LOW_RESULTS, limit: i
         key = (r["groupe"], r["code_commune"])
         t = totals.setdefault(
             key, {"groupe": r["groupe"], "code_commune": r["code_commune"], "commune": r["commune"],
-                  "searches": 0, "zero": 0, "low": 0}
+                  "searches": 0, "zero": 0, "low": 0, "no_nearby": 0}
         )
-        for k in ("searches", "zero", "low"):
+        for k in ("searches", "zero", "low", "no_nearby"):
             t[k] += r[k]
-    ranked = sorted(totals.values(), key=lambda t: (-t["zero"], -t["low"], -t["searches"], str(t["commune"])))
+    ranked = sorted(totals.values(),
+                    key=lambda t: (-t["zero"], -t["no_nearby"], -t["low"], -t["searches"], str(t["commune"])))
     return ranked[:limit]

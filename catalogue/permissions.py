@@ -310,3 +310,52 @@ def can_use_data_rights(session: Session, user: User | None) -> bool:
     """The page of the rights of access and erasure: the SPIE team (administrators,
     moderators); each orientation found is then checked by can_handle_personal_data."""
     return is_professional(user) and is_moderator(session, user)
+# --- Prescriptions SPIE (feat-prescr) ---------------------------------------------------
+#
+# A prescription carries a person's data: the referent who wrote it and the SPIE team
+# of its territory read it, nobody else. The SPIE team of a territory: the service's
+# administrators, the moderators whose scope covers the territory, and the CTO members
+# of the whole territory (a membership of one committee is not enough: a member of
+# committee A reads no prescription, of territory A or B).
+
+
+def can_prescribe(session: Session, user: User | None) -> bool:
+    """The form and « Mes prescriptions »: a referent of any partner (a member of a
+    structure), the SPIE team and the CTO members; not an account with no role."""
+    if not is_professional(user):
+        return False
+    if user.is_admin or has_cto_access(session, user):
+        return True
+    return session.scalar(select(Membership.id).where(Membership.user_id == user.id).limit(1)) is not None
+
+
+def spie_territories(session: Session, user: User | None) -> set[str] | None:
+    """The territories whose SPIE team `user` belongs to (None: all of them, for an
+    administrator)."""
+    if not is_professional(user):
+        return set()
+    covered = moderated_territories(session, user)
+    if covered is None:
+        return None
+    return covered | {m.territory_slug for m in _cto_memberships(session, user) if m.territory_slug}
+
+
+def is_spie_team(session: Session, user: User | None) -> bool:
+    """/cto/prescriptions: a member of the SPIE team of at least one territory."""
+    territories = spie_territories(session, user)
+    return territories is None or bool(territories)
+
+
+def can_manage_prescription(session: Session, user: User | None, prescription) -> bool:
+    """Put on an agenda, record the plan, close: the SPIE team of its territory."""
+    territories = spie_territories(session, user)
+    return territories is None or prescription.territory_slug in territories
+
+
+def can_read_prescription(session: Session, user: User | None, prescription) -> bool:
+    """Its personal data: its prescriber and the SPIE team of its territory."""
+    if not is_professional(user):
+        return False
+    if prescription.prescriber_id == user.id:
+        return True
+    return can_manage_prescription(session, user, prescription)

@@ -18,6 +18,7 @@ MODEL_MODULES = [
     "catalogue.freshness",  # freshness reminders sent (migration 0007)
     "catalogue.jobs",  # last runs of the scheduled jobs (migration 0012)
     "catalogue.orientation",  # orientations, their history, reads of personal data (migration 0019)
+    "catalogue.prescription",  # SPIE prescriptions, plan actions, reads (migration 0021_feat_prescr)
     "importers.models",  # import runs, quarantine (migration 0002)
     "search.models",  # search support, anonymous search log (migration 0003)
 ]

@@ -43,6 +43,8 @@ BLUEPRINTS = [
     "web.orientation.routes",
     "web.orientation.rights",
     "web.orientation.steering",
+    "web.cto.prescriptions",  # SPIE prescriptions (feat-prescr)
+    "web.cto.prescription_steering",  # /pilotage/prescriptions (feat-prescr)
 ]
 
 

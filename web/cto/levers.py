@@ -1,74 +1,42 @@
-"""« Trouver des leviers »: a situation described without identifying data, and
-per barrier the best eligible and reachable offers, found by the search itself
-(one SearchQuery per barrier).
-
-Rules:
-- eligible and reachable as in the search: from the commune, remote or on site
-  within the radius (the N km the person can travel without a vehicle, else
-  the default radius of the settings);
-- publics: an offer for one of them or for everybody;
-- available days: an offer whose opening hours are known and closed on every
-  available day is left out; one with no readable hours is kept and said so;
-- the best PER_BARRIER offers by pertinence (proximity and freshness, no text);
-- a barrier with no eligible, reachable offer is flagged « sans réponse sur le
-  territoire ».
-"""
+"""« Trouver des leviers », the web side: the situation read from the form, and the
+catalogue's search handed to the rules of catalogue.levers (which see). Each
+barrier's search is logged once (the anonymous search log), with the number of
+on-site answers within reach (`reponses_proximite`)."""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from dataclasses import replace
+from datetime import date
 
-import opening_hours
 from werkzeug.datastructures import MultiDict
 
-from catalogue import hours, vocabulary
+from catalogue import levers as rules
+from catalogue import vocabulary
+from catalogue.levers import (  # noqa: F401  (the names the CTO pages use)
+    DAY_INDEX,
+    DAYS,
+    DEFAULT_NO_VEHICLE_KM,
+    EXCLUDED_WORDS,
+    FETCH,
+    MAX_KM,
+    MIN_KM,
+    ON_SITE,
+    PER_BARRIER,
+    REMOTE,
+    BarrierAnswer,
+    SituationInput,
+    answer_mode,
+    barrier_codes,
+    barrier_label,
+    next_week,
+    open_on_days,
+    parse_ids,
+)
 from catalogue.schemas import parse_int
 from search.contract import Sort
+from web.cto import searchlog
 from web.public import queries as pq
-from web.search_ import SEARCH_ARGS, load_services, run_search
-
-PER_BARRIER = 5
-FETCH = 40  # candidates fetched per barrier before the days filter
-MIN_KM, MAX_KM, DEFAULT_NO_VEHICLE_KM = 1, 200, 10
-DAYS = (
-    ("lundi", "Lundi"),
-    ("mardi", "Mardi"),
-    ("mercredi", "Mercredi"),
-    ("jeudi", "Jeudi"),
-    ("vendredi", "Vendredi"),
-    ("samedi", "Samedi"),
-    ("dimanche", "Dimanche"),
-)
-DAY_INDEX = {code: i for i, (code, _) in enumerate(DAYS)}
-
-
-@dataclass
-class SituationInput:
-    code_commune: str
-    commune_label: str
-    publics: list[str] = field(default_factory=list)
-    barriers: list[str] = field(default_factory=list)
-    no_vehicle: bool = False
-    max_km: int | None = None
-    days: list[str] = field(default_factory=list)
-    remarks: str = ""
-    keep_days: str = ""
-
-    def constraints(self) -> dict:
-        return {"sans_vehicule": self.no_vehicle, "rayon_km": self.max_km, "jours": list(self.days)}
-
-
-def barrier_codes() -> set[str]:
-    return set(vocabulary.spie_group_by_code()) | set(vocabulary.categories()) | set(vocabulary.thematiques())
-
-
-def barrier_label(code: str) -> str:
-    group = vocabulary.spie_group_by_code().get(code)
-    if group:
-        return group.label
-    return vocabulary.categories().get(code) or vocabulary.thematiques().get(code) or code
+from web.search_ import SEARCH_ARGS, run_search
 
 
 def parse(session, form: MultiDict, departement_code: str | None) -> tuple[SituationInput | None, dict[str, str]]:
@@ -141,75 +109,28 @@ def parse(session, form: MultiDict, departement_code: str | None) -> tuple[Situa
     )
 
 
-def open_on_days(expression: str | None, days: list[str], week_start: date) -> bool | None:
-    """Whether the hours open at some time on one of `days` (the week starting on
-    Monday `week_start`); None when there are no readable hours."""
-    if not expression:
-        return None
-    try:
-        oh = hours.parse(expression)
-    except hours.HoursError:
-        return None
-    for day in days:
-        start = datetime.combine(week_start + timedelta(days=DAY_INDEX[day]), datetime.min.time())
-        for _s, _e, state, _c in oh.intervals(start, start + timedelta(days=1)):
-            if state == opening_hours.State.OPEN:
-                return True
-    return False
-
-
-def next_week(today: date) -> date:
-    """The Monday of the next full week: the days a person is available are
-    checked against it (public holidays included)."""
-    return today - timedelta(days=today.weekday()) + timedelta(days=7)
-
-
-def find(session, situation: SituationInput, default_radius_km: float, today: date, *, log: bool = True) -> list[dict]:
-    """Per barrier, in the order given: its code and label, the number of eligible
-    and reachable offers, and the ids (with distances) of the best ones kept."""
+def find(session, situation: SituationInput, default_radius_km: float, today: date) -> list[BarrierAnswer]:
+    """Per barrier, the answers of catalogue.levers.find, each barrier's search
+    logged once with its count of on-site answers within reach."""
     radius = situation.max_km if situation.max_km is not None else default_radius_km
-    week_start = next_week(today)
-    out = []
-    for barrier in situation.barriers:
+    first: dict[str, tuple] = {}
+
+    def search(barrier: str, nearest_first: bool):
         # Through the one schema of a search's parameters, as the pages and the API.
         query = replace(SEARCH_ARGS.query({
             "code_commune": situation.code_commune,
             "rayon_km": f"{radius:g}",
             "thematiques": [barrier],
             "publics": list(situation.publics),
-            "tri": Sort.PERTINENCE.value,
-            "size": str(FETCH if situation.days else PER_BARRIER),
+            "tri": (Sort.DISTANCE if nearest_first else Sort.PERTINENCE).value,
+            "size": str(FETCH),
         }), with_facets=False)
-        page = run_search(query, log=log)
-        kept: list[dict] = []
-        closed = 0
-        for service in load_services(session, page.hits):
-            if situation.days:
-                expression = service.horaires_accueil or service.structure.horaires_accueil
-                is_open = open_on_days(expression, situation.days, week_start)
-                if is_open is False:
-                    closed += 1
-                    continue
-            kept.append({"id": str(service.id)})
-            if len(kept) == PER_BARRIER:
-                break
-        out.append(
-            {
-                "code": barrier,
-                "label": barrier_label(barrier),
-                "total": page.total,
-                "closed_on_days": closed,
-                "ids": [k["id"] for k in kept],
-            }
-        )
-    return out
+        page = run_search(query, log=False)
+        first.setdefault(barrier, (query, page))
+        return page.total, [(h.id, h.distance_m) for h in page.hits]
 
-
-def parse_ids(ids: list[str]) -> list[uuid.UUID]:
-    out = []
-    for i in ids:
-        try:
-            out.append(uuid.UUID(i))
-        except ValueError:
-            continue
-    return out
+    found = rules.find(session, situation, radius, today, search)
+    for answer in found:
+        query, page = first[answer.code]
+        searchlog.record_levers(query, page, len(answer.on_site))
+    return found

@@ -160,8 +160,10 @@ def levers_find():
                                message="Le moteur de recherche ne répond pas. Réessayez dans quelques instants."), 503
     constraints = situation.constraints()
     constraints["rayon_km_utilise"] = situation.max_km or settings.default_radius_km
-    constraints["totaux"] = {b["code"]: b["total"] for b in found}
-    constraints["fermees_les_jours"] = {b["code"]: b["closed_on_days"] for b in found}
+    constraints["totaux"] = {b.code: b.total for b in found}
+    constraints["fermees_les_jours"] = {b.code: b.closed_on_days for b in found}
+    constraints["proximite"] = {b.code: len(b.on_site) for b in found}
+    constraints["ecartees"] = {b.code: b.excluded for b in found}
     try:
         shortlist = cto.save_shortlist(
             session,
@@ -170,7 +172,7 @@ def levers_find():
             barriers=situation.barriers,
             constraints=constraints,
             remarks=situation.remarks,
-            results={b["code"]: b["ids"] for b in found},
+            results={b.code: b.ids for b in found},
             days=days,
             user_id=current_user().id,
             now=_now(),
@@ -783,9 +785,10 @@ def demand_csv():
     rows = cto.unmet_demand(session, _today() - timedelta(weeks=weeks), limit=100_000)
     data = views.rows_csv(
         f"Recherches sans ou avec peu de résultats (1 à {cto.LOW_RESULTS}), {weeks} dernières semaines",
-        ["Semaine du", "Thématique du SPIE", "Code INSEE", "Commune", "Recherches", "Sans résultat", "Peu de résultats"],
+        ["Semaine du", "Thématique du SPIE", "Code INSEE", "Commune", "Recherches", "Sans résultat", "Peu de résultats",
+         "Aucune réponse de proximité"],
         [[f"{r['week']:%d/%m/%Y}", _group_label(r["groupe"]), r["code_commune"] or "", r["commune"] or "non précisée",
-          r["searches"], r["zero"], r["low"]] for r in rows],
+          r["searches"], r["zero"], r["low"], r["no_nearby"]] for r in rows],
     )
     return _csv(data, f"demande-non-satisfaite-{_today():%Y-%m-%d}.csv")
 
@@ -851,9 +854,9 @@ def dashboard_csv(name):
     else:
         body = views.rows_csv(f"Besoins non satisfaits ({DEFAULT_WEEKS} dernières semaines) {stamp}",
                               ["Thématique du SPIE", "Code INSEE", "Commune", "Recherches", "Sans résultat",
-                               "Peu de résultats"],
+                               "Peu de résultats", "Aucune réponse de proximité"],
                               [[t["groupe_label"], t["code_commune"] or "", t["commune"] or "non précisée",
-                                t["searches"], t["zero"], t["low"]] for t in data["top"]])
+                                t["searches"], t["zero"], t["low"], t["no_nearby"]] for t in data["top"]])
     return _csv(body, f"pilotage-{name}-{_today():%Y-%m-%d}.csv")
 
 

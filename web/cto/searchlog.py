@@ -91,6 +91,17 @@ def write_pending(exc: BaseException | None = None) -> None:
         logger.exception("search log: %d row(s) not written", len(rows))
 
 
+def record_levers(query: SearchQuery, page: SearchPage, nearby: int) -> None:
+    """One lever search of the CTO (made without the listener): logged as any
+    search, with its count of on-site answers within reach, so that the unmet
+    demand counts the barriers « sans réponse de proximité »."""
+    if not has_request_context():
+        return
+    row = row_of(query, page, "cto", datetime.now(PARIS).date())
+    row["filters"]["reponses_proximite"] = nearby
+    g.setdefault(PENDING, []).append(row)
+
+
 def _matched_elsewhere(session, query: SearchQuery, page: SearchPage) -> tuple[str, ...]:
     """The thematiques the free text matches, as the PostgreSQL engine reports
     them, when another engine (Meilisearch) answered without them."""

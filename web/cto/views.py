@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from datetime import date
 
-from sqlalchemy import text
-
 from catalogue import coverage, permissions, vocabulary
+from catalogue import levers as catalogue_levers
 from catalogue.cto import Shortlist
 from catalogue.spreadsheet import SafeCsvWriter, safe_row
 from search.contract import Hit
@@ -19,64 +17,60 @@ from web.public import views as pv
 from web.search_ import load_services
 
 
-def _distances(session, ids: list[uuid.UUID], code_commune: str) -> dict[uuid.UUID, float]:
-    """Metres from the commune centre to each on-site offer with a place."""
-    if not ids:
-        return {}
-    rows = session.execute(
-        text(
-            """
-            SELECT s.id, ST_Distance(s.location, c.centre) AS d
-            FROM service s, geo_commune c
-            WHERE s.id = ANY(CAST(:ids AS uuid[])) AND c.code = :c AND s.location IS NOT NULL
-              AND c.centre IS NOT NULL
-              AND (s.modes_accueil = '{}' OR 'en-presentiel' = ANY (s.modes_accueil))
-            """
-        ),
-        {"ids": ids, "c": code_commune},
-    ).all()
-    return {r.id: r.d for r in rows}
+def _offer(s, shortlist: Shortlist, names, today, distance, radius_km, days, week_start) -> tuple[str, dict]:
+    """One kept offer in words, and how it answers (catalogue.levers.answer_mode):
+    on site with its distance, or remote, without the distance of a far-away place."""
+    mode = levers.answer_mode(s.modes_accueil, distance, radius_km) or (levers.ON_SITE if distance is not None else levers.REMOTE)
+    summary = pv.service_summary(s, names, today, distance if mode == levers.ON_SITE else None)
+    if mode == levers.REMOTE:
+        summary["distance"], summary["adresse"] = "à distance", None
+    summary["note"] = (shortlist.annotations or {}).get(str(s.id))
+    summary["gone"] = False
+    if days:
+        summary["jours"] = levers.open_on_days(s.horaires_accueil or s.structure.horaires_accueil, days, week_start)
+    return mode, summary
 
 
 def shortlist_view(session, shortlist: Shortlist, today: date) -> dict:
     """A saved shortlist in words: the situation, then per barrier the offers kept
-    (as they are in the catalogue now), their notes, and the barriers without an
-    answer."""
+    (as they are in the catalogue now), on site and remote apart, their notes, the
+    offers left out and why, and the barriers without an answer nearby."""
     commune = pq.commune(session, shortlist.code_commune)
     constraints = shortlist.constraints or {}
     totals = constraints.get("totaux", {})
     closed = constraints.get("fermees_les_jours", {})
+    excluded = constraints.get("ecartees", {})
+    radius_km = constraints.get("rayon_km_utilise") or constraints.get("rayon_km") or levers.MAX_KM
     all_ids = levers.parse_ids([i for ids in (shortlist.results or {}).values() for i in ids])
     services = {s.id: s for s in load_services(session, [Hit(i, 0.0, None) for i in all_ids])}
-    distances = _distances(session, list(services), shortlist.code_commune)
+    distances = catalogue_levers.distances(session, list(services), shortlist.code_commune)
     names = pq.zone_names(session, {c for s in services.values() for c in (s.zone_eligibilite or [])})
     week_start = levers.next_week(today)
     days = constraints.get("jours") or []
     barriers = []
     for code in shortlist.barriers:
         ids = levers.parse_ids((shortlist.results or {}).get(code, []))
-        offers = []
+        kinds: dict[str, list] = {levers.ON_SITE: [], levers.REMOTE: [], "gone": []}
         for i in ids:
             s = services.get(i)
             if s is None or not permissions.is_public(s):
-                offers.append({"id": str(i), "gone": True, "note": (shortlist.annotations or {}).get(str(i))})
+                kinds["gone"].append({"id": str(i), "gone": True, "note": (shortlist.annotations or {}).get(str(i))})
                 continue
-            summary = pv.service_summary(s, names, today, distances.get(s.id))
-            summary["note"] = (shortlist.annotations or {}).get(str(s.id))
-            summary["gone"] = False
-            if days:
-                summary["jours"] = levers.open_on_days(
-                    s.horaires_accueil or s.structure.horaires_accueil, days, week_start
-                )
-            offers.append(summary)
+            mode, summary = _offer(s, shortlist, names, today, distances.get(s.id), radius_km, days, week_start)
+            kinds[mode].append(summary)
         barriers.append(
             {
                 "code": code,
                 "label": levers.barrier_label(code),
                 "total": totals.get(code, len(ids)),
                 "closed_on_days": closed.get(code, 0),
-                "offers": offers,
+                "offers": kinds[levers.ON_SITE] + kinds[levers.REMOTE] + kinds["gone"],
+                "on_site": kinds[levers.ON_SITE],
+                "remote": kinds[levers.REMOTE],
+                "gone": kinds["gone"],
+                "excluded": [(n, levers.EXCLUDED_WORDS.get(k, k)) for k, n in (excluded.get(code) or {}).items() if n],
                 "no_answer": not ids,
+                "no_nearby": not kinds[levers.ON_SITE],
             }
         )
     return {
@@ -88,6 +82,7 @@ def shortlist_view(session, shortlist: Shortlist, today: date) -> dict:
         "jours": [label for code, label in levers.DAYS if code in days],
         "barriers": barriers,
         "no_answer": [b for b in barriers if b["no_answer"]],
+        "no_nearby": [b for b in barriers if b["no_nearby"] and not b["no_answer"]],
     }
 
 

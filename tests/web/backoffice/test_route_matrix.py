@@ -27,9 +27,10 @@ import pytest
 from sqlalchemy import select, text
 
 from catalogue import cto
+from catalogue import prescription as rx
 from catalogue.accounts import User
 from catalogue.cto import Committee, CtoMembership
-from tests.auth_helpers import csrf_token, make_user, page_csrf_token
+from tests.auth_helpers import add_member, csrf_token, make_user, page_csrf_token
 from tests.cto.conftest import make_territory
 from tests.web.backoffice.conftest import log_in
 from tests.web.backoffice.test_matrix import POLICY as ESPACE_POLICY
@@ -140,6 +141,32 @@ POLICY = {
     "orientation_rights.rights_action": "droits",
     "orientation_steering.page": "pilotage",
     "orientation_steering.csv": "pilotage",
+    # SPIE prescriptions (feat-prescr)
+    "prescriptions.new": "prescrire",
+    "prescriptions.create": "prescrire",
+    "prescriptions.mine": "prescrire",
+    "prescriptions.detail": "prescription_b",
+    "prescriptions.team": "spie_equipe",
+    "prescriptions.to_committee": "spie_b",
+    "prescriptions.plan_add": "spie_b",
+    "prescriptions.plan_status": "spie_b",
+    "prescriptions.status": "spie_b",
+    "prescription_steering.page": "pilotage",
+    "prescription_steering.csv": "pilotage",
+}
+# Prescriptions (feat-prescr):
+#  "prescrire":       the form and « Mes prescriptions »: any referent of a structure, the SPIE
+#                     team and the CTO members; not an account with no role (403 HTML);
+#  "prescription_b":  a prescription of territory B: its prescriber and B's SPIE team (here the
+#                     moderator of the département and the administrators) — nobody else, not a
+#                     member of committee A (404, as an unknown id);
+#  "spie_equipe":     the SPIE team's list: the SPIE team of a territory (not a committee member);
+#  "spie_b":          the SPIE team's work on a prescription of B: B's SPIE team only.
+PRESCRIPTION_ALLOWED = {
+    "prescrire": {"membre", "admin_structure", "moderateur", "membre_cto_a", "administrateur"},
+    "prescription_b": {"moderateur", "administrateur"},
+    "spie_equipe": {"moderateur", "administrateur"},
+    "spie_b": {"moderateur", "administrateur"},
 }
 ORIENTATION_SECRET = "Personne secrète B"
 ORIENTATION_READERS = {"moderateur", "administrateur"}
@@ -221,6 +248,13 @@ def cto_world(db, client, world, smtp):
     orientation = create_orientation(
         db, referent=referent_b, service=world["b_pub"], person=Person(ORIENTATION_SECRET, "secret-b@example.org"),
         needs=["mobilite--preparer-un-permis"], message=None, consent=True)
+    add_member(db, referent_b, world["b"])
+    prescription_b = rx.create(db, referent_b, {
+        "territoire": "saint-quentinois", "cohorte": f"{date.today():%Y-%m}", "personne_nom": "Personne secrète de B",
+        "situation": "Situation secrète de B", "freins": ["mobilite"], "referent_nom": "Référent B",
+        "referent_courriel": "referent-b@example.org", "consentement": "oui", "consentement_par": "personne",
+        "consentement_date": date.today().isoformat()}, date.today(), datetime.now(UTC))
+    action_b = rx.add_action(db, prescription_b, referent_b, {"type": "levier", "description": "Action de B"})
     db.commit()
     users.update({"inscrit": inscrit, "membre": users["membre_a"], "admin_structure": users["admin_a"]})
     targets = {
@@ -229,6 +263,7 @@ def cto_world(db, client, world, smtp):
         "committee_id": str(committee_b.public_id), "situation_id": str(situation.public_id),
         "membership_id": str(membership_b.id), "share_token": shortlist.share_token,
         "orientation_id": str(orientation.public_id),
+        "public_id": str(prescription_b.public_id), "action_id": str(action_b.public_id),
     }
     return {"users": users, "committee_b": committee_b, "shortlist": shortlist, "targets": targets,
             "committee_a": committee_a}
@@ -256,13 +291,18 @@ def _snapshot_b(db, world) -> str:
         "lists": "SELECT to_jsonb(l) FROM cto_shortlist l WHERE id = :l",
         "members": "SELECT to_jsonb(m) FROM cto_membership m WHERE committee_id = :b ORDER BY id",
         "committees": "SELECT count(*) FROM cto_committee WHERE territory_slug = 'saint-quentinois'",
+        "prescriptions": "SELECT to_jsonb(p) FROM spie_prescription p WHERE territory_slug = 'saint-quentinois' "
+                         "ORDER BY id",
+        "plan": "SELECT to_jsonb(a) FROM spie_plan_action a JOIN spie_prescription p ON p.id = a.prescription_id "
+                "WHERE p.territory_slug = 'saint-quentinois' ORDER BY a.id",
     }
     params = {"b": b, "l": world["shortlist"].id}
     return json.dumps({k: [r[0] for r in db.execute(text(q), params)] for k, q in queries.items()},
                       sort_keys=True, default=str)
 
 
-SECRETS = ("Remarque secrète de B", "Note secrète de B", "B-DOS-1")
+SECRETS = ("Remarque secrète de B", "Note secrète de B", "B-DOS-1", "Personne secrète de B",
+           "Situation secrète de B")
 
 
 def _payload(world) -> dict:
@@ -334,6 +374,8 @@ def test_route_matrix(client, db, world, cto_world, endpoint, rule, method):
             problems.append(f"{where} : l'écriture des partenaires s'ouvre sans jeton")
         elif kind == "metrics" and response.status_code not in (401, 403, 404):
             problems.append(f"{where} : les métriques s'ouvrent sans leur jeton")
+        elif kind in PRESCRIPTION_ALLOWED:
+            problems.extend(_prescription_problems(kind, role, method, response, body, before != after, where))
         elif kind in ("cto", "pilotage", "cto_b", "cto_acces"):
             allowed = {"cto": SPIE_AND_CTO, "pilotage": SPIE_AND_CTO, "cto_b": {"administrateur"},
                        "cto_acces": {"moderateur", "administrateur"}}[kind]
@@ -360,9 +402,46 @@ def test_route_matrix(client, db, world, cto_world, endpoint, rule, method):
                 problems.append(f"{where} : les droits des personnes s'ouvrent hors de l'équipe du SPIE")
             if role not in ORIENTATION_READERS and ORIENTATION_SECRET in body:
                 problems.append(f"{where} : une orientation est lue par qui n'y a pas droit")
-        if kind not in ("cto", "cto_b") and any(s in body for s in SECRETS):
+        if kind not in ("cto", "cto_b", *PRESCRIPTION_ALLOWED) and any(s in body for s in SECRETS):
             problems.append(f"{where} : une donnée du comité B est montrée")
     assert not problems, "\n".join(problems)
+
+
+def _prescription_problems(kind, role, method, response, body, changed, where) -> list[str]:
+    """The prescriptions' rows of the matrix (feat-prescr)."""
+    allowed = PRESCRIPTION_ALLOWED[kind]
+    if role == "anonyme":
+        return [] if _to_login(response) else [f"{where} : ouvert sans connexion"]
+    if role in allowed:
+        return [f"{where} : refusé à qui y a droit"] if method == "GET" and _refused(response) else []
+    problems = []
+    if kind == "prescription_b" and role in PRESCRIPTION_ALLOWED["prescrire"]:
+        if not _refused(response):
+            problems.append(f"{where} : la prescription de B s'ouvre à qui n'y a pas droit")
+    elif problem := _refused_page(response):
+        problems.append(f"{where} : {problem}")
+    if changed:
+        problems.append(f"{where} : les données du territoire B ont changé")
+    if any(secret in body for secret in SECRETS):
+        problems.append(f"{where} : une donnée de B est montrée")
+    return problems
+
+
+def test_a_member_of_committee_a_reads_no_prescription_of_territory_b(client, db, world, cto_world):
+    users = cto_world["users"]
+    target = cto_world["targets"]["public_id"]
+    _as(client, users, "membre_cto_a")
+    assert client.get(f"/prescriptions/{target}").status_code == 404
+    assert client.get("/cto/prescriptions").status_code == 403
+    for path in ("comite", "plan", "statut"):
+        r = client.post(f"/cto/prescriptions/{target}/{path}",
+                        data={"csrf_token": csrf_token(client), "comite": str(cto_world["committee_b"].public_id),
+                              "type": "levier", "description": "intrusion", "statut": "terminee"})
+        assert r.status_code == 403
+    assert "Personne secrète de B" not in client.get("/prescriptions").get_data(as_text=True)
+    assert "Personne secrète de B" not in client.get("/pilotage/prescriptions").get_data(as_text=True)
+    _as(client, users, "moderateur")
+    assert "Personne secrète de B" in client.get("/cto/prescriptions").get_data(as_text=True)
 
 
 def test_a_fresh_account_gets_403_on_every_cto_and_pilotage_url(client, db, world, cto_world):
