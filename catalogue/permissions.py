@@ -258,3 +258,28 @@ def can_read_shortlist(session: Session, user: User | None, shortlist) -> bool:
         select(Situation.id).join(Committee, Committee.id == Situation.committee_id)
         .where(Situation.shortlist_id == shortlist.id, readable_committees(user)).limit(1)
     ) is not None
+
+
+# --- selections for the person (feat-selection) ------------------------------------
+#
+# A selection holds public offers only (catalogue.selection): anyone may build one,
+# with or without an account, kept in their own session cookie. A short link opens
+# its frozen list to whoever holds the token, without an account, until it expires;
+# only its creator — the session that keeps its owner secret — may delete it.
+
+
+def can_build_selection(user: User | None) -> bool:
+    """Add, remove, reorder, print, download, e-mail, share: everybody."""
+    return True
+
+
+def can_read_selection_link(link, now) -> bool:
+    """Whoever holds the token, until the link expires."""
+    return link is not None and link.expires_at > now
+
+
+def can_delete_selection_link(link, secret_hash: str) -> bool:
+    """Only its creator: the sha256 of the secret their session keeps is the link's."""
+    import hmac
+
+    return link is not None and hmac.compare_digest(link.owner_hash, secret_hash)

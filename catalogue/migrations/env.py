@@ -16,6 +16,7 @@ MODEL_MODULES = [
     "catalogue.cto",  # levers, shortlists, committees (migration 0006)
     "catalogue.freshness",  # freshness reminders sent (migration 0007)
     "catalogue.jobs",  # last runs of the scheduled jobs (migration 0012)
+    "catalogue.selection",  # short links of a selection for the person (migration 0019)
     "importers.models",  # import runs, quarantine (migration 0002)
     "search.models",  # search support, anonymous search log (migration 0003)
 ]
