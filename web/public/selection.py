@@ -15,6 +15,7 @@ import logging
 import re
 import smtplib
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import (
@@ -218,13 +219,14 @@ def clear():
 
 
 def _pdf_response(items_: list[dict], title: str):
-    from weasyprint import HTML
+    from weasyprint import CSS, HTML
 
     if not items_:
         abort(400, description="selection : la sélection est vide ; ajoutez au moins une offre avant de la télécharger.")
     html = render_template("public/selection_pdf.html", items=items_, title=title, generated=_now())
-    response = current_app.response_class(HTML(string=html, base_url=request.host_url).write_pdf(),
-                                          mimetype="application/pdf")
+    style = CSS(filename=str(Path(current_app.static_folder) / "css" / "selection-pdf.css"))
+    document = HTML(string=html, base_url=request.host_url).write_pdf(stylesheets=[style])
+    response = current_app.response_class(document, mimetype="application/pdf")
     stamp = views.now_paris().strftime("%Y-%m-%d")
     response.headers["Content-Disposition"] = f'attachment; filename="selection-{stamp}.pdf"'
     return response

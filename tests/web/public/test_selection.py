@@ -43,7 +43,7 @@ def offers(factories):
     """Three public offers with hours, an address and contacts."""
     out = []
     for i, name in enumerate(("Permis à 1 euro", "Atelier CV", "Garde d'enfants solidaire")):
-        structure = factories.StructureFactory(nom=f"Association {i}", telephone="03 23 00 00 0%d" % i)
+        structure = factories.StructureFactory(nom=f"Association {i}", telephone=f"03 23 00 00 0{i}")
         out.append(factories.ServiceFactory(
             structure=structure, nom=name, horaires_accueil=HOURS, adresse=f"{i + 1} rue de la Paix",
             code_postal="02000", telephone=f"03 23 11 22 3{i}", courriel=f"contact{i}@example.org",
