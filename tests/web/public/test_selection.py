@@ -266,6 +266,8 @@ def test_only_its_creator_deletes_a_link(app, client, db, offers):
     post(client, "/selection/ajouter", offre=str(offers[0].id))
     _, token = _share(client)
     stranger = app.test_client()
+    assert "Vous avez créé ce lien" in text_of(client.get(f"/s/{token}"))
+    assert "Vous avez créé ce lien" not in text_of(stranger.get(f"/s/{token}"))
     r = post(stranger, f"/s/{token}/supprimer")
     assert r.status_code == 403 and "Seule la personne qui a créé ce lien" in text_of(r)
     assert stranger.get(f"/s/{token}").status_code == 200

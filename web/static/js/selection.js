@@ -2,7 +2,12 @@
 // (CSRF included), sent with fetch; the button, the menu's count and a status for
 // screen readers follow. Without JavaScript the form posts and comes back.
 (function () {
-  var status = document.getElementById("selection-annonce");
+  // A status region for screen readers, outside the menu (hidden on phones).
+  var status = document.createElement("div");
+  status.id = "selection-annonce";
+  status.className = "visually-hidden";
+  status.setAttribute("role", "status");
+  document.body.appendChild(status);
   function say(text) { if (status) { status.textContent = text; } }
   function count(n) {
     document.querySelectorAll(".selection-count").forEach(function (el) {
