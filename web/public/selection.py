@@ -96,7 +96,7 @@ def _done(message: str, ids: list, service_id=None):
 
 
 def _count(n: int) -> str:
-    return f"{n} offre" + ("s" if n > 1 else "")
+    return typography.plural(n, "offre")
 
 
 # ------------------------------------------------------------------ template helpers
@@ -107,7 +107,10 @@ def selection_ids() -> set[str]:
 
 
 def selection_back(service_id: str) -> str:
-    """The page a selection button returns to, at this offer."""
+    """The page a selection button returns to, at this offer (a page shown after a
+    POST — a form sent back with its errors — cannot be asked again: /selection)."""
+    if request.method != "GET":
+        return url_for("selection.page")
     path = request.path + (f"?{request.query_string.decode('utf-8', 'replace')}" if request.query_string else "")
     return f"{path}#offre-{service_id}"
 
