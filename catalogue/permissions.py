@@ -359,3 +359,26 @@ def can_read_prescription(session: Session, user: User | None, prescription) -> 
     if prescription.prescriber_id == user.id:
         return True
     return can_manage_prescription(session, user, prescription)
+# --- selections for the person (feat-selection) ------------------------------------
+#
+# A selection holds public offers only (catalogue.selection): anyone may build one,
+# with or without an account, kept in their own session cookie. A short link opens
+# its frozen list to whoever holds the token, without an account, until it expires;
+# only its creator — the session that keeps its owner secret — may delete it.
+
+
+def can_build_selection(user: User | None) -> bool:
+    """Add, remove, reorder, print, download, e-mail, share: everybody."""
+    return True
+
+
+def can_read_selection_link(link, now) -> bool:
+    """Whoever holds the token, until the link expires."""
+    return link is not None and link.expires_at > now
+
+
+def can_delete_selection_link(link, secret_hash: str) -> bool:
+    """Only its creator: the sha256 of the secret their session keeps is the link's."""
+    import hmac
+
+    return link is not None and hmac.compare_digest(link.owner_hash, secret_hash)

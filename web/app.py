@@ -33,6 +33,7 @@ BLUEPRINTS = [
     "web.health",
     "web.security",
     "web.public.routes",
+    "web.public.selection",  # a selection for the person (issue 19)
     "web.api",
     "web.exports",
     "web.auth",

@@ -46,6 +46,12 @@ ROUTE_LIMITS: tuple[RouteLimit, ...] = (
     RouteLimit("public.report_error", "report_rate_limit_per_offer", ("POST",), per="view_arg:service_id"),
     RouteLimit("auth.register", "account_mail_rate_limit", ("POST",)),
     RouteLimit("auth.forgot_password", "account_mail_rate_limit", ("POST",)),
+    # A selection for the person (web/public/selection.py): its PDFs count with the
+    # search's, its e-mails and its short links have their own limits.
+    RouteLimit("selection.pdf", "pdf_rate_limit"),
+    RouteLimit("selection.shared_pdf", "pdf_rate_limit"),
+    RouteLimit("selection.send", "selection_mail_rate_limit", ("POST",)),
+    RouteLimit("selection.share", "selection_share_rate_limit", ("POST",)),
 )
 
 

@@ -158,6 +158,19 @@ class Settings:
     web_timeout_s: int = setting(
         60, "Durée maximale (secondes) d'une requête avant que gunicorn relance le processus."
     )
+    # --- selection for the person (issue 19, feat-selection) ---
+    selection_max_offers: int = setting(
+        30, "Nombre maximal d'offres d'une sélection pour la personne (page, impression, PDF, courriel, lien)."
+    )
+    selection_link_days: int = setting(
+        30, "Durée de validité, en jours, d'un lien de partage d'une sélection."
+    )
+    selection_mail_rate_limit: str = setting(
+        "5/hour;20/day", "Envois d'une sélection par courriel permis par adresse IP (vide : sans limite).",
+    )
+    selection_share_rate_limit: str = setting(
+        "10/hour;50/day", "Liens de partage de sélection créés permis par adresse IP (vide : sans limite).",
+    )
 
     # --- orientations (issue 19, feat-orient) ---
     orientation_attachments: bool = setting(
