@@ -265,7 +265,56 @@ class PostgresBackend:
             where.append("d.visible")
         if query.hide_duplicates:
             where.append("NOT d.duplicate")
+        place, branches, distance = self._reach(query, params)
+        where += self._restrictions(query, params)
+        tsquery, rank = self._text_match(query, params, where)
+        if query.open_at is not None:
+            self._open_now(query, params, where, branches)
 
+        cursor = cursors.decode(query.cursor, query) if query.cursor else None
+        reference = cursor.reference_date if cursor else date.today()
+        params["ref"] = reference
+        score, sort_key, keyset = self._ordering(query, params, place, cursor)
+
+        facets_sql = FACETS_SQL if query.with_facets else "NULL"
+        facet_keys = "d.keys" if query.with_facets else "NULL"
+
+        union = " UNION ALL ".join(
+            f"""
+                SELECT d.service_id AS id, {facet_keys} AS facet_keys,
+                       {distance} AS distance, {rank} AS rank, d.fresh_date AS fresh
+                FROM search_document d
+                WHERE {' AND '.join(where)} AND {branch}"""
+            for branch in branches
+        )
+        if tallies is not None:
+            return self._tallies(union, params, tallies)
+        sql = f"""
+            WITH base AS ({union}),
+            scored AS (SELECT id, facet_keys, distance, fresh, {score} AS score FROM base),
+            m AS MATERIALIZED (
+                SELECT id, facet_keys, distance, score, {sort_key} AS sortkey FROM scored
+            ),
+            sets AS (SELECT facet_keys, count(*) AS n FROM m GROUP BY facet_keys),
+            p AS (
+                SELECT id, distance, score, sortkey FROM m WHERE {keyset}
+                ORDER BY sortkey, id LIMIT :limit OFFSET :offset
+            )
+            SELECT (SELECT CAST(coalesce(sum(n), 0) AS bigint) FROM sets) AS total,
+                   (SELECT coalesce(json_agg(json_build_array(id, distance, score, CAST(sortkey AS text))
+                                              ORDER BY sortkey, id), '[]') FROM p) AS hits,
+                   {facets_sql} AS facets
+        """
+        if self.explain_into is not None:
+            plan = s.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + sql), params).scalars().all()
+            self.explain_into.append("\n".join(plan))
+        row = s.execute(text(sql), params).one()
+        return self._page(query, row, reference, tsquery)
+
+    def _reach(self, query: SearchQuery, params: dict) -> tuple:
+        """Where the offer reaches: (the place searched or None, the branches of the
+        UNION ALL, the distance expression)."""
+        s = self.session
         place = queries.resolve_place(s, query)
         branches = ["TRUE"]
         if place is not None:
@@ -299,8 +348,12 @@ class PostgresBackend:
             distance = "CAST(NULL AS double precision)"
             if query.sort == Sort.DISTANCE:
                 raise InvalidQuery("tri", "le tri par distance demande une commune (code_commune) ou un point (lat, lon)")
+        return place, branches, distance
 
-        where += self._key_conditions(self._key_filters(query), params)
+    def _restrictions(self, query: SearchQuery, params: dict) -> list[str]:
+        """The conditions of the keys (facets), of the structure and of the territory."""
+        s = self.session
+        where = self._key_conditions(self._key_filters(query), params)
         if query.structure is not None:
             queries.check_structure(s, query.structure)
             params["structure"] = query.structure
@@ -312,30 +365,37 @@ class PostgresBackend:
                 "(d.code_insee = ANY (CAST(:territory_communes AS text[])) "
                 "OR d.zone && CAST(:territory_zone AS text[]))"
             )
+        return where
 
+    def _text_match(self, query: SearchQuery, params: dict, where: list[str]) -> tuple:
+        """(the text query or None, the rank expression); its condition added to `where`."""
+        s = self.session
         tsquery = textquery.build_tsquery(s, query.text) if query.text and query.text.strip() else None
         rank = "0"
         if tsquery is not None:
             params["tsq"] = tsquery
             where.append("d.document @@ CAST(:tsq AS tsquery)")
             rank = f"ts_rank('{WEIGHTS}', d.document, CAST(:tsq AS tsquery), 32)"
+        return tsquery, rank
 
-        if query.open_at is not None:
-            rows = s.execute(
-                text(
-                    f"SELECT s.id, coalesce(s.horaires_accueil, st.horaires_accueil) "
-                    f"FROM search_document d JOIN service s ON s.id = d.service_id "
-                    f"JOIN structure st ON st.id = s.structure_id "
-                    f"WHERE {' AND '.join(where)} AND ({' OR '.join(f'({b})' for b in branches)})"
-                ),
-                params,
-            ).all()
-            params["open_ids"] = queries.open_ids(rows, query.open_at)
-            where.append("d.service_id = ANY (CAST(:open_ids AS uuid[]))")
+    def _open_now(self, query: SearchQuery, params: dict, where: list[str], branches: list[str]) -> None:
+        """The services open at query.open_at, among those the conditions select
+        (their opening hours read in Python)."""
+        s = self.session
+        rows = s.execute(
+            text(
+                f"SELECT s.id, coalesce(s.horaires_accueil, st.horaires_accueil) "
+                f"FROM search_document d JOIN service s ON s.id = d.service_id "
+                f"JOIN structure st ON st.id = s.structure_id "
+                f"WHERE {' AND '.join(where)} AND ({' OR '.join(f'({b})' for b in branches)})"
+            ),
+            params,
+        ).all()
+        params["open_ids"] = queries.open_ids(rows, query.open_at)
+        where.append("d.service_id = ANY (CAST(:open_ids AS uuid[]))")
 
-        cursor = cursors.decode(query.cursor, query) if query.cursor else None
-        reference = cursor.reference_date if cursor else date.today()
-        params["ref"] = reference
+    def _ordering(self, query: SearchQuery, params: dict, place, cursor) -> tuple[str, str, str]:
+        """(the score expression, the sort key, the keyset condition of the cursor)."""
         proximity = (
             f"(CASE WHEN distance IS NULL THEN {REMOTE_PROXIMITY} ELSE 1.0 / (1 + distance / 10000.0) END)"
             if place is not None
@@ -362,69 +422,44 @@ class PostgresBackend:
         else:
             offset = (query.page - 1) * query.size
         params.update(limit=query.size + 1, offset=offset)
+        return score, sort_key, keyset
 
-        facets_sql = FACETS_SQL if query.with_facets else "NULL"
-        facet_keys = "d.keys" if query.with_facets else "NULL"
-
-        union = " UNION ALL ".join(
-            f"""
-                SELECT d.service_id AS id, {facet_keys} AS facet_keys,
-                       {distance} AS distance, {rank} AS rank, d.fresh_date AS fresh
-                FROM search_document d
-                WHERE {' AND '.join(where)} AND {branch}"""
-            for branch in branches
-        )
-        sql = f"""
+    def _tallies(self, union: str, params: dict, tallies: tuple[list[str], str]) -> dict:
+        """Per key, the rows inside and outside the filter (and with the marker)."""
+        s = self.session
+        inside_keys, marker = tallies
+        params.update(inside_keys=list(inside_keys), marker=marker)
+        row = s.execute(text(f"""
             WITH base AS ({union}),
-            scored AS (SELECT id, facet_keys, distance, fresh, {score} AS score FROM base),
-            m AS MATERIALIZED (
-                SELECT id, facet_keys, distance, score, {sort_key} AS sortkey FROM scored
+            sets AS (SELECT facet_keys, count(*) AS n FROM base GROUP BY facet_keys),
+            marked AS (SELECT id FROM search_key WHERE key = :marker),
+            t AS (
+                SELECT c.facet_keys, c.n,
+                       coalesce(c.facet_keys && ARRAY(SELECT id FROM search_key
+                                                      WHERE key = ANY(CAST(:inside_keys AS text[]))), false) AS inside,
+                       coalesce((SELECT id FROM marked) = ANY(c.facet_keys), false) AS marked
+                FROM sets c
             ),
-            sets AS (SELECT facet_keys, count(*) AS n FROM m GROUP BY facet_keys),
-            p AS (
-                SELECT id, distance, score, sortkey FROM m WHERE {keyset}
-                ORDER BY sortkey, id LIMIT :limit OFFSET :offset
+            k AS (
+                SELECT u.id, sum(t.n) FILTER (WHERE t.inside) AS i, sum(t.n) FILTER (WHERE NOT t.inside) AS o,
+                       sum(t.n) FILTER (WHERE t.inside AND t.marked) AS im,
+                       sum(t.n) FILTER (WHERE NOT t.inside AND t.marked) AS om
+                FROM t, unnest(t.facet_keys) AS u(id) GROUP BY u.id
             )
-            SELECT (SELECT CAST(coalesce(sum(n), 0) AS bigint) FROM sets) AS total,
-                   (SELECT coalesce(json_agg(json_build_array(id, distance, score, CAST(sortkey AS text))
-                                              ORDER BY sortkey, id), '[]') FROM p) AS hits,
-                   {facets_sql} AS facets
-        """
-        if tallies is not None:
-            inside_keys, marker = tallies
-            params.update(inside_keys=list(inside_keys), marker=marker)
-            row = s.execute(text(f"""
-                WITH base AS ({union}),
-                sets AS (SELECT facet_keys, count(*) AS n FROM base GROUP BY facet_keys),
-                marked AS (SELECT id FROM search_key WHERE key = :marker),
-                t AS (
-                    SELECT c.facet_keys, c.n,
-                           coalesce(c.facet_keys && ARRAY(SELECT id FROM search_key
-                                                          WHERE key = ANY(CAST(:inside_keys AS text[]))), false) AS inside,
-                           coalesce((SELECT id FROM marked) = ANY(c.facet_keys), false) AS marked
-                    FROM sets c
-                ),
-                k AS (
-                    SELECT u.id, sum(t.n) FILTER (WHERE t.inside) AS i, sum(t.n) FILTER (WHERE NOT t.inside) AS o,
-                           sum(t.n) FILTER (WHERE t.inside AND t.marked) AS im,
-                           sum(t.n) FILTER (WHERE NOT t.inside AND t.marked) AS om
-                    FROM t, unnest(t.facet_keys) AS u(id) GROUP BY u.id
-                )
-                SELECT (SELECT json_agg(json_build_array(sk.key, coalesce(k.i, 0), coalesce(k.o, 0),
-                                                         coalesce(k.im, 0), coalesce(k.om, 0)))
-                        FROM k JOIN search_key sk ON sk.id = k.id) AS keys,
-                       (SELECT json_build_array(coalesce(sum(n) FILTER (WHERE inside), 0),
-                                                coalesce(sum(n) FILTER (WHERE NOT inside), 0),
-                                                coalesce(sum(n) FILTER (WHERE inside AND marked), 0),
-                                                coalesce(sum(n) FILTER (WHERE NOT inside AND marked), 0))
-                        FROM t) AS totals
-            """), params).one()
-            return {"keys": {r[0]: tuple(int(x) for x in r[1:]) for r in row.keys or []},
-                    "totals": tuple(int(x) for x in row.totals)}
-        if self.explain_into is not None:
-            plan = s.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + sql), params).scalars().all()
-            self.explain_into.append("\n".join(plan))
-        row = s.execute(text(sql), params).one()
+            SELECT (SELECT json_agg(json_build_array(sk.key, coalesce(k.i, 0), coalesce(k.o, 0),
+                                                     coalesce(k.im, 0), coalesce(k.om, 0)))
+                    FROM k JOIN search_key sk ON sk.id = k.id) AS keys,
+                   (SELECT json_build_array(coalesce(sum(n) FILTER (WHERE inside), 0),
+                                            coalesce(sum(n) FILTER (WHERE NOT inside), 0),
+                                            coalesce(sum(n) FILTER (WHERE inside AND marked), 0),
+                                            coalesce(sum(n) FILTER (WHERE NOT inside AND marked), 0))
+                    FROM t) AS totals
+        """), params).one()
+        return {"keys": {r[0]: tuple(int(x) for x in r[1:]) for r in row.keys or []},
+                "totals": tuple(int(x) for x in row.totals)}
+
+    def _page(self, query: SearchQuery, row, reference, tsquery) -> SearchPage:
+        """The page of hits, its cursor and its facets from the query's one row."""
         rows = row.hits[: query.size]
         hits = tuple(
             Hit(id=uuid.UUID(r[0]), score=float(r[2]), distance_m=(round(r[1], 1) if r[1] is not None else None))
