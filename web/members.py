@@ -14,20 +14,18 @@ from datetime import UTC, datetime
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from catalogue import passwords, permissions, user_sessions
+from catalogue import permissions, user_sessions
 from catalogue.accounts import Invitation, JoinRequest, Membership, Role, User
 from catalogue.db import set_actor
 from catalogue.models import Status, Structure
+from web import auth
 from web.access import current_user, login_required
-from web.auth import links
-from web.auth import routes as auth_routes
-from web.auth import sessions as auth_sessions
 from web.db import get_session
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("members", __name__)
-bp.register_error_handler(403, auth_routes.forbidden)
+bp.register_error_handler(403, auth.forbidden)
 
 MESSAGE_MAX = 1000
 SEARCH_LIMIT = 30
@@ -165,7 +163,7 @@ def change_role(structure_id, membership_id):
     set_actor(db, f"user:{current_user().id}")
     membership.role = role
     db.commit()
-    flash(f"Rôle de {membership.user.email} : {auth_routes.role_label(role)}.", "success")
+    flash(f"Rôle de {membership.user.email} : {auth.role_label(role)}.", "success")
     return _to_members(structure, "#membres"), 303
 
 
@@ -207,12 +205,12 @@ def end_member_sessions(structure_id, membership_id):
 
 def _send_invitation(structure: Structure, invitation: Invitation) -> bool:
     inviter = current_user()
-    link = links.absolute("members.invitation", token=links.invitation_token(invitation))
-    return links.mail(
+    link = auth.absolute("members.invitation", token=auth.invitation_token(invitation))
+    return auth.mail(
         invitation.email,
-        f"Invitation à rejoindre {structure.nom} — {links.settings().site_name}",
+        f"Invitation à rejoindre {structure.nom} — {auth.settings().site_name}",
         f"Bonjour,\n\n{inviter.nom or inviter.email} vous invite à rejoindre la structure « {structure.nom} » "
-        f"sur {links.settings().site_name}, en tant que {auth_routes.role_label(invitation.role)}, pour publier et "
+        f"sur {auth.settings().site_name}, en tant que {auth.role_label(invitation.role)}, pour publier et "
         f"mettre à jour ses offres.\n\nPour accepter, ouvrez ce lien (valable 14 jours) :\n\n{link}\n\n"
         "Si vous n'attendiez pas cette invitation, ignorez ce message.\n",
     )
@@ -223,10 +221,10 @@ def _send_invitation(structure: Structure, invitation: Invitation) -> bool:
 def invite(structure_id):
     structure = _managed_structure(structure_id)
     db = get_session()
-    email = passwords.normalise_email(request.form.get("email"))
+    email = auth.normalise_email(request.form.get("email"))
     role = _role_or_none(request.form.get("role"))
     errors = {}
-    if error := passwords.email_error(email):
+    if error := auth.email_error(email):
         errors["email"] = error
     if role is None:
         errors["role"] = "Rôle : choisissez « membre » ou « administrateur de la structure »."
@@ -298,12 +296,12 @@ def cancel_invitation(structure_id, invitation_id):
 
 
 def _invitation_from_token(db, token: str) -> tuple[Invitation, Structure]:
-    payload = links.read_token("invitation", token, links.INVITATION_MAX_AGE)
+    payload = auth.read_token("invitation", token, auth.INVITATION_MAX_AGE)
     invitation = db.get(Invitation, payload.get("inv")) if isinstance(payload.get("inv"), int) else None
     if invitation is None or invitation.email != payload.get("email"):
-        raise links.LinkError("Cette invitation n'existe plus (elle a peut-être été annulée).")
+        raise auth.LinkError("Cette invitation n'existe plus (elle a peut-être été annulée).")
     if invitation.accepted_at is not None:
-        raise links.LinkError("Cette invitation a déjà été acceptée. Connectez-vous pour accéder à la structure.")
+        raise auth.LinkError("Cette invitation a déjà été acceptée. Connectez-vous pour accéder à la structure.")
     return invitation, db.get(Structure, invitation.structure_id)
 
 
@@ -326,7 +324,7 @@ def invitation(token):
     db = get_session()
     try:
         invitation, structure = _invitation_from_token(db, token)
-    except links.LinkError as exc:
+    except auth.LinkError as exc:
         return render_template("account/link_error.html", message=str(exc)), 400
     user = current_user()
     account = db.scalar(select(User).where(User.email == invitation.email))
@@ -344,9 +342,9 @@ def invitation(token):
     else:
         nom = (request.form.get("nom") or "").strip()
         password = request.form.get("password") or ""
-        errors = passwords.password_errors(password, request.form.get("password_confirm") or "")
-        if len(nom) > passwords.NOM_MAX:
-            errors["nom"] = f"Prénom et nom : {passwords.NOM_MAX} caractères au plus."
+        errors = auth.password_errors(password, request.form.get("password_confirm") or "")
+        if len(nom) > auth.NOM_MAX:
+            errors["nom"] = f"Prénom et nom : {auth.NOM_MAX} caractères au plus."
         if errors:
             context.update(errors=errors, nom=nom)
             return render_template("account/invitation.html", **context), 400
@@ -354,15 +352,15 @@ def invitation(token):
         user = User(
             email=invitation.email,
             nom=nom or None,
-            password_hash=passwords.hash_password(password),
+            password_hash=auth.hash_password(password),
             email_verified_at=datetime.now(UTC),
         )
         db.add(user)
         db.flush()
         _accept(db, invitation, user)
-        auth_sessions.start_session(user)
+        auth.start_session(user)
         db.commit()
-    flash(f"Bienvenue : vous êtes {auth_routes.role_label(invitation.role)} de « {structure.nom} ».", "success")
+    flash(f"Bienvenue : vous êtes {auth.role_label(invitation.role)} de « {structure.nom} ».", "success")
     return redirect(url_for("auth.espace"))
 
 
@@ -446,9 +444,9 @@ def request_to_join(structure_id):
     db.add(JoinRequest(structure_id=structure.id, user_id=user.id, message=message or None))
     db.commit()
     admins = [a.email for a in _admins_of(db, structure.id)]
-    recipients = admins or [links.settings().contact_email]
-    link = links.absolute("members.members", structure_id=structure.id)
-    links.mail(
+    recipients = admins or [auth.settings().contact_email]
+    link = auth.absolute("members.members", structure_id=structure.id)
+    auth.mail(
         recipients,
         f"Demande pour rejoindre {structure.nom}",
         f"Bonjour,\n\n{user.nom or user.email} ({user.email}) demande à rejoindre la structure "
@@ -489,17 +487,17 @@ def decide(structure_id, request_id, decision):
         join_request.status = "acceptee"
         if permissions.role_in(db, applicant, structure.id) is None:
             db.add(Membership(user_id=applicant.id, structure_id=structure.id, role=role))
-        answer = f"Votre demande est acceptée : vous êtes {auth_routes.role_label(role)} de « {structure.nom} »."
+        answer = f"Votre demande est acceptée : vous êtes {auth.role_label(role)} de « {structure.nom} »."
         done = f"{applicant.email} a rejoint la structure."
     else:
         join_request.status = "refusee"
         answer = f"Votre demande pour rejoindre « {structure.nom} » a été refusée."
         done = f"Demande de {applicant.email} refusée."
     db.commit()
-    links.mail(
+    auth.mail(
         applicant.email,
         f"Votre demande pour rejoindre {structure.nom}",
-        f"Bonjour,\n\n{answer}\n\nVotre espace : {links.absolute('auth.espace')}\n",
+        f"Bonjour,\n\n{answer}\n\nVotre espace : {auth.absolute('auth.espace')}\n",
     )
     flash(done, "success")
     return _to_members(structure, "#demandes"), 303
