@@ -18,10 +18,15 @@ MAX_FUNCTION_LINES = 80
 # removed when the branch that splits the file is merged (then this test holds
 # the file to the rule like every other).
 ALLOWED_OVER = {
-    # arch-web splits the CTO's routes (the CTO and /pilotage).
+    # Branch arch-web splits the CTO's routes (the CTO and /pilotage).
     "web/cto/routes.py",
-    # arch-search splits the search's web side (parsing, engine, fallback).
+    # Branch arch-web moves the members' queries to catalogue/ (then about 420 lines).
+    "web/members.py",
+    # Branch arch-search splits the search's web side (parsing, engine, fallback).
     "web/search_.py",
+    # The public pages: being reshaped by other branches of this round (arch-search,
+    # feat-i18n, feat-selection); split after they are merged.
+    "web/public/routes.py",
 }
 
 
