@@ -275,13 +275,7 @@ def generate(out_dir: Path, n_structures: int, n_services: int, communes: list[C
     source_cum = _cum(w for _, w in SOURCES)
     source_names = [s for s, _ in SOURCES]
     kind_cum = _cum(w for _, _, w in KINDS)
-    dep_communes: dict[str, list[Commune]] = {}
-    for c in communes:
-        dep_communes.setdefault(c.departement, []).append(c)
-    region_deps: dict[str, list[str]] = {}
-    for dep, cs in dep_communes.items():
-        if cs[0].region:
-            region_deps.setdefault(cs[0].region, []).append(dep)
+    region_deps = _region_departements(communes)
     thematiques = _thematiques_by_category()
     categories = sorted(thematiques)
     from catalogue import vocabulary
@@ -289,15 +283,40 @@ def generate(out_dir: Path, n_structures: int, n_services: int, communes: list[C
     publics = [p for p in vocabulary.publics() if p != "tous-publics"]
     types = list(vocabulary.types())
     labels = vocabulary.thematiques()
-    base_date = 20_000  # days since the epoch of the newest date_maj (2024-10-04)
-
-    def date(days_ago: int) -> str:
-        import datetime as dt
-        return (dt.date(1970, 1, 1) + dt.timedelta(days=base_date - days_ago)).isoformat()
-
     structures_path = out_dir / "structures.ndjson"
     services_path = out_dir / "services.ndjson"
-    # Structures: (source, id, commune, point, categories it works in)
+    owners = _write_structures(structures_path, rng, n_structures, communes, commune_cum, kind_cum,
+                               source_cum, source_names, categories)
+    _write_services(services_path, rng, n_services, owners, thematiques, categories, region_deps,
+                    publics, types, labels)
+    return structures_path, services_path
+
+
+def _region_departements(communes: list[Commune]) -> dict[str, list[str]]:
+    """The départements of each région (those of the communes given)."""
+    dep_communes: dict[str, list[Commune]] = {}
+    for c in communes:
+        dep_communes.setdefault(c.departement, []).append(c)
+    region_deps: dict[str, list[str]] = {}
+    for dep, cs in dep_communes.items():
+        if cs[0].region:
+            region_deps.setdefault(cs[0].region, []).append(dep)
+    return region_deps
+
+
+# Days since the epoch of the newest date_maj (2024-10-04).
+_BASE_DATE = 20_000
+
+
+def _date(days_ago: int) -> str:
+    import datetime as dt
+    return (dt.date(1970, 1, 1) + dt.timedelta(days=_BASE_DATE - days_ago)).isoformat()
+
+
+def _write_structures(structures_path: Path, rng: random.Random, n_structures: int, communes: list[Commune],
+                      commune_cum, kind_cum, source_cum, source_names, categories) -> list[tuple]:
+    """Structures into structures_path; (source, id, commune, point, categories it
+    works in) of each."""
     owners: list[tuple[str, str, Commune, tuple[float, float] | None, list[str]]] = []
     with open(structures_path, "wb") as f:
         i = 0
@@ -324,7 +343,7 @@ def generate(out_dir: Path, n_structures: int, n_services: int, communes: list[C
                 sid = f"{source}--{_slug(name)}-{i}"
                 record = {
                     "source": source, "id": sid, "nom": name if k == 0 else _name_variant(rng, name),
-                    "date_maj": date(rng.randrange(DATE_DAYS)),
+                    "date_maj": _date(rng.randrange(DATE_DAYS)),
                     "siret": siret if (k == 0 or rng.random() < 0.5) else None,
                     "commune": commune.nom, "code_postal": commune.code_postal, "code_insee": commune.code,
                     "adresse": address if k == 0 else address.replace("rue", "r.").replace("avenue", "av."),
@@ -344,6 +363,11 @@ def generate(out_dir: Path, n_structures: int, n_services: int, communes: list[C
                 if len(owners) >= n_structures:
                     break
             i += 1
+    return owners
+
+
+def _write_services(services_path: Path, rng: random.Random, n_services: int, owners: list[tuple],
+                    thematiques, categories, region_deps, publics, types, labels) -> None:
     # Services per structure follow a long tail: most have one to three, some dozens.
     owner_cum = _cum(1 / (1 + (j % 97)) ** 0.6 for j in range(len(owners)))
     with open(services_path, "wb") as f:
@@ -363,7 +387,7 @@ def generate(out_dir: Path, n_structures: int, n_services: int, communes: list[C
                 "source": source, "id": f"{source}--svc-{n}", "structure_id": sid,
                 "nom": (theme_label[:1].upper() + theme_label[1:])[:150],
                 "description": _description(rng, sorted({t.split("--")[0] for t in chosen})),
-                "date_maj": date(rng.randrange(DATE_DAYS)),
+                "date_maj": _date(rng.randrange(DATE_DAYS)),
                 "type": rng.choice(types) if rng.random() < 0.8 else None,
                 "thematiques": sorted(chosen),
                 "frais": _weighted(rng, _FRAIS_CUM, _FRAIS),
@@ -384,7 +408,6 @@ def generate(out_dir: Path, n_structures: int, n_services: int, communes: list[C
                 if point and rng.random() < 0.8:
                     record["longitude"], record["latitude"] = point
             f.write(orjson.dumps({k: v for k, v in record.items() if v is not None}) + b"\n")
-    return structures_path, services_path
 
 
 _NAME_TAILS = ["permanence de", "atelier à", "accueil de", "antenne de", "service de"]

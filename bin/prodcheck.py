@@ -117,7 +117,31 @@ def main() -> int:
     url = fresh_database(base, args.database)
     port = free_port()
     metrics_token = secrets.token_urlsafe(24)
-    env = {
+    env = _environment(url, port, metrics_token)
+    engine, structure_id, token = _prepare(env, url, args.database)
+
+    LOGS.mkdir(parents=True, exist_ok=True)
+    processes: dict[str, subprocess.Popen] = {}
+    try:
+        _start(env, processes)
+        site = f"http://127.0.0.1:{port}"
+        _check_health(site)
+        _check_api_to_search(site, token, structure_id)
+        _check_scheduler(engine)
+        _check_metrics(site, metrics_token, engine, processes)
+        say("tous les processus tournent ; arrêt")
+    finally:
+        _stop(processes)
+        if "engine" in locals():
+            engine.dispose()
+        if not args.keep:
+            _drop(base, args.database)
+    say("réussi")
+    return 0
+
+
+def _environment(url: str, port: int, metrics_token: str) -> dict:
+    return {
         **os.environ,
         "DATABASE_URL": url,
         "SECRET_KEY": secrets.token_urlsafe(48),
@@ -131,7 +155,12 @@ def main() -> int:
         "LOG_FORMAT": "json",
         "WEB_WORKERS": "2",
     }
-    say(f"base {args.database} : migrations, référentiel (Aisne), catalogue de démonstration")
+
+
+def _prepare(env: dict, url: str, database: str):
+    """Migrations, référentiel and demonstration catalogue; (engine, a structure's id,
+    an API token of that structure)."""
+    say(f"base {database} : migrations, référentiel (Aisne), catalogue de démonstration")
     offre(env, "db", "upgrade")
     offre(env, "geo", "load", "--departements", "02")
     offre(env, "demo", "load", "--structures", "10", "--services", "40")
@@ -142,105 +171,113 @@ def main() -> int:
                       "--scope", "write", "--name", "prod-check")
     token = token_out.strip().splitlines()[-1].strip()
     offre(env, "search", "rebuild")
+    return engine, structure_id, token
 
-    LOGS.mkdir(parents=True, exist_ok=True)
-    processes: dict[str, subprocess.Popen] = {}
-    try:
-        for name, command in procfile().items():
-            log = open(LOGS / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
-            processes[name] = subprocess.Popen(
-                ["bash", "-c", f"exec {command}"], cwd=ROOT, env=env, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )
-            say(f"démarré : {name} (pid {processes[name].pid}) → {LOGS / (name + '.log')}")
-        site = f"http://127.0.0.1:{port}"
 
-        def healthy():
-            try:
-                status, body = http(f"{site}/healthz")
-            except OSError:
+def _start(env: dict, processes: dict[str, subprocess.Popen]) -> None:
+    """The Procfile's processes into `processes` as they start (those started are
+    stopped even if a later one fails), each logging into LOGS."""
+    for name, command in procfile().items():
+        log = open(LOGS / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+        processes[name] = subprocess.Popen(
+            ["bash", "-c", f"exec {command}"], cwd=ROOT, env=env, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        say(f"démarré : {name} (pid {processes[name].pid}) → {LOGS / (name + '.log')}")
+
+
+def _check_health(site: str) -> None:
+    def healthy():
+        try:
+            status, body = http(f"{site}/healthz")
+        except OSError:
+            return None
+        return body if status == 200 else None
+
+    health, seconds = wait_for("/healthz", healthy, 60)
+    say(f"/healthz : {json.loads(health)['status']} ({seconds:.1f} s après le démarrage)")
+
+
+def _check_api_to_search(site: str, token: str, structure_id) -> None:
+    # A change made through the partner API reaches the search.
+    auth = {"Authorization": f"Bearer {token}"}
+    word = "prodcheck" + secrets.token_hex(3)
+    offer = {
+        "nom": f"Atelier {word}", "description": "Un atelier de vérification de la mise en production.",
+        "thematiques": ["numerique--maitriser-les-fondamentaux-du-numerique"],
+        "publics": ["tous-publics"], "modes_accueil": ["en-presentiel"],
+        "code_insee": "02408", "zone_eligibilite": ["02"],
+    }
+    service_url = f"{site}/api/v1/structures/{structure_id}/services/prod-check"
+    for label, name in (("créée", word), ("renommée", word + "bis")):
+        status, body = http(service_url, method="PUT", body={**offer, "nom": f"Atelier {name}"},
+                            headers=auth)
+        if status not in (200, 201):
+            fail(f"PUT de l'offre : {status} {body[:300]}")
+
+        def found(name=name):
+            status, body = http(f"{site}/api/v1/services/search?q={name}")
+            if status != 200:
                 return None
-            return body if status == 200 else None
+            items = json.loads(body)["items"]
+            return any(i["service"]["nom"] == f"Atelier {name}" for i in items)
 
-        health, seconds = wait_for("/healthz", healthy, 60)
-        say(f"/healthz : {json.loads(health)['status']} ({seconds:.1f} s après le démarrage)")
+        _, seconds = wait_for(f"offre {label} dans la recherche", found, SEARCH_DEADLINE_S, 0.1)
+        say(f"offre {label} par l'API partenaire, trouvée par la recherche en {seconds:.2f} s")
 
-        # A change made through the partner API reaches the search.
-        auth = {"Authorization": f"Bearer {token}"}
-        word = "prodcheck" + secrets.token_hex(3)
-        offer = {
-            "nom": f"Atelier {word}", "description": "Un atelier de vérification de la mise en production.",
-            "thematiques": ["numerique--maitriser-les-fondamentaux-du-numerique"],
-            "publics": ["tous-publics"], "modes_accueil": ["en-presentiel"],
-            "code_insee": "02408", "zone_eligibilite": ["02"],
-        }
-        service_url = f"{site}/api/v1/structures/{structure_id}/services/prod-check"
-        for label, name in (("créée", word), ("renommée", word + "bis")):
-            status, body = http(service_url, method="PUT", body={**offer, "nom": f"Atelier {name}"},
-                                headers=auth)
-            if status not in (200, 201):
-                fail(f"PUT de l'offre : {status} {body[:300]}")
 
-            def found(name=name):
-                status, body = http(f"{site}/api/v1/services/search?q={name}")
-                if status != 200:
-                    return None
-                items = json.loads(body)["items"]
-                return any(i["service"]["nom"] == f"Atelier {name}" for i in items)
+def _check_scheduler(engine) -> None:
+    # The scheduler ran each job of its table once.
+    from web.commands.schedule import JOBS
 
-            _, seconds = wait_for(f"offre {label} dans la recherche", found, SEARCH_DEADLINE_S, 0.1)
-            say(f"offre {label} par l'API partenaire, trouvée par la recherche en {seconds:.2f} s")
-
-        # The scheduler ran each job of its table once.
-        from web.commands.schedule import JOBS
-
-        def jobs_done():
-            with engine.connect() as conn:
-                rows = {r.name: (r.status, r.runs) for r in conn.execute(
-                    text("SELECT name, status, runs FROM scheduled_job_run"))}
-            return rows if all(rows.get(j.name, ("", 0))[0] in ("ok", "echec") for j in JOBS) else None
-
-        runs, seconds = wait_for("tâches planifiées", jobs_done, 120, 0.5)
-        wrong = {k: v for k, v in runs.items() if v != ("ok", 1)}
-        if wrong:
-            fail(f"tâches planifiées : {wrong} (attendu : chacune une fois, ok)")
-        say(f"planificateur : {', '.join(sorted(runs))} passées une fois chacune ({seconds:.1f} s)")
-
-        status, _ = http(f"{site}/metrics")
-        if status != 401:
-            fail(f"/metrics sans jeton : {status} (attendu 401)")
-        status, body = http(f"{site}/metrics", headers={"Authorization": f"Bearer {metrics_token}"})
-        if status != 200 or "offre_http_requests_total" not in body:
-            fail(f"/metrics : {status}")
-        outbox = re.search(r"^offre_search_outbox_rows (\S+)$", body, re.M)
-        say(f"/metrics : {len(body.splitlines())} lignes ; outbox : {outbox.group(1) if outbox else '?'}")
+    def jobs_done():
         with engine.connect() as conn:
-            pending = conn.scalar(text("SELECT count(*) FROM search_outbox"))
-        if pending:
-            fail(f"outbox : {pending} lignes avec le moteur PostgreSQL (attendu : 0)")
-        for name, process in processes.items():
-            if process.poll() is not None:
-                fail(f"{name} s'est arrêté (code {process.returncode}) : voir {LOGS / (name + '.log')}")
-        say("tous les processus tournent ; arrêt")
-    finally:
-        for process in processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes.values():
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        if "engine" in locals():
-            engine.dispose()
-        if not args.keep:
-            admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)'))
-            admin.dispose()
-    say("réussi")
-    return 0
+            rows = {r.name: (r.status, r.runs) for r in conn.execute(
+                text("SELECT name, status, runs FROM scheduled_job_run"))}
+        return rows if all(rows.get(j.name, ("", 0))[0] in ("ok", "echec") for j in JOBS) else None
+
+    runs, seconds = wait_for("tâches planifiées", jobs_done, 120, 0.5)
+    wrong = {k: v for k, v in runs.items() if v != ("ok", 1)}
+    if wrong:
+        fail(f"tâches planifiées : {wrong} (attendu : chacune une fois, ok)")
+    say(f"planificateur : {', '.join(sorted(runs))} passées une fois chacune ({seconds:.1f} s)")
+
+
+def _check_metrics(site: str, metrics_token: str, engine, processes: dict) -> None:
+    status, _ = http(f"{site}/metrics")
+    if status != 401:
+        fail(f"/metrics sans jeton : {status} (attendu 401)")
+    status, body = http(f"{site}/metrics", headers={"Authorization": f"Bearer {metrics_token}"})
+    if status != 200 or "offre_http_requests_total" not in body:
+        fail(f"/metrics : {status}")
+    outbox = re.search(r"^offre_search_outbox_rows (\S+)$", body, re.M)
+    say(f"/metrics : {len(body.splitlines())} lignes ; outbox : {outbox.group(1) if outbox else '?'}")
+    with engine.connect() as conn:
+        pending = conn.scalar(text("SELECT count(*) FROM search_outbox"))
+    if pending:
+        fail(f"outbox : {pending} lignes avec le moteur PostgreSQL (attendu : 0)")
+    for name, process in processes.items():
+        if process.poll() is not None:
+            fail(f"{name} s'est arrêté (code {process.returncode}) : voir {LOGS / (name + '.log')}")
+
+
+def _stop(processes: dict) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes.values():
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _drop(base: str, database: str) -> None:
+    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    admin.dispose()
 
 
 if __name__ == "__main__":

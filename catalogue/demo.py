@@ -165,7 +165,22 @@ def load(
     communes = _communes(session, departement)
     weights = [max(r.population or 0, 50) ** 0.8 for r in communes]
     villes = sorted(communes, key=lambda r: -(r.population or 0))[:12]
+    existing_structures, existing_services = _existing(session)
+    upsert = _Upserts(session)
+    structures = _structures(session, upsert, existing_structures, rng, communes, weights, villes,
+                             n_structures=n_structures, departement=departement, today=today, seed=seed)
+    _services(session, upsert, existing_services, rng, structures,
+              n_services=n_services, departement=departement, today=today, seed=seed, progress=progress)
+    return {
+        "structures": n_structures,
+        "services": n_services,
+        "created": upsert.created,
+        "updated": upsert.updated,
+    }
 
+
+def _existing(session: Session) -> tuple[dict, dict]:
+    """The demonstration's structures and services already there, by source_id."""
     existing_structures = {
         s.source_id: s
         for s in session.scalars(select(Structure).where(Structure.source == DEMO_SOURCE))
@@ -174,15 +189,23 @@ def load(
         s.source_id: s
         for s in session.scalars(select(Service).where(Service.source == DEMO_SOURCE))
     }
-    created = updated = 0
+    return existing_structures, existing_services
 
-    def upsert(model, existing, values):
-        nonlocal created, updated
+
+class _Upserts:
+    """Create a record, or update the one there (its location kept); counts both."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.created = self.updated = 0
+
+    def __call__(self, model, existing, values):
+        session = self.session
         record = existing.get(values["source_id"])
         if record is None:
             record = model(**values)
             session.add(record)
-            created += 1
+            self.created += 1
             return record
         changed = False
         for key, value in values.items():
@@ -191,9 +214,12 @@ def load(
             if getattr(record, key) != value:
                 setattr(record, key, value)
                 changed = True
-        updated += changed
+        self.updated += changed
         return record
 
+
+def _structures(session: Session, upsert: _Upserts, existing_structures: dict, rng, communes, weights, villes, *,
+                n_structures: int, departement: str, today: date, seed: int) -> list[tuple]:
     structures = []
     for i in range(n_structures):
         kind, reseau, groups = STRUCTURE_KINDS[i % len(STRUCTURE_KINDS)]
@@ -228,7 +254,11 @@ def load(
             record.location = f"SRID=4326;POINT({lon:.6f} {lat:.6f})"
         structures.append((record, commune, groups, lon, lat))
     session.flush()
+    return structures
 
+
+def _services(session: Session, upsert: _Upserts, existing_services: dict, rng, structures, *,
+              n_services: int, departement: str, today: date, seed: int, progress) -> None:
     group_codes = list(OFFERS)
     for j in range(n_services):
         structure, commune, groups, lon, lat = structures[j % len(structures)] if j < len(structures) else rng.choice(structures)
@@ -239,21 +269,7 @@ def load(
         nom, thematiques, type_, publics, description = rng.choice(OFFERS[group])
         if publics != ["tous-publics"] and rng.random() < 0.3:
             publics = sorted(set(publics) | {rng.choice(PUBLICS_EXTRA)})
-        mode = rng.random()
-        modes_accueil = (
-            ["en-presentiel"] if mode < 0.75 else ["a-distance"] if mode < 0.87 else ["en-presentiel", "a-distance"]
-        )
-        zone_kind = rng.random()
-        if modes_accueil == ["a-distance"] and rng.random() < 0.4:
-            zone = ["france"]
-        elif zone_kind < 0.3:
-            zone = [commune.code]
-        elif zone_kind < 0.6 and commune.epci_code:
-            zone = [commune.epci_code]
-        elif zone_kind < 0.93:
-            zone = [departement]
-        else:
-            zone = []
+        modes_accueil, zone = _reach(rng, commune, departement)
         modes_mobilisation = rng.sample(
             ["telephoner", "envoyer-un-courriel", "se-presenter", "utiliser-lien-mobilisation"],
             rng.randint(1, 3),
@@ -298,9 +314,23 @@ def load(
         if j % 500 == 499:
             session.flush()
     session.flush()
-    return {
-        "structures": n_structures,
-        "services": n_services,
-        "created": created,
-        "updated": updated,
-    }
+
+
+def _reach(rng, commune, departement: str) -> tuple[list[str], list[str]]:
+    """(modes_accueil, zone_eligibilite) of a demonstration offer."""
+    mode = rng.random()
+    modes_accueil = (
+        ["en-presentiel"] if mode < 0.75 else ["a-distance"] if mode < 0.87 else ["en-presentiel", "a-distance"]
+    )
+    zone_kind = rng.random()
+    if modes_accueil == ["a-distance"] and rng.random() < 0.4:
+        zone = ["france"]
+    elif zone_kind < 0.3:
+        zone = [commune.code]
+    elif zone_kind < 0.6 and commune.epci_code:
+        zone = [commune.epci_code]
+    elif zone_kind < 0.93:
+        zone = [departement]
+    else:
+        zone = []
+    return modes_accueil, zone

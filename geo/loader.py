@@ -64,6 +64,24 @@ def load_referentiel(
     communes loaded (tests); `progress(n)` is called as communes are read.
     Returns the counts of each table after the load."""
     progress = progress or (lambda n: None)
+    regions, deps, epcis, commune_postal = _read_areas()
+    _create_stage(session)
+    commune_rows, by_id = _read_communes(commune_postal, progress)
+    _copy(
+        session,
+        "stage_commune",
+        ["code", "type", "nom", "nom_recherche", "departement_code", "region_code",
+         "epci_code", "parent_id", "id", "codes_postaux", "population", "wkb"],
+        _staged(commune_rows, by_id, regions, deps, epcis, commune_postal, departements),
+    )
+    session.execute(text("CREATE INDEX ON stage_commune (parent_id)"))
+    _upsert_areas(session, regions, deps, epcis)
+    _upsert_communes(session)
+    return counts(session)
+
+
+def _read_areas() -> tuple[dict, dict, dict, dict[str, list[str]]]:
+    """Régions, départements and EPCI by id; the postal codes of each commune id."""
     regions = {r["id"]: r for r in _rows("regions.csv.lzma")}
     deps = {d["id"]: d for d in _rows("departements.csv.lzma")}
     epcis = {e["id"]: e for e in _rows("epci.csv.lzma")}
@@ -71,7 +89,10 @@ def load_referentiel(
     commune_postal: dict[str, list[str]] = {}
     for link in _rows("codes_postaux_communes.csv.lzma"):
         commune_postal.setdefault(link["commune_id"], []).append(postal_codes[link["codepostal_id"]])
+    return regions, deps, epcis, commune_postal
 
+
+def _create_stage(session: Session) -> None:
     # A second load in the same transaction (tests) finds the staging table still there.
     session.execute(text("DROP TABLE IF EXISTS pg_temp.stage_commune"))
     session.execute(
@@ -86,6 +107,10 @@ def load_referentiel(
         )
     )
 
+
+def _read_communes(commune_postal: dict[str, list[str]], progress) -> tuple[list[dict], dict[str, dict]]:
+    """The communes kept (_KEPT_TYPES) and the same by id; the arrondissements'
+    postal codes added to their commune's."""
     commune_rows = []
     for row in _rows("communes.csv.lzma"):
         if row["type"] not in _KEPT_TYPES:
@@ -100,6 +125,11 @@ def load_referentiel(
             commune_postal.setdefault(row["commune_parent_id"], []).extend(
                 commune_postal.get(row["id"], [])
             )
+    return commune_rows, by_id
+
+
+def _staged(commune_rows, by_id, regions, deps, epcis, commune_postal, departements):
+    """The rows of stage_commune (only the communes of `departements` if given)."""
 
     def dep_of(row):
         dep = deps.get(row["departement_id"]) if row["departement_id"] else None
@@ -131,15 +161,10 @@ def load_referentiel(
                 row["geometry"],
             )
 
-    _copy(
-        session,
-        "stage_commune",
-        ["code", "type", "nom", "nom_recherche", "departement_code", "region_code",
-         "epci_code", "parent_id", "id", "codes_postaux", "population", "wkb"],
-        staged(),
-    )
-    session.execute(text("CREATE INDEX ON stage_commune (parent_id)"))
+    return staged()
 
+
+def _upsert_areas(session: Session, regions: dict, deps: dict, epcis: dict) -> None:
     for r in regions.values():
         session.execute(
             text(
@@ -165,6 +190,8 @@ def load_referentiel(
             {"code": e["code"], "nom": e["nom"], "type": e["type"]},
         )
 
+
+def _upsert_communes(session: Session) -> None:
     # Communes first, then arrondissements and former communes pointing to them
     # (a former commune whose code is reused by a commune is left out).
     session.execute(
@@ -200,7 +227,6 @@ def load_referentiel(
             """
         )
     )
-    return counts(session)
 
 
 def counts(session: Session) -> dict[str, int]:

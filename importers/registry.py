@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from importers import snapshot
 from importers.errors import FileFormatError, UnknownSource
 from importers.load import Loader
-from importers.readers import FileInfo, fetch, inspect, iter_records, sheet_names
+from importers.readers import FileInfo, fetch, inspect, iter_records
 from importers.records import SERVICE, STRUCTURE, Item
 from importers.sources import datainclusion, datainclusion_api, dora, partner, soliguide
+from importers.workbooks import sheet_names
 
 
 @dataclass(frozen=True)

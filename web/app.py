@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 
 from flask import Flask, jsonify, make_response, render_template, request
@@ -11,7 +10,27 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from catalogue.db import make_engine, make_sessionmaker
+from web import (
+    api,
+    auth,
+    exports,
+    health,
+    imports_routes,
+    members,
+    observability,
+    search_,
+    security,
+)
+from web.backoffice import routes as backoffice_routes
+from web.backoffice import tokens as backoffice_tokens
+from web.cto import prescription_steering, prescriptions
+from web.cto import routes as cto_routes
 from web.db import close_session
+from web.orientation import rights as orientation_rights
+from web.orientation import routes as orientation_routes
+from web.orientation import steering as orientation_steering
+from web.public import routes as public_routes
+from web.public import selection
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -25,27 +44,28 @@ class BoundedIntegerConverter(IntegerConverter):
     def __init__(self, map, fixed_digits=0, min=None, max=PG_INT_MAX, signed=False):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
-# Blueprints of the application, each a module with a `bp`; one per area.
+# Blueprints of the application, each a module with a `bp` (and maybe an
+# `init_app`); one per area, registered in this order.
 BLUEPRINTS = [
-    "web.observability",  # first: its before_request (request id, timer) always runs
-    "web.imports_routes",
-    "web.search_",
-    "web.health",
-    "web.security",
-    "web.public.routes",
-    "web.public.selection",  # a selection for the person (issue 19)
-    "web.api",
-    "web.exports",
-    "web.auth",
-    "web.members",
-    "web.backoffice.routes",
-    "web.backoffice.tokens",
-    "web.cto.routes",
-    "web.orientation.routes",
-    "web.orientation.rights",
-    "web.orientation.steering",
-    "web.cto.prescriptions",  # SPIE prescriptions (feat-prescr)
-    "web.cto.prescription_steering",  # /pilotage/prescriptions (feat-prescr)
+    observability,  # first: its before_request (request id, timer) always runs
+    imports_routes,
+    search_,
+    health,
+    security,
+    public_routes,
+    selection,  # a selection for the person (issue 19)
+    api,
+    exports,
+    auth,
+    members,
+    backoffice_routes,
+    backoffice_tokens,
+    cto_routes,
+    orientation_routes,
+    orientation_rights,
+    orientation_steering,
+    prescriptions,  # SPIE prescriptions
+    prescription_steering,  # /pilotage/prescriptions
 ]
 
 
@@ -79,8 +99,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # not a database error.
     app.url_map.converters["int"] = BoundedIntegerConverter
 
-    for name in BLUEPRINTS:
-        module = importlib.import_module(name)
+    for module in BLUEPRINTS:
         app.register_blueprint(module.bp)
         if hasattr(module, "init_app"):
             module.init_app(app)

@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
-import importlib
-
 from flask.cli import FlaskGroup
 
-# Command modules, one per area (see web/commands/__init__.py).
+from web.commands import (
+    accounts,
+    api,
+    base,
+    cto,
+    export,
+    geo,
+    imports,
+    ops,
+    orientations,
+    reminders,
+    schedule,
+    search,
+)
+
+# Command modules, one per area (see web/commands/__init__.py), each with `commands`.
 COMMAND_MODULES = [
-    "web.commands.imports",
-    "web.commands.search",
-    "web.commands.base",
-    "web.commands.geo",
-    "web.commands.export",
-    "web.commands.api",
-    "web.commands.reminders",
-    "web.commands.accounts",
-    "web.commands.cto",
-    "web.commands.schedule",
-    "web.commands.ops",
-    "web.commands.orientations",
+    imports,
+    search,
+    base,
+    geo,
+    export,
+    api,
+    reminders,
+    accounts,
+    cto,
+    schedule,
+    ops,
+    orientations,
 ]
 
 
@@ -42,8 +55,8 @@ def build_cli() -> FlaskGroup:
         add_default_commands=False,
         help="Cartographie de l'offre d'insertion : administration.",
     )
-    for name in COMMAND_MODULES:
-        for cmd in importlib.import_module(name).commands:
+    for module in COMMAND_MODULES:
+        for cmd in module.commands:
             cli.add_command(cmd)
     return cli
 

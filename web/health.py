@@ -19,10 +19,6 @@ from sqlalchemy import text
 
 bp = Blueprint("health", __name__)
 
-# Other parts of the app register extra checks here: name -> callable(app) -> dict
-# with at least "status" ("ok", "degraded" or "down").
-CHECKS: dict = {}
-
 
 def _database(engine) -> dict:
     started = time.perf_counter()
@@ -60,8 +56,6 @@ def healthz():
         report["search"] = (search_check() if search_check is not None
                             else {"status": "ok", "backend": settings.search_backend})
         report["outbox"] = _outbox(ext["sessionmaker"], settings.health_outbox_max_age_s)
-        for name, check in CHECKS.items():
-            report[name] = check(current_app)
     states = [part["status"] for part in report.values()]
     if "down" in states:
         overall = "down"

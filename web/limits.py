@@ -8,7 +8,7 @@ Retry-After. Each limit is a setting in the syntax of `limits` ("5/minute;30/hou
 an empty setting turns that limit off.
 
 The API's own quota per token and per address is web.api.http; failed logins and
-account e-mails per address are counted in web.auth (catalogue.accounts).
+account e-mails per address are counted in catalogue.mail_limits.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 
 from catalogue import ratelimit  # noqa: F401  (registers the offre-database:// storage)
-from web.auth import client_ip
+from web.auth.sessions import client_ip
 
 log = logging.getLogger(__name__)
 

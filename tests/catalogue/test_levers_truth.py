@@ -12,7 +12,7 @@ from sqlalchemy import select
 from catalogue import cto
 from catalogue import levers as rules
 from catalogue.cto import SearchLog, Shortlist
-from tests.cto.conftest import pro, token  # noqa: F401  (fixtures)
+from tests.web.cto.conftest import pro, token  # noqa: F401  (fixtures)
 
 LAON = "02408"
 AUBENTON = "02031"

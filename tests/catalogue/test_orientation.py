@@ -191,7 +191,7 @@ def test_access_log(db, setup):
 
 
 def test_steering_figures(db, setup, factories):
-    from tests.cto.conftest import make_territory
+    from tests.web.cto.conftest import make_territory
 
     make_territory(db, "laonnois", "Laonnois", ["02408"])
     member = setup["member"]

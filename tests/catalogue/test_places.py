@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from catalogue import places
-from tests.api.test_partners import BODY, _token
+from tests.web.api.test_partners import BODY, _token
 
 
 def resolve(db, **data):

@@ -11,7 +11,7 @@ from catalogue import cto, permissions
 from catalogue import prescription as rx
 from catalogue.errors import ValidationError
 from tests.auth_helpers import add_member, make_moderator, make_user
-from tests.cto.conftest import make_territory
+from tests.web.cto.conftest import make_territory
 
 TODAY = date.today()
 NOW = datetime.now(UTC)

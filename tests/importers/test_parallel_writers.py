@@ -1,4 +1,4 @@
-"""Batches written two at a time, each on its own connection (importers.load._Writers),
+"""Batches written two at a time, each on its own connection (importers.writers._Writers),
 against a database of its own: the tests' usual transaction binds every session to
 one connection, where batches are written one at a time."""
 

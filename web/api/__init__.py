@@ -3,20 +3,9 @@ application/problem+json and name the parameter and the reason."""
 
 from __future__ import annotations
 
-import importlib
-
 from flask import Blueprint, jsonify
 from flask_smorest import Api as SmorestApi
 from werkzeug.exceptions import HTTPException
-
-# The API's blueprints: modules exposing `blp`, a flask_smorest.Blueprint.
-API_BLUEPRINTS: list[str] = [
-    "web.api.search",
-    "web.api.catalogue",
-    "web.api.geo",
-    "web.api.export",
-    "web.api.partners",
-]
 
 # A plain blueprint so that web.app can register this package like the others.
 bp = Blueprint("api_root", __name__)
@@ -101,6 +90,14 @@ class Api(SmorestApi):
         return response
 
 
+def api_blueprints() -> list:
+    """The API's blueprints: modules exposing `blp`, a flask_smorest.Blueprint
+    (imported here: they import this package)."""
+    from web.api import catalogue, export, geo, partners, search
+
+    return [search, catalogue, geo, export, partners]
+
+
 def init_app(app) -> None:
     app.config.update(
         API_TITLE="API de l'offre d'insertion",
@@ -127,8 +124,8 @@ def init_app(app) -> None:
     from web.input_guard import SpecPlugin
 
     api.spec.plugins.append(SpecPlugin())  # the control characters the guard refuses
-    for name in API_BLUEPRINTS:
-        api.register_blueprint(importlib.import_module(name).blp)
+    for module in api_blueprints():
+        api.register_blueprint(module.blp)
     app.extensions["offre"]["api"] = api
     from web.api import http
 

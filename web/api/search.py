@@ -121,7 +121,7 @@ class ServiceSearch(MethodView):
             page = run_search(query)
         except InvalidQuery as exc:
             return problem(400, f"{exc.field} : {exc.message}", {exc.field: [exc.message]})
-        # The dict is already the documented SearchResult (tests/api/test_search_response.py
+        # The dict is already the documented SearchResult (tests/search/test_api.py
         # checks that dumping it through the schema changes nothing): sent as it is,
         # without the schema's dump (a sixth of a search request's time).
         return jsonify(search_page_dict(page, load_services(get_session(), page.hits)))

@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from catalogue import user_sessions
 from catalogue.accounts import ModeratorScope, User
 from catalogue.db import transaction
-from web.auth import email_error, hash_password, normalise_email, password_errors
+from catalogue.passwords import email_error, hash_password, normalise_email, password_errors
 from web.commands.base import sessions
 
 

@@ -323,7 +323,10 @@ def _uuid_or_404(value: str) -> uuid.UUID:
         abort(404)
 
 
-def service_view(session, service_id: uuid.UUID) -> dict:
+def service_page_detail(session, service_id: uuid.UUID) -> dict:
+    """What the public page of a service shows (its detail, map, route and the way
+    back to the search); 404 when it is not public. (The API's record of a service
+    is web.api.catalogue.service_view.)"""
     service = pq.service_with_structure(session, service_id)
     if service is None:
         abort(404)
@@ -383,7 +386,7 @@ def _zone_geometry(session, code: str) -> dict | None:
 
 @bp.get("/services/<service_id>")
 def service(service_id):
-    detail = service_view(get_session(), _uuid_or_404(service_id))
+    detail = service_page_detail(get_session(), _uuid_or_404(service_id))
     return render_template("public/service.html", s=detail, report={}, errors={})
 
 
@@ -404,7 +407,7 @@ def report_error(service_id):
     if email and (len(email) > 254 or not _EMAIL.match(email)):
         errors["email"] = "Courriel : adresse invalide (exemple : nom@domaine.fr)."
     if errors:
-        detail = service_view(session, sid)
+        detail = service_page_detail(session, sid)
         return render_template(
             "public/service.html", s=detail, report={"message": message, "email": email}, errors=errors
         ), 400

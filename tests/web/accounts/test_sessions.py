@@ -234,7 +234,7 @@ def test_the_cli_ends_every_session_of_an_account(app, client, db):
 def test_a_reset_link_signed_with_the_old_default_key_is_refused(settings, connection, db):
     from itsdangerous import URLSafeTimedSerializer
 
-    from web.auth import _password_fingerprint
+    from catalogue.passwords import password_fingerprint as _password_fingerprint
 
     user = make_user(db, email="a@example.org")
     db.commit()

@@ -10,7 +10,7 @@ import pytest
 from catalogue import cto
 from catalogue.models import Status
 from tests.auth_helpers import add_member, csrf_token, log_in_as, make_moderator, make_user
-from tests.cto.conftest import make_territory
+from tests.web.cto.conftest import make_territory
 
 
 @pytest.fixture

@@ -31,9 +31,9 @@ from catalogue import prescription as rx
 from catalogue.accounts import User
 from catalogue.cto import Committee, CtoMembership
 from tests.auth_helpers import add_member, csrf_token, make_user, page_csrf_token
-from tests.cto.conftest import make_territory
 from tests.web.backoffice.conftest import log_in
 from tests.web.backoffice.test_matrix import POLICY as ESPACE_POLICY
+from tests.web.cto.conftest import make_territory
 from web.app import create_app
 from web.settings import Settings
 

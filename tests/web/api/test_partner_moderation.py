@@ -12,8 +12,8 @@ from sqlalchemy import select
 from catalogue import moderation, tokens
 from catalogue.accounts import ModerationItem
 from catalogue.models import Service, Status
-from tests.api.test_partners import BODY
 from tests.auth_helpers import make_user
+from tests.web.api.test_partners import BODY
 
 
 def _auth(db, structure):

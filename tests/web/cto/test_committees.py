@@ -12,7 +12,7 @@ from sqlalchemy import select
 from catalogue import cto
 from catalogue.cto import Committee, Shortlist
 from catalogue.errors import ValidationError
-from tests.cto.conftest import make_territory
+from tests.web.cto.conftest import make_territory
 
 IN_A_MONTH = date.today() + timedelta(days=30)
 

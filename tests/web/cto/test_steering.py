@@ -8,7 +8,7 @@ from catalogue import cto, steering
 from catalogue.cto import CtoMembership, SearchLog
 from catalogue.models import Status
 from tests.auth_helpers import make_user
-from tests.cto.conftest import log_in, make_territory
+from tests.web.cto.conftest import log_in, make_territory
 
 
 def _log(db, thematiques, commune, count, week=None):

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from catalogue import cto
 from catalogue.cto import CtoMembership, SearchLog, Shortlist
 from tests.auth_helpers import make_user
-from tests.cto.conftest import log_in
+from tests.web.cto.conftest import log_in
 
 LAON = "02408"
 # About 20 km north-east of Laon (Marle).

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from catalogue import coverage
 from catalogue.models import Status
 from tests.auth_helpers import make_user
-from tests.cto.conftest import log_in, make_territory
+from tests.web.cto.conftest import log_in, make_territory
 
 LAON = "02408"
 LAON_POINT = (3.6244, 49.5641)  # the factories' default place

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from catalogue import cto
 from catalogue.prescription import PlanAction, Prescription, PrescriptionRead
 from tests.auth_helpers import add_member, csrf_token, make_user
-from tests.cto.conftest import log_in, make_territory
+from tests.web.cto.conftest import log_in, make_territory
 
 TODAY = date.today()
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from catalogue import cto, permissions
 from catalogue.cto import Committee, CtoMembership
 from tests.auth_helpers import make_moderator, make_user
-from tests.cto.conftest import log_in, make_territory
+from tests.web.cto.conftest import log_in, make_territory
 from web.commands.accounts import user_group
 
 IN_A_MONTH = date.today() + timedelta(days=30)

@@ -1,0 +1,168 @@
+"""The frame of an import's batches (importers.load): the tables and columns an
+import writes, the référentiel held in memory for a run, and a batch as it goes from
+the preparation worker (importers.worker) to the writers (importers.writers): its
+rows as the JSON text that the upsert reads."""
+
+from __future__ import annotations
+
+import copy
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from catalogue import places
+from catalogue.schemas import ServiceInput, StructureInput
+from geo.errors import UnknownCode
+from geo.zones import FRANCE, kind_of
+from importers.readers import RawRecord
+from importers.records import SERVICE, STRUCTURE
+from importers.report import Report
+
+PLACE_COLUMNS = [
+    "commune", "code_postal", "code_insee", "adresse", "complement_adresse", "telephone",
+    "courriel", "horaires_accueil",
+]
+COLUMNS = {
+    STRUCTURE: [
+        "nom", "description", "siret", "lien_source", "site_web", "accessibilite_lieu",
+        "date_maj", "reseaux_porteurs", *PLACE_COLUMNS,
+    ],
+    SERVICE: [
+        "nom", "description", "lien_source", "date_maj", "type", "thematiques", "frais",
+        "frais_precisions", "publics", "publics_precisions", "conditions_acces", "modes_accueil",
+        "zone_eligibilite", "contact_nom_prenom", "lien_mobilisation", "modes_mobilisation",
+        "mobilisable_par", "mobilisation_precisions", "volume_horaire_hebdomadaire",
+        "nombre_semaines", "message_temporaire", "message_debut", "message_fin", *PLACE_COLUMNS,
+        "structure_id",
+    ],
+}
+TABLES = {STRUCTURE: "structure", SERVICE: "service"}
+# The columns whose statistics the duplicate searches' joins are planned with
+# (analysing these alone takes half the time of the whole table).
+ANALYZED = {
+    STRUCTURE: ["id", "source", "source_id", "siret", "location", "status", "duplicate_of_id", "created_at"],
+    SERVICE: ["id", "source", "source_id", "structure_id", "thematiques", "status", "duplicate_of_id",
+              "created_at"],
+}
+SCHEMAS = {STRUCTURE: StructureInput, SERVICE: ServiceInput}
+
+
+class Referentiel:
+    """The référentiel in memory for one run: checking 100,000 records one query
+    each would be the bottleneck. Same rules as geo.zones.normalise_zone."""
+
+    def __init__(self, session: Session):
+        rows = session.execute(
+            text("SELECT code, type, nom, parent_code, codes_postaux, ST_X(centre::geometry) AS lon, "
+                 "ST_Y(centre::geometry) AS lat FROM geo_commune")
+        ).all()
+        # The communes for the place rule (catalogue.places): names, postal codes,
+        # former communes and arrondissements.
+        self.places = places.Communes(rows)
+        self.communes = self.places.nom
+        # Every commune's centre (35,000 pairs): rows are placed while prepared.
+        self._centres = {r.code: (r.lon, r.lat) for r in rows if r.lon is not None}
+        self.departements = set(session.scalars(text("SELECT code FROM geo_departement")))
+        self.epcis = set(session.scalars(text("SELECT code FROM geo_epci")))
+        self.regions: dict[str, list[str]] = {}
+        for code, region in session.execute(
+            text("SELECT code, region_code FROM geo_departement ORDER BY code")
+        ):
+            self.regions.setdefault(region, []).append(code)
+        self._zones: dict[tuple[str, ...], list[str]] = {}
+
+    def normalise_zone(self, codes: list[str]) -> list[str]:
+        key = tuple(codes)
+        if key in self._zones:
+            return self._zones[key]
+        result: list[str] = []
+        for raw in codes:
+            code = raw.strip()
+            kind = kind_of(code)
+            if kind == "france":
+                found = [FRANCE]
+            elif kind == "region":
+                number = re.sub(r"^(region:|R)", "", code, flags=re.IGNORECASE)
+                if number not in self.regions:
+                    raise UnknownCode(number, "région")
+                found = self.regions[number]
+            elif kind == "commune":
+                if code.upper() not in self.communes:
+                    raise UnknownCode(code, "commune")
+                found = [code.upper()]
+            elif kind == "departement":
+                if code.upper() not in self.departements:
+                    raise UnknownCode(code, "département")
+                found = [code.upper()]
+            else:
+                if code not in self.epcis:
+                    raise UnknownCode(code, "EPCI")
+                found = [code]
+            result.extend(c for c in found if c not in result)
+        self._zones[key] = result
+        return result
+
+    def centre(self, code: str | None) -> tuple[float, float] | None:
+        return self._centres.get(code or "")
+
+
+@dataclass
+class _Prepared:
+    """One batch normalised and validated, ready to be written. The rows cross to
+    the writer as the JSON text that the upsert reads (`payloads`, one array per
+    kind; `keys` in the same order): passing text between processes costs far less
+    than pickling the rows (42 µs a record, measured)."""
+
+    count: int  # records read
+    rows: dict[str, dict[tuple[str, str], dict]] | None = field(
+        default_factory=lambda: {STRUCTURE: {}, SERVICE: {}}
+    )
+    payloads: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # Rows still to be placed by the writer (a geocoder is configured: it reads the
+    # database): their `_place` is in the payload.
+    unplaced: bool = False
+    # Rows with coordinates, whose commune the writer checks against the contours
+    # (catalogue.places): (kind, index in the payload, (code, postal code, commune,
+    # lon, lat)).
+    located: list[tuple[str, int, tuple]] = field(default_factory=list)
+    located_seconds: float = 0.0  # spent checking them (writer)
+    # Services whose structure the file has not given (so far): the raw record, to
+    # quarantine the service if the catalogue has not the structure either.
+    origin: dict[tuple[str, str, str], tuple[int, RawRecord, tuple[str, str]]] = field(default_factory=dict)
+    quarantine: list[dict] = field(default_factory=list)
+    report: Report = field(default_factory=Report)
+    seen: dict[str, set[tuple[str, str]]] = field(
+        default_factory=lambda: {STRUCTURE: set(), SERVICE: set()}
+    )
+    rejected_inputs: set[int] = field(default_factory=set)
+    seconds: float = 0.0  # spent preparing it
+    created: dict[str, list[uuid.UUID]] = field(default_factory=lambda: {STRUCTURE: [], SERVICE: []})
+
+    def attempt(self) -> _Prepared:
+        """A copy for one attempt at writing it: what writing changes (quarantine,
+        report, payloads) starts afresh if the attempt is retried."""
+        return _Prepared(
+            count=self.count, rows=None, payloads=dict(self.payloads), keys=self.keys,
+            unplaced=self.unplaced, located=self.located, origin=self.origin, quarantine=list(self.quarantine),
+            report=copy.deepcopy(self.report), seen=self.seen,
+            rejected_inputs=set(self.rejected_inputs), seconds=self.seconds,
+        )
+
+
+def _json_default(value):
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(type(value))
+
+
+def dumps(value) -> str:
+    """JSON text (orjson: dates, datetimes and UUIDs as ISO strings, NaN as null)."""
+    return orjson.dumps(value, default=_json_default).decode()
