@@ -35,10 +35,18 @@ def safe_next(value: str | None, default: str = "/espace") -> str:
     return value
 
 
+# The selection for the person (web/public/selection.py): offer ids and the owner
+# secrets of its short links.
+KEPT_AT_LOGIN = ("selection", "selection_liens")
+
+
 def start_session(user: User) -> None:
     """Log `user` in: a fresh session (old data gone), user_id and the nonce of a
-    new server-side session."""
+    new server-side session. What a visitor chose before logging in and that is
+    nobody's personal data (the offers of their selection) is kept."""
+    kept = {k: session[k] for k in KEPT_AT_LOGIN if k in session}
     session.clear()
+    session.update(kept)
     db = get_session()
     user_sessions.purge_expired(db, user.id, session_lifetimes())
     session["user_id"] = user.id

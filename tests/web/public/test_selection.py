@@ -352,3 +352,16 @@ def test_link_expiry_is_a_setting(settings, connection, db, offers):
     post(client, "/selection/partager")
     link = db.scalar(select(SelectionLink))
     assert timedelta(days=2) - timedelta(minutes=1) < link.expires_at - datetime.now(UTC) <= timedelta(days=2)
+
+
+def test_the_selection_survives_logging_in(client, db, offers):
+    from tests.auth_helpers import DEFAULT_PASSWORD, make_user
+
+    make_user(db, "referente@example.org")
+    post(client, "/selection/ajouter", offre=str(offers[0].id))
+    client.get("/connexion")
+    r = post(client, "/connexion", email="referente@example.org", password=DEFAULT_PASSWORD)
+    assert r.status_code in (302, 303), r.get_data(as_text=True)[:500]
+    with client.session_transaction() as session:
+        assert session.get("user_id")  # logged in: a fresh session…
+    assert "Permis à 1 euro" in text_of(client.get("/selection"))  # …that kept the selection
