@@ -258,3 +258,14 @@ def can_read_shortlist(session: Session, user: User | None, shortlist) -> bool:
         select(Situation.id).join(Committee, Committee.id == Situation.committee_id)
         .where(Situation.shortlist_id == shortlist.id, readable_committees(user)).limit(1)
     ) is not None
+
+
+# ------------------------------------------------------------------- CTO accesses (arch-web)
+# Moved from web/cto/routes.py: the territory an access counts for.
+
+
+def can_revoke_cto(session: Session, user: User | None, membership) -> bool:
+    """Taking back a CTO access: who may give one on its territory (that of its
+    committee for an access to one committee)."""
+    slug = membership.territory_slug or membership.committee.territory_slug
+    return can_grant_cto(session, user, slug)

@@ -6,7 +6,10 @@ apostrophe, space…) one space, "saint", "sainte" and "ste" written "st", and t
 leading article of the COG ("Le", "La", "Les", "L'", "Aux", "Las", "Los") dropped.
 So "Saint-Quentin", "st quentin" and "ST-QUENTIN" all become "st quentin";
 "L'Abergement-Clémenciat" and "abergement clemenciat" both become
-"abergement clemenciat"; "La Fère" becomes "fere"."""
+"abergement clemenciat"; "La Fère" becomes "fere".
+
+Also « de » and « à » before a place name, elided or contracted (« d'Aubenton »,
+« du Havre », « aux Mureaux »), which web/typography offers to the templates."""
 
 from __future__ import annotations
 
@@ -56,3 +59,39 @@ def leading_article(name: str) -> str | None:
     folded = fold(name)
     match = _LEADING_ARTICLE.match(folded)
     return match.group(0).strip() if match else None
+
+
+# Vowels and a mute h: « d'Hirson », « l'Hôpital ». An aspirated h (« de Hautmont »)
+# cannot be told from spelling: the few communes with one keep « de ».
+_ELIDES = re.compile(r"^[aeiouyàâäéèêëîïôöùûüœæh]", re.IGNORECASE)
+_ASPIRATED_H = {"hautmont", "ham", "hayange", "haguenau", "halluin", "houilles", "hem", "herblay"}
+
+
+def with_de(name: str) -> str:
+    """« de » before a name, elided or contracted: « d'Aubenton », « du Havre »,
+    « des Mureaux », « de La Fère », « de Laon »."""
+    return _join("de", name)
+
+
+def with_a(name: str) -> str:
+    """« à » before a name, contracted: « au Havre », « aux Mureaux », « à Laon »."""
+    return _join("à", name)
+
+
+def _join(preposition: str, name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        return preposition
+    first, _, rest = name.partition(" ")
+    article = first.lower()
+    if rest and article == "le":
+        return ("du " if preposition == "de" else "au ") + rest
+    if rest and article == "les":
+        return ("des " if preposition == "de" else "aux ") + rest
+    if preposition == "de" and _ELIDES.match(name) and _first_word(name) not in _ASPIRATED_H:
+        return "d'" + name
+    return f"{preposition} {name}"
+
+
+def _first_word(name: str) -> str:
+    return re.split(r"[\s\-']", name.lower(), maxsplit=1)[0]

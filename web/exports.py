@@ -10,12 +10,12 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request, stream_with_context, url_for
-from sqlalchemy import text
 from werkzeug.datastructures import MultiDict
 
 from catalogue import vocabulary
 from catalogue.models import Structure
 from catalogue.spreadsheet import SafeCsvWriter, neutralise, safe_row
+from geo import lookup, territories
 from geo.names import normalise_name
 from search.contract import MAX_PAGE_SIZE
 from search.errors import InvalidQuery, SearchUnavailable
@@ -78,7 +78,7 @@ def describe(session, query) -> list[str]:
     if query.text:
         lines.append(f"Recherche : « {query.text} »")
     if query.code_commune:
-        nom = session.scalar(text("SELECT nom FROM geo_commune WHERE code = :c"), {"c": query.code_commune})
+        nom = lookup.commune_name(session, query.code_commune)
         lines.append(f"Commune : {nom or query.code_commune} ({query.code_commune}), dans un rayon de {query.radius_km:g} km")
     elif query.point:
         lon, lat = query.point
@@ -101,7 +101,7 @@ def describe(session, query) -> list[str]:
         nom = session.get(Structure, query.structure)
         lines.append(f"Structure : {nom.nom if nom else query.structure}")
     if query.territory:
-        nom = session.scalar(text("SELECT nom FROM geo_territory WHERE slug = :s"), {"s": query.territory})
+        nom = territories.territory_name(session, query.territory)
         lines.append(f"Territoire : {nom or query.territory}")
     if query.open_at:
         lines.append(f"Ouvert le {query.open_at:%d/%m/%Y à %H:%M}")

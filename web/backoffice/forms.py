@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
+from catalogue import public_queries as pq
 from catalogue import vocabulary
 from catalogue.models import Service
 from catalogue.schemas import parse_decimal, parse_int
 from geo.models import Departement, Epci
 from geo.names import normalise_name
-from web.public import queries as pq
 
 TEXT_FIELDS = [
     "nom", "description", "frais_precisions", "publics_precisions", "conditions_acces",

@@ -21,17 +21,18 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from catalogue import freshness, history, moderation, permissions, takeover, vocabulary, writes
+from catalogue import public_queries as pq
 from catalogue.accounts import ModerationItem
 from catalogue.db import set_actor
 from catalogue.errors import ValidationError
 from catalogue.models import ErrorReport, LocationPrecision, Service, Status, Structure
+from geo import lookup
 from web.access import current_user, login_required, moderator_required
 from web.backoffice import forms, views
 from web.db import get_session
-from web.public import queries as pq
 from web.public import views as public_views
 
 log = logging.getLogger(__name__)
@@ -141,14 +142,7 @@ def _map_centre(session, service: Service | None) -> tuple[float, float] | None:
     """Where the place map opens when the offer has no point yet: its commune, else
     the centre of the deploying département."""
     code = service.code_insee if service is not None else None
-    row = session.execute(
-        text(
-            "SELECT ST_Y(ST_Centroid(ST_Collect(centre::geometry))), ST_X(ST_Centroid(ST_Collect(centre::geometry))) "
-            "FROM geo_commune WHERE CASE WHEN CAST(:c AS text) IS NOT NULL THEN code = :c ELSE departement_code = :d END"
-        ),
-        {"c": code, "d": _settings().departement_code},
-    ).first()
-    return (row[0], row[1]) if row and row[0] is not None else None
+    return lookup.centre_of(session, code, _settings().departement_code)
 
 
 def _point(session, service: Service | None):

@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from catalogue import user_sessions
 from catalogue.accounts import ModeratorScope, User
 from catalogue.db import transaction
+from geo import lookup, territories
 from web.auth import email_error, hash_password, normalise_email, password_errors
 from web.commands.base import sessions
 
@@ -49,10 +50,10 @@ def create_user(email, admin, departements, territoires, nom, no_password):
         raise click.BadParameter(error, param_hint="EMAIL")
     with transaction(sessions(), actor="cli") as db:
         for code in departements:
-            if not db.scalar(text("SELECT 1 FROM geo_departement WHERE code = :c"), {"c": code}):
+            if lookup.departement_name(db, code) is None:
                 raise click.BadParameter(f"département inconnu : {code}", param_hint="--moderateur-departement")
         for slug in territoires:
-            if not db.scalar(text("SELECT 1 FROM geo_territory WHERE slug = :s"), {"s": slug}):
+            if territories.territory_name(db, slug) is None:
                 raise click.BadParameter(f"territoire inconnu : {slug}", param_hint="--moderateur-territoire")
         user = db.scalar(select(User).where(User.email == email))
         created = user is None
@@ -92,7 +93,7 @@ def _cto_scope(db, territoire: str | None, comite: str | None):
     if bool(territoire) == bool(comite):
         raise click.UsageError("Donnez --territoire ou --comite (l'un des deux).")
     if territoire:
-        if not db.scalar(text("SELECT 1 FROM geo_territory WHERE slug = :s"), {"s": territoire}):
+        if territories.territory_name(db, territoire) is None:
             raise click.BadParameter(f"territoire inconnu : {territoire}", param_hint="--territoire")
         return territoire, None
     try:

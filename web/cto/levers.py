@@ -24,9 +24,9 @@ import opening_hours
 from werkzeug.datastructures import MultiDict
 
 from catalogue import hours, vocabulary
+from catalogue import public_queries as pq
 from catalogue.schemas import parse_int
 from search.contract import SearchQuery, Sort
-from web.public import queries as pq
 from web.search_ import load_services, run_search
 
 PER_BARRIER = 5

@@ -4,38 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from datetime import date
 
-from sqlalchemy import text
-
-from catalogue import coverage, permissions, vocabulary
+from catalogue import coverage, cto_queries, permissions, vocabulary
+from catalogue import public_queries as pq
 from catalogue.cto import Shortlist
 from catalogue.spreadsheet import SafeCsvWriter, safe_row
 from search.contract import Hit
 from web.cto import levers
-from web.public import queries as pq
 from web.public import views as pv
 from web.search_ import load_services
-
-
-def _distances(session, ids: list[uuid.UUID], code_commune: str) -> dict[uuid.UUID, float]:
-    """Metres from the commune centre to each on-site offer with a place."""
-    if not ids:
-        return {}
-    rows = session.execute(
-        text(
-            """
-            SELECT s.id, ST_Distance(s.location, c.centre) AS d
-            FROM service s, geo_commune c
-            WHERE s.id = ANY(CAST(:ids AS uuid[])) AND c.code = :c AND s.location IS NOT NULL
-              AND c.centre IS NOT NULL
-              AND (s.modes_accueil = '{}' OR 'en-presentiel' = ANY (s.modes_accueil))
-            """
-        ),
-        {"ids": ids, "c": code_commune},
-    ).all()
-    return {r.id: r.d for r in rows}
 
 
 def shortlist_view(session, shortlist: Shortlist, today: date) -> dict:
@@ -48,7 +26,7 @@ def shortlist_view(session, shortlist: Shortlist, today: date) -> dict:
     closed = constraints.get("fermees_les_jours", {})
     all_ids = levers.parse_ids([i for ids in (shortlist.results or {}).values() for i in ids])
     services = {s.id: s for s in load_services(session, [Hit(i, 0.0, None) for i in all_ids])}
-    distances = _distances(session, list(services), shortlist.code_commune)
+    distances = cto_queries.onsite_distances(session, list(services), shortlist.code_commune)
     names = pq.zone_names(session, {c for s in services.values() for c in (s.zone_eligibilite or [])})
     week_start = levers.next_week(today)
     days = constraints.get("jours") or []

@@ -10,9 +10,9 @@ import humanize
 
 from catalogue import hours, vocabulary
 from catalogue.models import LocationPrecision, Service, Structure
+from geo.zones import eligibility_words
 from web import hours_fr
 from web.public import wording
-from web.public.queries import eligibility_words
 
 PARIS = ZoneInfo("Europe/Paris")
 

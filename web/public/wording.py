@@ -7,7 +7,7 @@ what the standard writes and what the public reads.
 Headings and sentences of the public templates follow the same choices:
 « Comment en bénéficier » (not « Comment la mobiliser »), « Qui peut faire la
 demande » (not « Qui peut la mobiliser »), EPCI names spelled out
-(web/public/queries.py), no source code shown."""
+(catalogue/public_queries.py, geo/zones.py), no source code shown."""
 
 from __future__ import annotations
 
