@@ -17,6 +17,7 @@ import re
 import unicodedata
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
 _SAINT = re.compile(r"\b(sainte|saint|ste)\b")
 # Normalised articles that may open a commune name (TNCC 2 to 8 of the COG).
 ARTICLES = ("le", "la", "les", "l", "aux", "las", "los")
@@ -40,12 +41,20 @@ def official_name(nom: str, tncc: str | None) -> str:
     return _TNCC_ARTICLE.get((tncc or "").strip(), "") + nom
 
 
-def fold(name: str) -> str:
-    """Lower case, accents removed, punctuation runs made one space; nothing else."""
-    decomposed = unicodedata.normalize("NFKD", name.lower())
-    ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c))
-    ascii_only = ascii_only.replace("œ", "oe").replace("æ", "ae")
-    return _NON_ALNUM.sub(" ", ascii_only).strip()
+def fold(text) -> str:
+    """The one accent and case folding of the service: lower case, accents removed,
+    ligatures spelt out (œ, æ, ß), every run of anything else than a letter or a
+    digit one space; nothing else ("" for None). Place names (normalise_name),
+    column titles (importers.readers.normalise_header), names compared for
+    duplicates (importers.matching), partner labels and search words
+    (search.textquery) are all folded by it."""
+    if text is None:
+        return ""
+    folded = str(text).lower()
+    if not folded.isascii():
+        decomposed = unicodedata.normalize("NFKD", folded.translate(_LIGATURES))
+        folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _NON_ALNUM.sub(" ", folded).strip()
 
 
 def normalise_name(name: str) -> str:

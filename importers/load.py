@@ -21,7 +21,6 @@ import gc
 import multiprocessing
 import os
 import pickle
-import re
 import signal
 import socket
 import sys
@@ -46,12 +45,12 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalogue import hours, moderation, places
+from catalogue import moderation, places
 from catalogue.db import set_actor
 from catalogue.models import OwnSource
-from catalogue.schemas import ServiceInput, StructureInput, in_france, text_limit_errors
+from catalogue.schemas import ServiceInput, StructureInput, in_france, rules_beyond_di_models
+from geo import zones
 from geo.errors import UnknownCode, ZoneError
-from geo.zones import FRANCE, kind_of
 from importers import duplicates, limits, snapshot
 from importers.models import ImportRun, QuarantinedRecord
 from importers.readers import RawRecord
@@ -103,7 +102,7 @@ COUNTERS = ("lus", "crees", "modifies", "inchanges", "archives", "rejetes", "dou
 
 class Referentiel:
     """The référentiel in memory for one run: checking 100,000 records one query
-    each would be the bottleneck. Same rules as geo.zones.normalise_zone."""
+    each would be the bottleneck. The zone rules are geo.zones.expand's."""
 
     def __init__(self, session: Session):
         rows = session.execute(
@@ -116,43 +115,14 @@ class Referentiel:
         self.communes = self.places.nom
         # Every commune's centre (35,000 pairs): rows are placed while prepared.
         self._centres = {r.code: (r.lon, r.lat) for r in rows if r.lon is not None}
-        self.departements = set(session.scalars(text("SELECT code FROM geo_departement")))
-        self.epcis = set(session.scalars(text("SELECT code FROM geo_epci")))
-        self.regions: dict[str, list[str]] = {}
-        for code, region in session.execute(
-            text("SELECT code, region_code FROM geo_departement ORDER BY code")
-        ):
-            self.regions.setdefault(region, []).append(code)
+        self.zone_codes = zones.KnownCodes.load(session, self.communes)
         self._zones: dict[tuple[str, ...], list[str]] = {}
 
     def normalise_zone(self, codes: list[str]) -> list[str]:
         key = tuple(codes)
         if key in self._zones:
             return self._zones[key]
-        result: list[str] = []
-        for raw in codes:
-            code = raw.strip()
-            kind = kind_of(code)
-            if kind == "france":
-                found = [FRANCE]
-            elif kind == "region":
-                number = re.sub(r"^(region:|R)", "", code, flags=re.IGNORECASE)
-                if number not in self.regions:
-                    raise UnknownCode(number, "région")
-                found = self.regions[number]
-            elif kind == "commune":
-                if code.upper() not in self.communes:
-                    raise UnknownCode(code, "commune")
-                found = [code.upper()]
-            elif kind == "departement":
-                if code.upper() not in self.departements:
-                    raise UnknownCode(code, "département")
-                found = [code.upper()]
-            else:
-                if code not in self.epcis:
-                    raise UnknownCode(code, "EPCI")
-                found = [code]
-            result.extend(c for c in found if c not in result)
+        result = zones.expand(codes, self.zone_codes)
         self._zones[key] = result
         return result
 
@@ -462,7 +432,6 @@ class Loader:
         # Input positions whose records were all loaded (used by retries).
         self.rejected_inputs: set[int] = set()
         self.schemas = {kind: schema() for kind, schema in SCHEMAS.items()}
-        self._hours_ok: dict[str, str | None] = {}
         # The place rule's answers for the run (writers: _check_places).
         self._located: dict[tuple, places.Located] = {}
         self._outcomes: dict[tuple, places.Outcome] = {}
@@ -999,30 +968,8 @@ class Loader:
         return row, None
 
     def _extra_rules(self, data: dict) -> dict[str, list[str]]:
-        """The catalogue's rules (catalogue.schemas) that the data·inclusion v1 models
-        do not check themselves; the rest (vocabularies, lengths, formats) they do."""
-        errors: dict[str, list[str]] = {}
-        publics = data.get("publics") or []
-        if "tous-publics" in publics and len(publics) > 1:
-            errors["publics"] = ["« tous-publics » ne peut pas être combiné avec d'autres publics"]
-        expression = data.get("horaires_accueil")
-        if expression:
-            if expression not in self._hours_ok:
-                try:
-                    hours.validate(expression)
-                    self._hours_ok[expression] = None
-                except hours.HoursError as exc:
-                    self._hours_ok[expression] = str(exc)
-            if self._hours_ok[expression]:
-                errors["horaires_accueil"] = [self._hours_ok[expression]]
-            else:
-                data["horaires_accueil"] = expression.strip()
-        errors.update(text_limit_errors(data))  # the lengths d·i's models leave open
-        if (data.get("volume_horaire_hebdomadaire") or 0) < 0:
-            errors["volume_horaire_hebdomadaire"] = ["doit être positif"]
-        if data.get("nombre_semaines") is not None and data["nombre_semaines"] < 1:
-            errors["nombre_semaines"] = ["au moins 1"]
-        return errors
+        """The catalogue's rules that the data·inclusion v1 models do not check."""
+        return rules_beyond_di_models(data)
 
     def _place(self, place: tuple) -> tuple[str | None, str | None]:
         lon, lat, adresse, code_insee = place
