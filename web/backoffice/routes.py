@@ -23,7 +23,16 @@ from flask import (
 )
 from sqlalchemy import func, select
 
-from catalogue import freshness, history, moderation, permissions, takeover, vocabulary, writes
+from catalogue import (
+    freshness,
+    history,
+    moderation,
+    permissions,
+    structure_dashboard,
+    takeover,
+    vocabulary,
+    writes,
+)
 from catalogue import public_queries as pq
 from catalogue.accounts import ModerationItem
 from catalogue.db import set_actor
@@ -31,7 +40,7 @@ from catalogue.errors import ValidationError
 from catalogue.models import ErrorReport, LocationPrecision, Service, Status, Structure
 from geo import lookup
 from web.access import current_user, login_required, moderator_required
-from web.backoffice import forms, views
+from web.backoffice import forms
 from web.db import get_session
 from web.public import views as public_views
 
@@ -94,7 +103,7 @@ def _is_moderator_of(session, structure: Structure) -> bool:
 def dashboard(structure_id):
     session = get_session()
     structure = _structure(structure_id)
-    data = views.dashboard(session, structure)
+    data = structure_dashboard.dashboard(session, structure)
     return render_template(
         "backoffice/dashboard.html",
         **data,
@@ -118,7 +127,7 @@ def _form_context(session, structure: Structure, service: Service | None, values
         "service": service,
         "v": values,
         "errors": errors or {},
-        "error_lines": views.error_lines(errors or {}),
+        "error_lines": structure_dashboard.error_lines(errors or {}),
         "groups": forms.spie_thematique_groups(),
         "publics": vocabulary.publics(),
         "types": vocabulary.types(),
@@ -129,7 +138,7 @@ def _form_context(session, structure: Structure, service: Service | None, values
         "frequencies": forms.FREQUENCIES,
         "days": forms.DAYS,
         "imported": service is not None and takeover.is_imported(service),
-        "taken": sorted(views.field_label(f) for f in taken),
+        "taken": sorted(structure_dashboard.field_label(f) for f in taken),
         "before_publish": _settings().moderation_before_publish and not _is_moderator_of(session, structure),
         "has_map": True,
         "map_centre": _map_centre(session, service),
@@ -276,7 +285,7 @@ def preview(service_id):
     detail = public_views.service_detail(service, names, public_views.now_paris())
     return render_template(
         "backoffice/preview.html", service=service, s=detail,
-        status_label=views.STATUS_LABELS[service.status],
+        status_label=structure_dashboard.STATUS_LABELS[service.status],
         pending=moderation.pending_publication(session, service),
         before_publish=_settings().moderation_before_publish and not _is_moderator_of(session, service.structure),
     )
@@ -407,7 +416,7 @@ def queue():
         "backoffice/moderation.html", entries=entries, status=status, decisions=decisions,
         kind_labels=moderation.KIND_LABELS, decision_labels=moderation.DECISION_LABELS,
         allowed=moderation.allowed_decisions, errors={}, before_publish=_settings().moderation_before_publish,
-        status_labels=views.STATUS_LABELS,
+        status_labels=structure_dashboard.STATUS_LABELS,
     )
 
 
@@ -427,7 +436,7 @@ def decide(item_id):
                           comment=request.form.get("commentaire"), target_id=request.form.get("cible"))
     except ValidationError as exc:
         session.rollback()
-        for line in views.error_lines(exc.errors):
+        for line in structure_dashboard.error_lines(exc.errors):
             flash(line, "error")
         return redirect(url_for("backoffice.queue") + f"#element-{item_id}")
     session.commit()

@@ -8,10 +8,9 @@ from zoneinfo import ZoneInfo
 
 import humanize
 
-from catalogue import hours, vocabulary
+from catalogue import hours, hours_fr, vocabulary
 from catalogue.models import LocationPrecision, Service, Structure
 from geo.zones import eligibility_words
-from web import hours_fr
 from web.public import wording
 
 PARIS = ZoneInfo("Europe/Paris")
