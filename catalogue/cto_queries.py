@@ -87,3 +87,22 @@ def onsite_distances(session, ids: list[uuid.UUID], code_commune: str) -> dict[u
         {"ids": ids, "c": code_commune},
     ).all()
     return {r.id: r.d for r in rows}
+
+
+def cto_access(session: Session, user_id: int, territory_slug: str | None,
+               committee: Committee | None) -> CtoMembership | None:
+    """The person's CTO access to this territory (or, without one, to this committee)."""
+    condition = (CtoMembership.territory_slug == territory_slug) if territory_slug else (
+        CtoMembership.committee_id == committee.id)
+    return session.scalar(select(CtoMembership).where(CtoMembership.user_id == user_id, condition))
+
+
+def cto_accesses(session: Session, user_id: int | None = None) -> list:
+    """(membership, person, committee or None) rows of every CTO access (or one
+    person's), by e-mail."""
+    stmt = (select(CtoMembership, User, Committee).join(User, User.id == CtoMembership.user_id)
+            .outerjoin(Committee, Committee.id == CtoMembership.committee_id)
+            .order_by(User.email, CtoMembership.created_at))
+    if user_id is not None:
+        stmt = stmt.where(User.id == user_id)
+    return session.execute(stmt).all()

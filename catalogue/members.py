@@ -120,3 +120,21 @@ def has_pending_request(db: Session, user_id: int, structure_id: uuid.UUID) -> b
     return db.scalar(select(JoinRequest.id).where(
         JoinRequest.user_id == user_id, JoinRequest.structure_id == structure_id, JoinRequest.status == PENDING
     )) is not None
+
+
+def users_by_id(db: Session, ids) -> dict[int, User]:
+    return {u.id: u for u in db.scalars(select(User).where(User.id.in_(list(ids))))} if ids else {}
+
+
+def editors_emails(db: Session, structure_ids) -> dict[uuid.UUID, list[str]]:
+    """structure id -> e-mails of its active, verified members."""
+    rows = db.execute(
+        select(Membership.structure_id, User.email)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.structure_id.in_(structure_ids), User.is_active.is_(True),
+               User.email_verified_at.isnot(None))
+    ).all()
+    found: dict[uuid.UUID, list[str]] = {}
+    for sid, email in rows:
+        found.setdefault(sid, []).append(email)
+    return found

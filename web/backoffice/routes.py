@@ -21,7 +21,6 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import func, select
 
 from catalogue import (
     freshness,
@@ -37,7 +36,7 @@ from catalogue import public_queries as pq
 from catalogue.accounts import ModerationItem
 from catalogue.db import set_actor
 from catalogue.errors import ValidationError
-from catalogue.models import ErrorReport, LocationPrecision, Service, Status, Structure
+from catalogue.models import LocationPrecision, Service, Status, Structure
 from geo import lookup
 from web.access import current_user, login_required, moderator_required
 from web.backoffice import forms
@@ -117,10 +116,7 @@ def dashboard(structure_id):
 def _form_context(session, structure: Structure, service: Service | None, values: dict,
                   errors: dict[str, list[str]] | None = None) -> dict:
     taken = takeover.taken_over(session, service.id) if service is not None else set()
-    reports = list(session.scalars(
-        select(ErrorReport).where(ErrorReport.service_id == service.id, ErrorReport.status == "nouveau")
-        .order_by(ErrorReport.created_at.desc()).limit(20)
-    )) if service is not None and service.id else []
+    reports = moderation.open_reports(session, service.id) if service is not None and service.id else []
     return {
         "reports": reports,
         "structure": structure,
@@ -449,14 +445,6 @@ def decide(item_id):
 def stale():
     session = get_session()
     communes = moderation.scope_communes(session, current_user())
-    stmt = freshness.stale_services_query().join(Structure, Structure.id == Service.structure_id).where(
-        moderation.in_scope(communes)).limit(500)
-    services = list(session.scalars(stmt))
-    total = session.scalar(
-        select(func.count()).select_from(
-            freshness.stale_services_query().join(Structure, Structure.id == Service.structure_id)
-            .where(moderation.in_scope(communes)).subquery()
-        )
-    )
+    services, total = moderation.stale_in_scope(session, communes)
     rows = [{"service": s, "due_on": freshness.due_on(s), "last": freshness.last_confirmation(s)} for s in services]
     return render_template("backoffice/stale.html", rows=rows, total=total)
