@@ -8,11 +8,11 @@ from datetime import date
 
 from catalogue import coverage, cto_queries, permissions, vocabulary
 from catalogue import public_queries as pq
+from catalogue import service_page as pv
 from catalogue.cto import Shortlist
 from catalogue.spreadsheet import SafeCsvWriter, safe_row
 from search.contract import Hit
 from web.cto import levers
-from web.public import views as pv
 from web.search_ import load_services
 
 
