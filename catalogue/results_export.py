@@ -36,13 +36,6 @@ def _labels(codes, labels: dict[str, str]) -> str:
     return ", ".join(labels.get(c, c) for c in codes or [])
 
 
-def _thematique_label(code: str) -> str:
-    group = vocabulary.spie_group_by_code().get(code)
-    if group:
-        return group.label
-    return vocabulary.categories().get(code) or vocabulary.thematiques().get(code) or code
-
-
 def describe(session: Session, query) -> list[str]:
     """The filters of the query, in words, one per line."""
     lines = []
@@ -55,7 +48,7 @@ def describe(session: Session, query) -> list[str]:
         lon, lat = query.point
         lines.append(f"Autour du point {lat:.5f}, {lon:.5f}, dans un rayon de {query.radius_km:g} km")
     if query.thematiques:
-        lines.append("Thématiques : " + ", ".join(_thematique_label(c) for c in query.thematiques))
+        lines.append("Thématiques : " + ", ".join(vocabulary.thematique_label(c) for c in query.thematiques))
     if query.publics:
         lines.append("Publics : " + _labels(query.publics, vocabulary.publics()) + " (et les offres tous publics)")
     if query.frais:

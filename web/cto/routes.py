@@ -16,6 +16,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from catalogue import cto, permissions, vocabulary
+from catalogue import levers as lever_rules
 from catalogue.cto import Shortlist
 from catalogue.errors import ValidationError
 from search.errors import InvalidQuery, SearchUnavailable
@@ -53,7 +54,7 @@ def _lever_form(form: MultiDict | None = None, errors: dict | None = None, statu
         errors=errors or {},
         groups=views.thematique_options(),
         publics=vocabulary.publics(),
-        days=levers.DAYS,
+        days=lever_rules.DAYS,
         default_days=cto.DEFAULT_SHORTLIST_DAYS,
         max_days=cto.MAX_SHORTLIST_DAYS,
     ), status

@@ -9,11 +9,12 @@ from datetime import timedelta
 from flask import abort, render_template, request
 
 from catalogue import coverage, cto, steering, vocabulary
+from catalogue import levers as lever_rules
 from catalogue.schemas import parse_int
 from geo import lookup, territories
 from web import maps
 from web.access import steering_required
-from web.cto import charts, choropleth, common, levers, views
+from web.cto import charts, choropleth, common, views
 from web.cto.common import bp
 from web.db import get_session
 
@@ -50,7 +51,7 @@ def _coverage_args(session):
     if key is None:
         abort(400, description=label)
     thematique = (args.get("thematique") or "mobilite").strip()
-    if thematique not in levers.barrier_codes():
+    if thematique not in lever_rules.barrier_codes():
         abort(400, description=f"thematique : thématique inconnue « {thematique} »")
     raw = (args.get("rayon") or "30").strip()
     if parse_int(raw) not in coverage.RADII_KM:
@@ -76,7 +77,7 @@ def coverage_page():
                       "population": sum(r.population for r in rows)})
     return render_template(
         "cto/coverage.html",
-        area_key=key, area_label=label, thematique=thematique, thematique_label=levers.barrier_label(thematique),
+        area_key=key, area_label=label, thematique=thematique, thematique_label=lever_rules.barrier_label(thematique),
         radius=radius, radii=coverage.RADII_KM, result=result, gaps=result.gaps(radius),
         summary=coverage.summary(result), bands=bands, map=maps.render(m),
         groups=views.thematique_options(), territories=territories.territory_names(session),

@@ -7,12 +7,12 @@ import io
 from datetime import date
 
 from catalogue import coverage, cto_queries, permissions, vocabulary
+from catalogue import levers as lever_rules
 from catalogue import public_queries as pq
 from catalogue import service_page as pv
 from catalogue.cto import Shortlist
 from catalogue.spreadsheet import SafeCsvWriter, safe_row
 from search.contract import Hit
-from web.cto import levers
 from web.search_ import load_services
 
 
@@ -24,15 +24,15 @@ def shortlist_view(session, shortlist: Shortlist, today: date) -> dict:
     constraints = shortlist.constraints or {}
     totals = constraints.get("totaux", {})
     closed = constraints.get("fermees_les_jours", {})
-    all_ids = levers.parse_ids([i for ids in (shortlist.results or {}).values() for i in ids])
+    all_ids = lever_rules.parse_ids([i for ids in (shortlist.results or {}).values() for i in ids])
     services = {s.id: s for s in load_services(session, [Hit(i, 0.0, None) for i in all_ids])}
     distances = cto_queries.onsite_distances(session, list(services), shortlist.code_commune)
     names = pq.zone_names(session, {c for s in services.values() for c in (s.zone_eligibilite or [])})
-    week_start = levers.next_week(today)
+    week_start = lever_rules.next_week(today)
     days = constraints.get("jours") or []
     barriers = []
     for code in shortlist.barriers:
-        ids = levers.parse_ids((shortlist.results or {}).get(code, []))
+        ids = lever_rules.parse_ids((shortlist.results or {}).get(code, []))
         offers = []
         for i in ids:
             s = services.get(i)
@@ -43,14 +43,14 @@ def shortlist_view(session, shortlist: Shortlist, today: date) -> dict:
             summary["note"] = (shortlist.annotations or {}).get(str(s.id))
             summary["gone"] = False
             if days:
-                summary["jours"] = levers.open_on_days(
+                summary["jours"] = lever_rules.open_on_days(
                     s.horaires_accueil or s.structure.horaires_accueil, days, week_start
                 )
             offers.append(summary)
         barriers.append(
             {
                 "code": code,
-                "label": levers.barrier_label(code),
+                "label": lever_rules.barrier_label(code),
                 "total": totals.get(code, len(ids)),
                 "closed_on_days": closed.get(code, 0),
                 "offers": offers,
@@ -63,7 +63,7 @@ def shortlist_view(session, shortlist: Shortlist, today: date) -> dict:
         "publics": [vocabulary.publics().get(p, p) for p in shortlist.publics or []],
         "sans_vehicule": constraints.get("sans_vehicule"),
         "rayon_km": constraints.get("rayon_km_utilise") or constraints.get("rayon_km"),
-        "jours": [label for code, label in levers.DAYS if code in days],
+        "jours": [label for code, label in lever_rules.DAYS if code in days],
         "barriers": barriers,
         "no_answer": [b for b in barriers if b["no_answer"]],
     }
@@ -93,7 +93,7 @@ def thematique_options() -> list[dict]:
 def coverage_csv(area_label: str, result: coverage.Coverage, generated: str) -> bytes:
     out = io.StringIO()
     w = SafeCsvWriter(out, delimiter=";")
-    w.writerow([f"Couverture de l'offre — {area_label} — thématique : {levers.barrier_label(result.thematique)}"])
+    w.writerow([f"Couverture de l'offre — {area_label} — thématique : {lever_rules.barrier_label(result.thematique)}"])
     w.writerow([generated])
     w.writerow([])
     w.writerow(["Code INSEE", "Commune", "Population", "Sur place ≤ 10 km", "Sur place ≤ 30 km", "Sur place ≤ 50 km",
