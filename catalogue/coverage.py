@@ -13,6 +13,7 @@ without a place reaches no commune on site (as in the search).
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from catalogue import vocabulary
+from catalogue.spreadsheet import SafeCsvWriter
 
 RADII_KM = (10, 30, 50)  # the SQL below compares squared metres: 1e8, 9e8, 2.5e9
 MAX_RADIUS_KM = max(RADII_KM)
@@ -271,3 +273,22 @@ def matrix(session: Session, areas: dict[str, list[str]], thematiques: list[str]
                 "population": sum(r.population for r in mine),
             }
     return out
+
+
+def coverage_csv(area_label: str, result: Coverage, generated: str) -> bytes:
+    """The coverage of an area, one row per commune, as a CSV a French spreadsheet opens."""
+    out = io.StringIO()
+    w = SafeCsvWriter(out, delimiter=";")
+    w.writerow([f"Couverture de l'offre — {area_label} — thématique : {vocabulary.thematique_label(result.thematique)}"])
+    w.writerow([generated])
+    w.writerow([])
+    w.writerow(["Code INSEE", "Commune", "Population", "Sur place ≤ 10 km", "Sur place ≤ 30 km", "Sur place ≤ 50 km",
+                "À distance", "Joignables ≤ 10 km ou à distance", "Joignables ≤ 30 km ou à distance",
+                "Joignables ≤ 50 km ou à distance", "Plus proche sur place (km)",
+                "Sans offre sur place à 10 km", "à 30 km", "à 50 km"])
+    for r in result.rows:
+        w.writerow([r.code, r.nom, r.population, r.on_site[10], r.on_site[30], r.on_site[50], r.remote,
+                    r.reachable[10], r.reachable[30], r.reachable[50],
+                    "" if r.nearest_km is None else str(r.nearest_km).replace(".", ","),
+                    *("oui" if r.gap(k) else "non" for k in RADII_KM)])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

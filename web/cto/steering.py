@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from flask import abort, render_template, request
 
-from catalogue import coverage, cto, steering, vocabulary
+from catalogue import coverage, cto, spreadsheet, steering, vocabulary
 from catalogue import levers as lever_rules
 from catalogue.schemas import parse_int
 from geo import lookup, territories
@@ -126,7 +126,7 @@ def coverage_synthesis_csv():
             cell = by_group[g.code]
             rows.append([names[key], g.label, cell["communes"], cell["gap_communes"], cell["population"],
                          cell["gap_population"]])
-    data = views.rows_csv(
+    data = spreadsheet.rows_csv(
         f"Communes sans offre sur place à moins de {radius} km, par territoire et thématique du SPIE, au {common.today():%d/%m/%Y}",
         ["Territoire", "Thématique", "Communes", "Communes sans offre sur place", "Population",
          "Population concernée"],
@@ -141,7 +141,7 @@ def coverage_csv():
     session = get_session()
     key, label, communes, thematique, _radius = _coverage_args(session)
     result = coverage.coverage(session, communes, thematique)
-    data = views.coverage_csv(label, result, f"Export du {common.now():%d/%m/%Y à %H:%M}")
+    data = coverage.coverage_csv(label, result, f"Export du {common.now():%d/%m/%Y à %H:%M}")
     return common.csv(data, f"couverture-{thematique}-{common.today():%Y-%m-%d}.csv")
 
 
@@ -193,7 +193,7 @@ def demand_csv():
     session = get_session()
     weeks = _weeks()
     rows = cto.unmet_demand(session, common.today() - timedelta(weeks=weeks), limit=100_000)
-    data = views.rows_csv(
+    data = spreadsheet.rows_csv(
         f"Recherches sans ou avec peu de résultats (1 à {cto.LOW_RESULTS}), {weeks} dernières semaines",
         ["Semaine du", "Thématique du SPIE", "Code INSEE", "Commune", "Recherches", "Sans résultat", "Peu de résultats"],
         [[f"{r['week']:%d/%m/%Y}", _group_label(r["groupe"]), r["code_commune"] or "", r["commune"] or "non précisée",
@@ -248,20 +248,20 @@ def dashboard_csv(name):
     data = _dashboard_data(session)
     stamp = f"au {common.today():%d/%m/%Y}"
     if name == "thematiques":
-        body = views.rows_csv(f"Offres par thématique du SPIE {stamp}",
+        body = spreadsheet.rows_csv(f"Offres par thématique du SPIE {stamp}",
                               ["Thématique", "Offres publiées", "À jour", "Part à jour (%)"],
                               [[g["label"], g["offers"], g["fresh"], g["fresh_pct"]] for g in data["groups"]])
     elif name == "territoires":
-        body = views.rows_csv(f"Offres par territoire et thématique du SPIE {stamp}",
+        body = spreadsheet.rows_csv(f"Offres par territoire et thématique du SPIE {stamp}",
                               ["Territoire", *[g.label for g in data["spie"]]],
                               [[t["nom"], *[t["by_group"][g.code] for g in data["spie"]]] for t in data["territories"]])
     elif name == "sources":
-        body = views.rows_csv(f"Offres par source {stamp}",
+        body = spreadsheet.rows_csv(f"Offres par source {stamp}",
                               ["Source", "Offres publiées", "À jour", "Part à jour (%)", "Signalées en doublon"],
                               [[s["source"], s["offers"], s["fresh"], s["fresh_pct"], s["duplicates"]]
                                for s in data["sources"]])
     else:
-        body = views.rows_csv(f"Besoins non satisfaits ({DEFAULT_WEEKS} dernières semaines) {stamp}",
+        body = spreadsheet.rows_csv(f"Besoins non satisfaits ({DEFAULT_WEEKS} dernières semaines) {stamp}",
                               ["Thématique du SPIE", "Code INSEE", "Commune", "Recherches", "Sans résultat",
                                "Peu de résultats"],
                               [[t["groupe_label"], t["code_commune"] or "", t["commune"] or "non précisée",
