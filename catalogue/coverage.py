@@ -13,6 +13,7 @@ without a place reaches no commune on site (as in the search).
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 
@@ -20,6 +21,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from catalogue import vocabulary
+from catalogue.spreadsheet import SafeCsvWriter
+from geo.distances import LAMBERT93
 
 RADII_KM = (10, 30, 50)  # the SQL below compares squared metres: 1e8, 9e8, 2.5e9
 MAX_RADIUS_KM = max(RADII_KM)
@@ -209,28 +212,30 @@ def summary(result: Coverage) -> list[dict]:
     ]
 
 
-def shapes(session: Session, codes: list[str], *, tolerance_deg: float = 0.002) -> dict[str, dict]:
-    """Simplified contours (GeoJSON geometries, 4 decimals ≈ 10 m) of the communes."""
+def shapes(session: Session, codes: list[str], *, tolerance_m: float = 150.0) -> dict[str, dict]:
+    """Contours of the communes (GeoJSON geometries, 4 decimals ≈ 10 m), simplified in
+    Lambert-93 with a tolerance in metres (planar work in metres, as geo.distances)."""
     rows = session.execute(
         text(
             """
-            SELECT code, ST_AsGeoJSON(ST_SimplifyPreserveTopology(contour, :tol), 4) AS geometry
+            SELECT code, ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(
+                       ST_Transform(contour, :plane), :tol), 4326), 4) AS geometry
             FROM geo_commune WHERE code = ANY(CAST(:codes AS varchar[])) AND contour IS NOT NULL
             """
         ),
-        {"codes": list(codes), "tol": tolerance_deg},
+        {"codes": list(codes), "tol": tolerance_m, "plane": LAMBERT93},
     ).all()
     return {code: json.loads(geometry) for code, geometry in rows}
 
 
-def gap_geojson(session: Session, result: Coverage, radius_km: int, *, tolerance_deg: float = 0.002) -> dict:
+def gap_geojson(session: Session, result: Coverage, radius_km: int, *, tolerance_m: float = 150.0) -> dict:
     """The communes of `result` as a GeoJSON FeatureCollection, with `code`, `nom`,
     `population`, `on_site` (within the radius), `remote`, `band` (smallest radius
     with an on-site offer, null beyond 50 km) and `gap` (no on-site offer within
     the radius) in the properties."""
     by_code = {r.code: r for r in result.rows}
     features = []
-    for code, geometry in shapes(session, list(by_code), tolerance_deg=tolerance_deg).items():
+    for code, geometry in shapes(session, list(by_code), tolerance_m=tolerance_m).items():
         row = by_code[code]
         features.append(
             {
@@ -271,3 +276,22 @@ def matrix(session: Session, areas: dict[str, list[str]], thematiques: list[str]
                 "population": sum(r.population for r in mine),
             }
     return out
+
+
+def coverage_csv(area_label: str, result: Coverage, generated: str) -> bytes:
+    """The coverage of an area, one row per commune, as a CSV a French spreadsheet opens."""
+    out = io.StringIO()
+    w = SafeCsvWriter(out, delimiter=";")
+    w.writerow([f"Couverture de l'offre — {area_label} — thématique : {vocabulary.thematique_label(result.thematique)}"])
+    w.writerow([generated])
+    w.writerow([])
+    w.writerow(["Code INSEE", "Commune", "Population", "Sur place ≤ 10 km", "Sur place ≤ 30 km", "Sur place ≤ 50 km",
+                "À distance", "Joignables ≤ 10 km ou à distance", "Joignables ≤ 30 km ou à distance",
+                "Joignables ≤ 50 km ou à distance", "Plus proche sur place (km)",
+                "Sans offre sur place à 10 km", "à 30 km", "à 50 km"])
+    for r in result.rows:
+        w.writerow([r.code, r.nom, r.population, r.on_site[10], r.on_site[30], r.on_site[50], r.remote,
+                    r.reachable[10], r.reachable[30], r.reachable[50],
+                    "" if r.nearest_km is None else str(r.nearest_km).replace(".", ","),
+                    *("oui" if r.gap(k) else "non" for k in RADII_KM)])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

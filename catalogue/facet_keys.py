@@ -12,6 +12,9 @@ Since migration 0010 the database computes them set-based (SQL function
 `search_document.keys`; migrations 0009 and 0010 hold frozen copies of what this
 module gave then. tests/search/test_facet_keys.py fails when the table and
 `catalogue/spie_thematiques.json` diverge.
+
+In Python the keys are written by `key` (and `thematique_key`, `public_filter_keys`
+for what a filter matches) only; the SQL functions write the same shape.
 """
 
 from __future__ import annotations
@@ -26,12 +29,35 @@ FRESH_DATE = (
 )
 
 
+def key(facet: str, value: str) -> str:
+    """The key of one value of a facet: `publics:jeunes`."""
+    return f"{facet}:{value}"
+
+
+def thematique_key(code: str) -> str | None:
+    """The key of a thematique, a category or a SPIE group code; None for an unknown
+    code."""
+    if code in vocabulary.thematiques():
+        return key("thematiques", code)
+    if code in vocabulary.categories():
+        return key("categories", code)
+    if code in vocabulary.spie_group_by_code():
+        return key("thematiques_spie", code)
+    return None
+
+
+def public_filter_keys(publics) -> list[str]:
+    """The keys a filter on these publics matches: a public also matches « tous
+    publics » (sorted, each once)."""
+    return [key("publics", p) for p in sorted({*publics, vocabulary.TOUS_PUBLICS})]
+
+
 def grouped_thematiques() -> list[tuple[str, str]]:
     """(thematique, key): each known thematique's category and SPIE groups."""
     rows: list[tuple[str, str]] = []
     for c in vocabulary.categories():
-        rows += [(t, f"categories:{c}") for t in vocabulary.expand_thematiques([c])]
+        rows += [(t, key("categories", c)) for t in vocabulary.expand_thematiques([c])]
     for g in vocabulary.spie_groups():
-        rows += [(t, f"thematiques_spie:{g.code}") for t in vocabulary.expand_thematiques([g.code])]
+        rows += [(t, key("thematiques_spie", g.code)) for t in vocabulary.expand_thematiques([g.code])]
     return sorted(rows)
 

@@ -12,9 +12,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
+from catalogue import freshness
 from catalogue.accounts import ModerationDecision, ModerationItem, ModeratorScope, User
 from catalogue.errors import ValidationError
 from catalogue.models import ErrorReport, Service, Status, Structure
@@ -294,3 +295,21 @@ def open_reports_of(session: Session, service_ids: list[uuid.UUID]) -> dict[uuid
         counts[sid] = counts.get(sid, 0) + 1
     return counts
 
+
+
+def open_reports(session: Session, service_id: uuid.UUID, limit: int = 20) -> list[ErrorReport]:
+    """The service's untreated error reports, newest first."""
+    return list(session.scalars(
+        select(ErrorReport).where(ErrorReport.service_id == service_id, ErrorReport.status == "nouveau")
+        .order_by(ErrorReport.created_at.desc()).limit(limit)
+    ))
+
+
+def stale_in_scope(session: Session, communes, limit: int = 500) -> tuple[list[Service], int]:
+    """The offers to check again in a moderator's scope (`scope_communes`): the
+    first `limit` and how many in all."""
+    scoped = freshness.stale_services_query().join(Structure, Structure.id == Service.structure_id).where(
+        in_scope(communes))
+    services = list(session.scalars(scoped.limit(limit)))
+    total = session.scalar(select(func.count()).select_from(scoped.subquery()))
+    return services, total

@@ -382,3 +382,12 @@ def can_delete_selection_link(link, secret_hash: str) -> bool:
     import hmac
 
     return link is not None and hmac.compare_digest(link.owner_hash, secret_hash)
+# ------------------------------------------------------------------- CTO accesses (arch-web)
+# Moved from web/cto/routes.py: the territory an access counts for.
+
+
+def can_revoke_cto(session: Session, user: User | None, membership) -> bool:
+    """Taking back a CTO access: who may give one on its territory (that of its
+    committee for an access to one committee)."""
+    slug = membership.territory_slug or membership.committee.territory_slug
+    return can_grant_cto(session, user, slug)

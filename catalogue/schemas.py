@@ -3,7 +3,9 @@ and name the field; checks that need the référentiel are in catalogue.writes."
 
 from __future__ import annotations
 
+import functools
 import re
+from functools import lru_cache
 
 from marshmallow import (
     EXCLUDE,
@@ -96,6 +98,51 @@ def text_limit_errors(data: dict) -> dict[str, list[str]]:
     return errors
 
 
+# Rules written once: the schemas below call them, and so do the importers for the
+# records that data·inclusion's own models validated (`rules_beyond_di_models`).
+TOUS_PUBLICS_ALONE = "« tous-publics » ne peut pas être combiné avec d'autres publics"
+POSITIVE = "doit être positif"
+AT_LEAST_ONE = "au moins 1"
+
+
+@lru_cache(maxsize=10_000)
+@functools.lru_cache(maxsize=20_000)  # an import checks the same few expressions 100,000 times
+def hours_error(expression: str) -> str | None:
+    """Why an opening-hours expression is refused (catalogue.hours), None if valid."""
+    try:
+        hours.validate(expression)
+    except hours.HoursError as exc:
+        return str(exc)
+    return None
+
+
+def publics_error(publics: list[str]) -> str | None:
+    if vocabulary.TOUS_PUBLICS in publics and len(publics) > 1:
+        return TOUS_PUBLICS_ALONE
+    return None
+
+
+def rules_beyond_di_models(data: dict) -> dict[str, list[str]]:
+    """The catalogue's rules that the data·inclusion v1 models do not check
+    themselves (the rest, vocabularies, lengths, formats, they do): field ->
+    reasons, the schemas' messages. A valid `horaires_accueil` is stripped."""
+    errors: dict[str, list[str]] = {}
+    if message := publics_error(data.get("publics") or []):
+        errors["publics"] = [message]
+    expression = data.get("horaires_accueil")
+    if expression:
+        if message := hours_error(expression):
+            errors["horaires_accueil"] = [message]
+        else:
+            data["horaires_accueil"] = expression.strip()
+    errors.update(text_limit_errors(data))  # the lengths d·i's models leave open
+    if (data.get("volume_horaire_hebdomadaire") or 0) < 0:
+        errors["volume_horaire_hebdomadaire"] = [POSITIVE]
+    if data.get("nombre_semaines") is not None and data["nombre_semaines"] < 1:
+        errors["nombre_semaines"] = [AT_LEAST_ONE]
+    return errors
+
+
 def Text(name: str, *, min_chars: int = 0, **kw):
     """A free-text field with its limit from TEXT_LIMITS."""
     validators = [MaxChars(TEXT_LIMITS[name])]
@@ -180,11 +227,8 @@ class PlaceMixin(Schema):
 
     @validates("horaires_accueil")
     def _hours(self, value, **kwargs):
-        if value:
-            try:
-                hours.validate(value)
-            except hours.HoursError as exc:
-                raise ValidationError(str(exc)) from exc
+        if value and (message := hours_error(value)):
+            raise ValidationError(message)
 
     @validates_schema
     def _point(self, data, **kwargs):
@@ -238,8 +282,8 @@ class ServiceInput(PlaceMixin):
     modes_mobilisation = Codes(load_default=list)
     mobilisable_par = Codes(load_default=list)
     mobilisation_precisions = Text("mobilisation_precisions", allow_none=True)
-    volume_horaire_hebdomadaire = fields.Float(allow_none=True, validate=validate.Range(min=0, error="doit être positif"), error_messages=_m(invalid="nombre attendu"))
-    nombre_semaines = fields.Integer(allow_none=True, validate=validate.Range(min=1, error="au moins 1"), error_messages=_m(invalid="nombre entier attendu"))
+    volume_horaire_hebdomadaire = fields.Float(allow_none=True, validate=validate.Range(min=0, error=POSITIVE), error_messages=_m(invalid="nombre attendu"))
+    nombre_semaines = fields.Integer(allow_none=True, validate=validate.Range(min=1, error=AT_LEAST_ONE), error_messages=_m(invalid="nombre entier attendu"))
     message_temporaire = Text("message_temporaire", allow_none=True)
     message_debut = fields.Date(allow_none=True, error_messages=_m(invalid="date invalide (AAAA-MM-JJ)"))
     message_fin = fields.Date(allow_none=True, error_messages=_m(invalid="date invalide (AAAA-MM-JJ)"))
@@ -258,8 +302,8 @@ class ServiceInput(PlaceMixin):
     @validates("publics")
     def _publics(self, value, **kwargs):
         _check_codes(value, vocabulary.publics(), "public")
-        if vocabulary.TOUS_PUBLICS in value and len(value) > 1:
-            raise ValidationError("« tous-publics » ne peut pas être combiné avec d'autres publics")
+        if message := publics_error(value):
+            raise ValidationError(message)
 
     @validates("type")
     def _type(self, value, **kwargs):

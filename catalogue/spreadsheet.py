@@ -14,6 +14,7 @@ exports of a search, /pilotage CSV files, the data·inclusion CSV of the command
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Mapping
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -53,3 +54,17 @@ class SafeDictWriter(csv.DictWriter):
 
     def writerow(self, rowdict: Mapping):
         return super().writerow(safe_dict(rowdict))
+
+
+def rows_csv(title: str, header: list[str], rows: list[list]) -> bytes:
+    """A titled table as a CSV a French spreadsheet opens (semicolons, BOM, decimal commas)."""
+    out = io.StringIO()
+    w = csv.writer(out, delimiter=";")
+    w.writerow(safe_row([title]))
+    w.writerow([])
+    w.writerow(safe_row(header))
+    for r in rows:
+        # Text neutralised first, then decimals written the French way (numbers are never formulas).
+        w.writerow(["" if v is None else (str(v).replace(".", ",") if isinstance(v, float) else v)
+                    for v in safe_row(r)])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from catalogue.errors import NotFound, ValidationError
-from catalogue.models import Base, Structure
+from catalogue.models import Base, Service, Structure
 
 SCOPES = ("read", "write")
 SCOPE_LABELS = {"read": "lecture", "write": "écriture"}
@@ -142,4 +142,11 @@ def tokens_of(session: Session, structure_id: uuid.UUID) -> list[ApiToken]:
             .where(ApiToken.structure_id == structure_id)
             .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
         )
+    )
+
+
+def partner_service(session: Session, structure_id: uuid.UUID, partner_id: str):
+    """The service a partner wrote for this structure under its own id, or None."""
+    return session.scalar(
+        select(Service).where(Service.source == token_source(structure_id), Service.source_id == partner_id)
     )

@@ -110,6 +110,15 @@ def spie_group_of(thematique: str) -> SpieGroup | None:
     return spie_group_of_categorie().get(categorie_of(thematique))
 
 
+def thematique_label(code: str) -> str:
+    """The label of a SPIE group, a category or a thematique code (the code itself
+    when unknown)."""
+    group = spie_group_by_code().get(code)
+    if group:
+        return group.label
+    return categories().get(code) or thematiques().get(code) or code
+
+
 def expand_thematiques(codes: list[str] | tuple[str, ...]) -> list[str]:
     """Thematiques matched by a filter: a thematique matches itself, a data·inclusion
     category all its thematiques, a SPIE group all the thematiques of its categories.

@@ -236,3 +236,31 @@ def commune_of(session: Session, code: str) -> str | None:
     if row is None:
         return None
     return row.parent_code or row.code
+
+
+def commune_name(session: Session, code: str) -> str | None:
+    """The name of a commune code, None if unknown."""
+    return session.scalar(text("SELECT nom FROM geo_commune WHERE code = :c"), {"c": code})
+
+
+def departement_name(session: Session, code: str) -> str | None:
+    """The name of a département code, None if unknown."""
+    return session.scalar(text("SELECT nom FROM geo_departement WHERE code = :c"), {"c": code})
+
+
+def commune_count(session: Session) -> int:
+    """How many communes the référentiel holds (0 before `geo load`)."""
+    return session.scalar(text("SELECT count(*) FROM geo_commune")) or 0
+
+
+def centre_of(session: Session, code_commune: str | None, departement_code: str) -> tuple[float, float] | None:
+    """(lat, lon) of a commune's centre, else (no commune) of the centre of the
+    département's communes; None if unknown."""
+    row = session.execute(
+        text(
+            "SELECT ST_Y(ST_Centroid(ST_Collect(centre::geometry))), ST_X(ST_Centroid(ST_Collect(centre::geometry))) "
+            "FROM geo_commune WHERE CASE WHEN CAST(:c AS text) IS NOT NULL THEN code = :c ELSE departement_code = :d END"
+        ),
+        {"c": code_commune, "d": departement_code},
+    ).first()
+    return (row[0], row[1]) if row and row[0] is not None else None

@@ -240,6 +240,28 @@ def list_territories(session: Session) -> list[TerritorySummary]:
     ]
 
 
+def territory_names(session: Session) -> list[tuple[str, str]]:
+    """(slug, nom) of every territory, by name (what a form's list offers)."""
+    return [tuple(r) for r in session.execute(text("SELECT slug, nom FROM geo_territory ORDER BY nom, slug"))]
+
+
+def territory_name(session: Session, slug: str) -> str | None:
+    return session.scalar(text("SELECT nom FROM geo_territory WHERE slug = :s"), {"s": slug})
+
+
+def territory_members(session: Session) -> list[tuple[str, str, list[str]]]:
+    """(slug, nom, commune codes) of every territory, by name."""
+    return [(r.slug, r.nom, list(r.communes or []))
+            for r in session.execute(text("SELECT slug, nom, communes FROM geo_territory ORDER BY nom, slug"))]
+
+
+def territory_counts(session: Session) -> list:
+    """(slug, nom, n: its number of communes) of every territory, by name."""
+    return session.execute(
+        text("SELECT slug, nom, coalesce(cardinality(communes), 0) AS n FROM geo_territory ORDER BY nom, slug")
+    ).all()
+
+
 def get_territory(session: Session, slug: str) -> Territory | None:
     return session.scalars(select(Territory).where(Territory.slug == slug)).first()
 

@@ -6,7 +6,6 @@ rows as the JSON text that the upsert reads."""
 from __future__ import annotations
 
 import copy
-import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,8 +16,7 @@ from sqlalchemy.orm import Session
 
 from catalogue import places
 from catalogue.schemas import ServiceInput, StructureInput
-from geo.errors import UnknownCode
-from geo.zones import FRANCE, kind_of
+from geo import zones
 from importers.readers import RawRecord
 from importers.records import SERVICE, STRUCTURE
 from importers.report import Report
@@ -54,7 +52,7 @@ SCHEMAS = {STRUCTURE: StructureInput, SERVICE: ServiceInput}
 
 class Referentiel:
     """The référentiel in memory for one run: checking 100,000 records one query
-    each would be the bottleneck. Same rules as geo.zones.normalise_zone."""
+    each would be the bottleneck. The zone rules are geo.zones.expand's."""
 
     def __init__(self, session: Session):
         rows = session.execute(
@@ -67,43 +65,14 @@ class Referentiel:
         self.communes = self.places.nom
         # Every commune's centre (35,000 pairs): rows are placed while prepared.
         self._centres = {r.code: (r.lon, r.lat) for r in rows if r.lon is not None}
-        self.departements = set(session.scalars(text("SELECT code FROM geo_departement")))
-        self.epcis = set(session.scalars(text("SELECT code FROM geo_epci")))
-        self.regions: dict[str, list[str]] = {}
-        for code, region in session.execute(
-            text("SELECT code, region_code FROM geo_departement ORDER BY code")
-        ):
-            self.regions.setdefault(region, []).append(code)
+        self.zone_codes = zones.KnownCodes.load(session, self.communes)
         self._zones: dict[tuple[str, ...], list[str]] = {}
 
     def normalise_zone(self, codes: list[str]) -> list[str]:
         key = tuple(codes)
         if key in self._zones:
             return self._zones[key]
-        result: list[str] = []
-        for raw in codes:
-            code = raw.strip()
-            kind = kind_of(code)
-            if kind == "france":
-                found = [FRANCE]
-            elif kind == "region":
-                number = re.sub(r"^(region:|R)", "", code, flags=re.IGNORECASE)
-                if number not in self.regions:
-                    raise UnknownCode(number, "région")
-                found = self.regions[number]
-            elif kind == "commune":
-                if code.upper() not in self.communes:
-                    raise UnknownCode(code, "commune")
-                found = [code.upper()]
-            elif kind == "departement":
-                if code.upper() not in self.departements:
-                    raise UnknownCode(code, "département")
-                found = [code.upper()]
-            else:
-                if code not in self.epcis:
-                    raise UnknownCode(code, "EPCI")
-                found = [code]
-            result.extend(c for c in found if c not in result)
+        result = zones.expand(codes, self.zone_codes)
         self._zones[key] = result
         return result
 

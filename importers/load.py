@@ -103,7 +103,6 @@ class Loader(_Preparing, _Writing):
         # Input positions whose records were all loaded (used by retries).
         self.rejected_inputs: set[int] = set()
         self.schemas = {kind: schema() for kind, schema in SCHEMAS.items()}
-        self._hours_ok: dict[str, str | None] = {}
         # The place rule's answers for the run (writers: _check_places).
         self._located: dict[tuple, places.Located] = {}
         self._outcomes: dict[tuple, places.Outcome] = {}

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from rapidfuzz.distance import OSA, Levenshtein
+
+from geo.names import fold
 
 # Decisions. HIDE and HIDE_NAME (the names' own similarity, needed to hide) were chosen
 # on the "tune" half of tests/data/duplicate_pairs.json (bench/duplicates.py): the highest recall at a
@@ -75,7 +76,6 @@ NAME_SLOPE = 12.0
 CONTACT_DIFFERS = 0.5
 ADDRESS_DIFFERS = 2.0
 
-_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _NOT_DIGIT = re.compile(r"\D")
 _DOTTED = re.compile(r"\b(?:[A-Za-z]\.\s?){2,}")
@@ -87,17 +87,6 @@ _STREET_WORDS = {"r": "rue", "av": "avenue", "ave": "avenue", "bd": "boulevard",
 _WEBMAIL = frozenset("""gmail.com orange.fr wanadoo.fr free.fr laposte.net hotmail.fr hotmail.com yahoo.fr
     yahoo.com outlook.fr outlook.com live.fr sfr.fr neuf.fr aol.com icloud.com bbox.fr numericable.fr""".split())
 _PLATFORMS = frozenset("facebook.com sites.google.com wixsite.com linktr.ee instagram.com".split())
-
-
-def fold(text: str | None) -> str:
-    """Lower case, no accents nor punctuation; ligatures spelt out."""
-    if not text:
-        return ""
-    if not text.isascii():
-        if any(c in text for c in "œŒæÆß"):
-            text = text.translate(_LIGATURES)
-        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return _NOT_ALNUM.sub(" ", text.lower()).strip()
 
 
 def _word(w: str) -> str | None:

@@ -16,7 +16,6 @@ import json
 import re
 import shutil
 import tempfile
-import unicodedata
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import orjson
 
+from geo.names import fold
 from importers import limits
 from importers.errors import FileFormatError
 
@@ -68,10 +68,9 @@ class FileInfo:
 
 
 def normalise_header(name: str) -> str:
-    """'  Code Postal ' -> 'code_postal'; 'Téléphone' -> 'telephone'."""
-    text = unicodedata.normalize("NFKD", str(name or "")).encode("ascii", "ignore").decode()
-    text = re.sub(r"[^a-z0-9]+", "_", text.strip().lower())
-    return text.strip("_")
+    """'  Code Postal ' -> 'code_postal'; 'Téléphone' -> 'telephone' (geo.names.fold,
+    words joined by "_")."""
+    return fold(name).replace(" ", "_")
 
 
 def fetch(location: str, workdir: Path) -> Path:

@@ -23,8 +23,8 @@ import orjson
 from marshmallow import ValidationError as MarshmallowError
 from sqlalchemy.engine import Engine
 
-from catalogue import hours, places
-from catalogue.schemas import in_france, text_limit_errors
+from catalogue import places
+from catalogue.schemas import in_france, rules_beyond_di_models
 from geo.errors import UnknownCode, ZoneError
 from importers import limits
 from importers.framing import COLUMNS, _json_default, _Prepared
@@ -337,30 +337,8 @@ class _Preparing:
         return row, None
 
     def _extra_rules(self, data: dict) -> dict[str, list[str]]:
-        """The catalogue's rules (catalogue.schemas) that the data·inclusion v1 models
-        do not check themselves; the rest (vocabularies, lengths, formats) they do."""
-        errors: dict[str, list[str]] = {}
-        publics = data.get("publics") or []
-        if "tous-publics" in publics and len(publics) > 1:
-            errors["publics"] = ["« tous-publics » ne peut pas être combiné avec d'autres publics"]
-        expression = data.get("horaires_accueil")
-        if expression:
-            if expression not in self._hours_ok:
-                try:
-                    hours.validate(expression)
-                    self._hours_ok[expression] = None
-                except hours.HoursError as exc:
-                    self._hours_ok[expression] = str(exc)
-            if self._hours_ok[expression]:
-                errors["horaires_accueil"] = [self._hours_ok[expression]]
-            else:
-                data["horaires_accueil"] = expression.strip()
-        errors.update(text_limit_errors(data))  # the lengths d·i's models leave open
-        if (data.get("volume_horaire_hebdomadaire") or 0) < 0:
-            errors["volume_horaire_hebdomadaire"] = ["doit être positif"]
-        if data.get("nombre_semaines") is not None and data["nombre_semaines"] < 1:
-            errors["nombre_semaines"] = ["au moins 1"]
-        return errors
+        """The catalogue's rules that the data·inclusion v1 models do not check."""
+        return rules_beyond_di_models(data)
 
     def _place(self, place: tuple) -> tuple[str | None, str | None]:
         lon, lat, adresse, code_insee = place

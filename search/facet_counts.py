@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from catalogue import vocabulary
+from catalogue import facet_keys, vocabulary
 from search.contract import SearchQuery
 from search.postgres import KEY_FILTER_FIELDS, PostgresBackend, filter_keys
 
@@ -27,7 +27,7 @@ FACET_NAMES = {
     "mobilisable_par": ("mobilisable_par",),
     "sources": ("sources",),
 }
-ALL_PUBLICS = f"publics:{vocabulary.TOUS_PUBLICS}"
+ALL_PUBLICS = facet_keys.key("publics", vocabulary.TOUS_PUBLICS)
 
 
 def click_counts(backend: PostgresBackend, query: SearchQuery) -> dict[str, dict[str, int]]:
@@ -51,10 +51,10 @@ def click_counts(backend: PostgresBackend, query: SearchQuery) -> dict[str, dict
         publics = field == "publics"
         candidates = {k for k in keys if k.startswith(prefixes)} | set(chosen)
         if publics:
-            candidates |= {f"publics:{p}" for p in vocabulary.publics()}
+            candidates |= {facet_keys.key("publics", p) for p in vocabulary.publics()}
         if field == "thematiques" and chosen:
             # Ticking another need keeps what is found: every SPIE group counts at least that.
-            candidates |= {f"thematiques_spie:{g.code}" for g in vocabulary.spie_groups()}
+            candidates |= {facet_keys.key("thematiques_spie", g.code) for g in vocabulary.spie_groups()}
         for key in candidates:
             if not key.startswith(prefixes):
                 continue
@@ -81,5 +81,5 @@ def _ticked(query: SearchQuery) -> set[str]:
     """The keys the person ticked (« tous publics » is added by the search, not ticked)."""
     keys = filter_keys(query)
     if query.publics:
-        keys["publics"] = [f"publics:{p}" for p in query.publics]
+        keys["publics"] = [facet_keys.key("publics", p) for p in query.publics]
     return {k for group in keys.values() for k in group}

@@ -36,16 +36,17 @@ def refresh_labels(bind: Session | Connection) -> int:
 def key_label_rows() -> list[dict]:
     """Facet keys of the vocabulary; those of thematiques, categories, SPIE groups,
     publics and types carry a label (search_key.vector)."""
-    rows = [{"key": f"thematiques:{c}", "label": lab} for c, lab in vocabulary.thematiques().items()]
-    rows += [{"key": f"categories:{c}", "label": lab} for c, lab in vocabulary.categories().items()]
-    rows += [{"key": f"thematiques_spie:{g.code}", "label": g.label} for g in vocabulary.spie_groups()]
-    rows += [{"key": f"publics:{c}", "label": lab} for c, lab in vocabulary.publics().items()]
-    rows += [{"key": f"types:{c}", "label": lab} for c, lab in vocabulary.types().items()]
+    key = facet_keys.key
+    rows = [{"key": key("thematiques", c), "label": lab} for c, lab in vocabulary.thematiques().items()]
+    rows += [{"key": key("categories", c), "label": lab} for c, lab in vocabulary.categories().items()]
+    rows += [{"key": key("thematiques_spie", g.code), "label": g.label} for g in vocabulary.spie_groups()]
+    rows += [{"key": key("publics", c), "label": lab} for c, lab in vocabulary.publics().items()]
+    rows += [{"key": key("types", c), "label": lab} for c, lab in vocabulary.types().items()]
     # Keys without a label, registered beforehand so that the search rows of a
     # catalogue within the vocabulary are written in one pass.
-    rows += [{"key": f"frais:{c}", "label": None} for c in vocabulary.frais()]
-    rows += [{"key": f"modes_accueil:{c}", "label": None} for c in vocabulary.modes_accueil()]
-    rows += [{"key": f"mobilisable_par:{c}", "label": None} for c in vocabulary.mobilisable_par()]
+    rows += [{"key": key("frais", c), "label": None} for c in vocabulary.frais()]
+    rows += [{"key": key("modes_accueil", c), "label": None} for c in vocabulary.modes_accueil()]
+    rows += [{"key": key("mobilisable_par", c), "label": None} for c in vocabulary.mobilisable_par()]
     return rows
 
 

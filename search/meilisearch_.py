@@ -21,6 +21,7 @@ from meilisearch.errors import (
 from sqlalchemy.orm import Session
 
 from catalogue import vocabulary
+from geo.names import fold
 from search import queries, textquery
 from search.contract import FACETS, Hit, SearchPage, SearchQuery, ServiceDocument, Sort
 from search.errors import InvalidQuery, SearchError, SearchUnavailable, UnsupportedFilter
@@ -46,7 +47,7 @@ def index_settings() -> dict:
     """Settings of the services index (pure)."""
     synonyms: dict[str, list[str]] = {}
     for key, values in textquery.synonyms().items():
-        synonyms[key] = [textquery.normalise(v) for v in values]
+        synonyms[key] = [fold(v) for v in values]
     return {
         "searchableAttributes": ["nom", "structure_nom", "thematiques_labels", "publics_labels", "description"],
         "filterableAttributes": sorted(

@@ -38,7 +38,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from catalogue import vocabulary
+from catalogue import facet_keys, vocabulary
 from search import cursor as cursors
 from search import queries, textquery
 from search.contract import FACETS, Hit, SearchPage, SearchQuery, ServiceDocument, Sort
@@ -113,13 +113,10 @@ INDEXED_FILTERS = {"thematiques", "sources"}
 
 def thematique_key(code: str) -> str:
     """The search key of a thematique, a category or a SPIE group code."""
-    if code in vocabulary.thematiques():
-        return f"thematiques:{code}"
-    if code in vocabulary.categories():
-        return f"categories:{code}"
-    if code in vocabulary.spie_group_by_code():
-        return f"thematiques_spie:{code}"
-    raise InvalidQuery("thematiques", f"thématique inconnue : {code}")
+    found = facet_keys.thematique_key(code)
+    if found is None:
+        raise InvalidQuery("thematiques", f"thématique inconnue : {code}")
+    return found
 
 
 def filter_keys(query: SearchQuery) -> dict[str, list[str]]:
@@ -134,9 +131,9 @@ def filter_keys(query: SearchQuery) -> dict[str, list[str]]:
         if field == "thematiques":
             found[field] = [thematique_key(code) for code in values]
         elif field == "publics":
-            found[field] = [f"publics:{p}" for p in sorted({*values, vocabulary.TOUS_PUBLICS})]
+            found[field] = facet_keys.public_filter_keys(values)
         else:
-            found[field] = [f"{field}:{v}" for v in values]
+            found[field] = [facet_keys.key(field, v) for v in values]
     return found
 
 

@@ -9,8 +9,6 @@ also looks for "logement". Accents and case never matter (unaccent).
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -19,20 +17,14 @@ import yaml
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.names import fold
+
 TS_CONFIG = "french_unaccent"
 MIN_CORRECTED_LENGTH = 4
 SIMILARITY = 0.45
 MAX_CORRECTIONS = 3
 # Nearest words by trigrams (pg_trgm's threshold, 0.3) looked at for each unknown word.
 CANDIDATES = 10
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def normalise(value: str) -> str:
-    """Lower case, no accents, apostrophes and hyphens as spaces."""
-    decomposed = unicodedata.normalize("NFKD", value.lower())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(_WORD.findall(plain))
 
 
 @cache
@@ -43,7 +35,7 @@ def synonyms() -> dict[str, tuple[str, ...]]:
     for key, values in raw.items():
         if not isinstance(values, list) or not values:
             raise ValueError(f"synonyms.yaml: {key!r} needs a non-empty list")
-        result[normalise(str(key))] = tuple(str(v) for v in values)
+        result[fold(str(key))] = tuple(str(v) for v in values)
     return result
 
 
@@ -57,7 +49,7 @@ class Group:
 
 def split_groups(value: str) -> list[Group]:
     """Cut the text into groups, synonym keys first (longest match wins)."""
-    words = normalise(value).split()
+    words = fold(value).split()
     table = synonyms()
     longest = max((len(k.split()) for k in table), default=1)
     groups: list[Group] = []

@@ -15,7 +15,9 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, current_app, jsonify
-from sqlalchemy import text
+
+from catalogue import operations
+from search import sync
 
 bp = Blueprint("health", __name__)
 
@@ -24,7 +26,7 @@ def _database(engine) -> dict:
     started = time.perf_counter()
     try:
         with engine.connect() as conn:
-            conn.execute(text("select 1"))
+            operations.ping(conn)
     except Exception as exc:  # any failure means "down" here, with its kind
         return {"status": "down", "error": exc.__class__.__name__}
     return {"status": "ok", "ms": round((time.perf_counter() - started) * 1000, 1)}
@@ -33,13 +35,11 @@ def _database(engine) -> dict:
 def _outbox(sessions, max_age_s: int) -> dict:
     try:
         with sessions() as conn:
-            row = conn.execute(text(
-                "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(at)), 0) AS age"
-                " FROM search_outbox")).one()
+            stats = sync.outbox_stats(conn)
     except Exception as exc:
         return {"status": "down", "error": exc.__class__.__name__}
-    age = round(float(row.age), 1)
-    report = {"rows": row.n, "oldest_age_s": age, "max_age_s": max_age_s}
+    age = round(stats.oldest_age_s, 1)
+    report = {"rows": stats.rows, "oldest_age_s": age, "max_age_s": max_age_s}
     if age > max_age_s:
         return {"status": "down", **report,
                 "error": "des changements attendent l'indexation depuis trop longtemps"}

@@ -7,13 +7,12 @@ anybody else gets 403 (404 when the structure does not exist)."""
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from datetime import UTC, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select
 
+from catalogue import members as members_q
 from catalogue import permissions, user_sessions
 from catalogue.accounts import Invitation, JoinRequest, Membership, Role, User
 from catalogue.db import set_actor
@@ -28,7 +27,6 @@ bp = Blueprint("members", __name__)
 bp.register_error_handler(403, auth.forbidden)
 
 MESSAGE_MAX = 1000
-SEARCH_LIMIT = 30
 
 
 def _structure_or_404(db, structure_id: str) -> Structure:
@@ -58,13 +56,7 @@ def _role_or_none(value: str | None) -> Role | None:
 
 
 def _admins_of(db, structure_id) -> list[User]:
-    return list(
-        db.scalars(
-            select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .where(Membership.structure_id == structure_id, Membership.role == Role.ADMIN, User.is_active)
-        )
-    )
+    return members_q.admins_of(db, structure_id)
 
 
 def _to_members(structure: Structure, anchor: str = ""):
@@ -75,44 +67,11 @@ def _to_members(structure: Structure, anchor: str = ""):
 
 
 def _members_page(structure: Structure, status: int = 200, invite_form=None, errors=None):
-    db = get_session()
-    members = db.execute(
-        select(Membership, User)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.structure_id == structure.id)
-        .order_by(User.email)
-    ).all()
-    invitations = db.execute(
-        select(Invitation, User)
-        .outerjoin(User, User.id == Invitation.invited_by_id)
-        .where(Invitation.structure_id == structure.id, Invitation.accepted_at.is_(None))
-        .order_by(Invitation.created_at.desc())
-    ).all()
-    pending = db.execute(
-        select(JoinRequest, User)
-        .join(User, User.id == JoinRequest.user_id)
-        .where(JoinRequest.structure_id == structure.id, JoinRequest.status == "en_attente")
-        .order_by(JoinRequest.created_at)
-    ).all()
-    decided = db.execute(
-        select(JoinRequest, User)
-        .join(User, User.id == JoinRequest.user_id)
-        .where(JoinRequest.structure_id == structure.id, JoinRequest.status != "en_attente")
-        .order_by(JoinRequest.decided_at.desc())
-        .limit(20)
-    ).all()
-    deciders = {
-        u.id: u
-        for u in db.scalars(select(User).where(User.id.in_([jr.decided_by_id for jr, _ in decided if jr.decided_by_id])))
-    }
+    listed = members_q.members_page(get_session(), structure.id)
     return render_template(
         "account/members.html",
         structure=structure,
-        members=members,
-        invitations=invitations,
-        pending=pending,
-        decided=decided,
-        deciders=deciders,
+        **listed,
         roles=list(Role),
         me=current_user(),
         invite_form=invite_form or {"email": "", "role": Role.MEMBRE.value},
@@ -136,12 +95,7 @@ def _membership_of(db, structure: Structure, membership_id: int) -> Membership:
 def _is_last_admin(db, membership: Membership) -> bool:
     if membership.role != Role.ADMIN:
         return False
-    count = db.scalar(
-        select(func.count())
-        .select_from(Membership)
-        .where(Membership.structure_id == membership.structure_id, Membership.role == Role.ADMIN)
-    )
-    return count <= 1
+    return members_q.admin_count(db, membership.structure_id) <= 1
 
 
 @bp.post("/espace/structures/<structure_id>/membres/<int:membership_id>/role")
@@ -229,22 +183,13 @@ def invite(structure_id):
     if role is None:
         errors["role"] = "Rôle : choisissez « membre » ou « administrateur de la structure »."
     if not errors:
-        already = db.scalar(
-            select(Membership.id)
-            .join(User, User.id == Membership.user_id)
-            .where(Membership.structure_id == structure.id, User.email == email)
-        )
-        if already:
+        if members_q.is_member_email(db, structure.id, email):
             errors["email"] = "Adresse électronique : cette personne est déjà membre de la structure."
     if errors:
         form = {"email": email, "role": request.form.get("role") or ""}
         return _members_page(structure, 400, invite_form=form, errors=errors)
     set_actor(db, f"user:{current_user().id}")
-    invitation = db.scalar(
-        select(Invitation).where(
-            Invitation.structure_id == structure.id, Invitation.email == email, Invitation.accepted_at.is_(None)
-        )
-    )
+    invitation = members_q.open_invitation(db, structure.id, email)
     if invitation is None:
         invitation = Invitation(structure_id=structure.id, email=email, role=role, invited_by_id=current_user().id)
         db.add(invitation)
@@ -307,9 +252,7 @@ def _invitation_from_token(db, token: str) -> tuple[Invitation, Structure]:
 
 def _accept(db, invitation: Invitation, user: User) -> None:
     set_actor(db, f"user:{user.id}")
-    existing = db.scalar(
-        select(Membership).where(Membership.user_id == user.id, Membership.structure_id == invitation.structure_id)
-    )
+    existing = members_q.membership(db, user.id, invitation.structure_id)
     if existing is None:
         db.add(Membership(user_id=user.id, structure_id=invitation.structure_id, role=invitation.role))
     elif invitation.role == Role.ADMIN:
@@ -327,7 +270,7 @@ def invitation(token):
     except auth.LinkError as exc:
         return render_template("account/link_error.html", message=str(exc)), 400
     user = current_user()
-    account = db.scalar(select(User).where(User.email == invitation.email))
+    account = members_q.user_by_email(db, invitation.email)
     context = {"invitation": invitation, "structure": structure, "token": token, "account": account, "errors": {}, "nom": ""}
     if user is not None and user.email != invitation.email:
         return render_template("account/invitation.html", wrong_user=user, **context), 403
@@ -367,29 +310,6 @@ def invitation(token):
 # ---------------------------------------------------------------- join requests
 
 
-_DIGITS = re.compile(r"\D")
-
-
-def search_structures(db, query: str) -> list[Structure]:
-    """Structures (not archived nor hidden as duplicates) whose name contains `query` (accents and case
-    ignored) or whose SIRET (or SIREN) starts with its digits."""
-    digits = _DIGITS.sub("", query)
-    if len(digits) >= 9 and len(digits) == len(query.replace(" ", "")):
-        condition = Structure.siret.startswith(digits)
-    else:
-        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        condition = func.unaccent(func.lower(Structure.nom)).like(
-            func.unaccent(func.lower("%" + escaped + "%")), escape="\\"
-        )
-    stmt = (
-        select(Structure)
-        .where(Structure.status != Status.ARCHIVE, Structure.duplicate_hidden.is_(False), condition)
-        .order_by(Structure.nom)
-        .limit(SEARCH_LIMIT)
-    )
-    return list(db.scalars(stmt))
-
-
 @bp.get("/espace/rejoindre")
 @login_required
 def join():
@@ -403,14 +323,10 @@ def join():
         elif len(query) > 200:
             error = "Nom ou SIRET : 200 caractères au plus."
         else:
-            results = search_structures(db, query)
+            results = members_q.search_structures(db, query)
     user = current_user()
-    mine = set(db.scalars(select(Membership.structure_id).where(Membership.user_id == user.id)))
-    asked = set(
-        db.scalars(
-            select(JoinRequest.structure_id).where(JoinRequest.user_id == user.id, JoinRequest.status == "en_attente")
-        )
-    )
+    mine = members_q.structures_of(db, user.id)
+    asked = members_q.structures_asked(db, user.id)
     return render_template(
         "account/join.html", q=query, results=results, error=error, mine=mine, asked=asked
     ), (400 if error else 200)
@@ -432,12 +348,7 @@ def request_to_join(structure_id):
     if permissions.role_in(db, user, structure.id) is not None:
         flash(f"Vous êtes déjà membre de « {structure.nom} ».", "error")
         return back
-    pending = db.scalar(
-        select(JoinRequest.id).where(
-            JoinRequest.user_id == user.id, JoinRequest.structure_id == structure.id, JoinRequest.status == "en_attente"
-        )
-    )
-    if pending:
+    if members_q.has_pending_request(db, user.id, structure.id):
         flash(f"Votre demande pour « {structure.nom} » est déjà en attente.", "error")
         return back
     set_actor(db, f"user:{user.id}")

@@ -30,7 +30,9 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
-from sqlalchemy import text
+
+from catalogue import operations
+from search import sync
 
 bp = Blueprint("observability", __name__)
 log = logging.getLogger("offre.requests")
@@ -85,19 +87,14 @@ class DatabaseCollector:
         up = GaugeMetricFamily("offre_database_up", "La base répond (1) ou non (0).")
         try:
             with self.sessions() as conn:
-                row = conn.execute(text(
-                    "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(at)), 0) AS age"
-                    " FROM search_outbox")).one()
-                outbox_rows.add_metric([], row.n)
-                outbox_age.add_metric([], float(row.age))
-                for status, n in conn.execute(text(
-                        "SELECT status, count(*) FROM import_run GROUP BY status ORDER BY status")):
+                stats = sync.outbox_stats(conn)
+                outbox_rows.add_metric([], stats.rows)
+                outbox_age.add_metric([], stats.oldest_age_s)
+                for status, n in operations.import_runs_by_status(conn):
                     runs.add_metric([status], n)
-                for name, status, at in conn.execute(text(
-                        "SELECT name, status, extract(epoch FROM finished_at) FROM scheduled_job_run"
-                        " WHERE finished_at IS NOT NULL ORDER BY name")):
+                for name, status, at in operations.jobs_last_finished(conn):
                     jobs.add_metric([name, status], float(at))
-                reminders.add_metric([], conn.scalar(text("SELECT count(*) FROM freshness_reminder")))
+                reminders.add_metric([], operations.reminders_sent(conn))
             up.add_metric([], 1)
         except Exception:  # noqa: BLE001 - the scrape reports the database down
             logging.getLogger(__name__).warning("metrics: database unavailable", exc_info=True)

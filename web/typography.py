@@ -6,21 +6,17 @@ time zone. Registered as Jinja filters by `init_app`."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, format_percent
 
+from geo.names import with_a as a
+from geo.names import with_de as de
+
 LOCALE = "fr_FR"
 TIME_ZONE = ZoneInfo("Europe/Paris")
-
-# Vowels and a mute h: « d'Hirson », « l'Hôpital ». An aspirated h (« de Hautmont »)
-# cannot be told from spelling: the few communes with one keep « de ».
-_ELIDES = re.compile(r"^[aeiouyàâäéèêëîïôöùûüœæh]", re.IGNORECASE)
-_ASPIRATED_H = {"hautmont", "ham", "hayange", "haguenau", "halluin", "houilles", "hem", "herblay"}
-
 
 def number(value: int | float | None, digits: int | None = None) -> str:
     """« 1 500 », « 12,5 » (a narrow no-break space between thousands)."""
@@ -44,36 +40,6 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """« 0 offre », « 1 offre », « 1 500 offres » (French: 0 and 1 are singular)."""
     word = singular if abs(count) < 2 else (plural_form or singular + "s")
     return f"{number(count)} {word}"
-
-
-def de(name: str) -> str:
-    """« de » before a name, elided or contracted: « d'Aubenton », « du Havre »,
-    « des Mureaux », « de La Fère », « de Laon »."""
-    return _join("de", name)
-
-
-def a(name: str) -> str:
-    """« à » before a name, contracted: « au Havre », « aux Mureaux », « à Laon »."""
-    return _join("à", name)
-
-
-def _join(preposition: str, name: str) -> str:
-    name = (name or "").strip()
-    if not name:
-        return preposition
-    first, _, rest = name.partition(" ")
-    article = first.lower()
-    if rest and article == "le":
-        return ("du " if preposition == "de" else "au ") + rest
-    if rest and article == "les":
-        return ("des " if preposition == "de" else "aux ") + rest
-    if preposition == "de" and _ELIDES.match(name) and _first_word(name) not in _ASPIRATED_H:
-        return "d'" + name
-    return f"{preposition} {name}"
-
-
-def _first_word(name: str) -> str:
-    return re.split(r"[\s\-']", name.lower(), maxsplit=1)[0]
 
 
 def local(moment: datetime | None) -> datetime | None:

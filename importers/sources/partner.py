@@ -7,13 +7,13 @@ downloadable from the site."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import cache
 from importlib import resources
 
 import yaml
 
 from catalogue import vocabulary
+from geo.names import fold
 from importers.errors import MappingError
 from importers.readers import RawRecord, normalise_header
 from importers.records import (
@@ -45,11 +45,6 @@ CODED = {
     "modes_mobilisation": vocabulary.modes_mobilisation,
     "mobilisable_par": vocabulary.mobilisable_par,
 }
-
-
-def fold(value) -> str:
-    text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", " ", text).strip()
 
 
 @cache

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from flask import url_for
 from flask_smorest import Blueprint
-from sqlalchemy import text
 
 from geo import lookup
-from geo.territories import territory_geojson
+from geo import territories as geo_territories
 from web.api import problem
 from web.api.http import conditional
 from web.api.schemas import (
@@ -39,9 +38,7 @@ def communes(args):
 @blp.response(200, TerritoryListSchema)
 @blp.doc(summary="Territoires", description="Les territoires nommés (cohortes SPIE, bassins…), chacun un ensemble de communes.")
 def territories():
-    rows = get_session().execute(
-        text("SELECT slug, nom, coalesce(cardinality(communes), 0) AS n FROM geo_territory ORDER BY nom, slug")
-    ).all()
+    rows = geo_territories.territory_counts(get_session())
     return {
         "items": [
             {
@@ -60,28 +57,16 @@ def territories():
 @blp.doc(summary="Un territoire", description="Ses communes et son contour simplifié (GeoJSON).")
 def territory_detail(slug):
     session = get_session()
-    row = session.execute(
-        text(
-            """
-            SELECT t.slug, t.nom, t.communes, t.created_at
-            FROM geo_territory t WHERE t.slug = :slug
-            """
-        ),
-        {"slug": slug},
-    ).first()
+    row = geo_territories.get_territory(session, slug)
     if row is None:
         return problem(404, f"Aucun territoire n'a l'identifiant « {slug} ».")
-    names = dict(
-        session.execute(
-            text("SELECT code, nom FROM geo_commune WHERE code = ANY(:codes)"), {"codes": list(row.communes or [])}
-        ).all()
-    )
+    names = dict(geo_territories.territory_communes(session, slug))
     data = {
         "slug": row.slug,
         "nom": row.nom,
         "communes": [{"code": c, "nom": names.get(c, c)} for c in row.communes or []],
         # Simplified in Lambert-93 (100 m), 5 decimals: a whole département < 200 KB.
-        "contour": territory_geojson(session, row.slug),
+        "contour": geo_territories.territory_geojson(session, row.slug),
         "links": {"self": url_for("api_geo.territory_detail", slug=row.slug, _external=True)},
     }
     return conditional(TerritorySchema().dump(data), row.created_at)

@@ -17,7 +17,6 @@ from apispec import BasePlugin
 from flask import current_app, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import RAISE, fields, validate
-from sqlalchemy import select
 from werkzeug.routing import BaseConverter
 
 from catalogue import moderation, tokens, writes
@@ -132,11 +131,7 @@ def _partner_id(partner_id: str) -> str:
 
 
 def _find(session, structure_id: uuid.UUID, partner_id: str) -> Service | None:
-    return session.scalar(
-        select(Service).where(
-            Service.source == tokens.token_source(structure_id), Service.source_id == partner_id
-        )
-    )
+    return tokens.partner_service(session, structure_id, partner_id)
 
 
 def _body() -> dict:

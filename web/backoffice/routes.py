@@ -21,18 +21,27 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import func, select, text
 
-from catalogue import freshness, history, moderation, permissions, takeover, vocabulary, writes
+from catalogue import (
+    freshness,
+    history,
+    moderation,
+    permissions,
+    structure_dashboard,
+    takeover,
+    vocabulary,
+    writes,
+)
+from catalogue import public_queries as pq
+from catalogue import service_page as public_views
 from catalogue.accounts import ModerationItem
 from catalogue.db import set_actor
 from catalogue.errors import ValidationError
-from catalogue.models import ErrorReport, LocationPrecision, Service, Status, Structure
+from catalogue.models import LocationPrecision, Service, Status, Structure
+from geo import lookup
 from web.access import current_user, login_required, moderator_required
-from web.backoffice import forms, views
+from web.backoffice import forms
 from web.db import get_session
-from web.public import queries as pq
-from web.public import views as public_views
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +102,7 @@ def _is_moderator_of(session, structure: Structure) -> bool:
 def dashboard(structure_id):
     session = get_session()
     structure = _structure(structure_id)
-    data = views.dashboard(session, structure)
+    data = structure_dashboard.dashboard(session, structure)
     return render_template(
         "backoffice/dashboard.html",
         **data,
@@ -107,17 +116,14 @@ def dashboard(structure_id):
 def _form_context(session, structure: Structure, service: Service | None, values: dict,
                   errors: dict[str, list[str]] | None = None) -> dict:
     taken = takeover.taken_over(session, service.id) if service is not None else set()
-    reports = list(session.scalars(
-        select(ErrorReport).where(ErrorReport.service_id == service.id, ErrorReport.status == "nouveau")
-        .order_by(ErrorReport.created_at.desc()).limit(20)
-    )) if service is not None and service.id else []
+    reports = moderation.open_reports(session, service.id) if service is not None and service.id else []
     return {
         "reports": reports,
         "structure": structure,
         "service": service,
         "v": values,
         "errors": errors or {},
-        "error_lines": views.error_lines(errors or {}),
+        "error_lines": structure_dashboard.error_lines(errors or {}),
         "groups": forms.spie_thematique_groups(),
         "publics": vocabulary.publics(),
         "types": vocabulary.types(),
@@ -128,7 +134,7 @@ def _form_context(session, structure: Structure, service: Service | None, values
         "frequencies": forms.FREQUENCIES,
         "days": forms.DAYS,
         "imported": service is not None and takeover.is_imported(service),
-        "taken": sorted(views.field_label(f) for f in taken),
+        "taken": sorted(structure_dashboard.field_label(f) for f in taken),
         "before_publish": _settings().moderation_before_publish and not _is_moderator_of(session, structure),
         "has_map": True,
         "map_centre": _map_centre(session, service),
@@ -141,14 +147,7 @@ def _map_centre(session, service: Service | None) -> tuple[float, float] | None:
     """Where the place map opens when the offer has no point yet: its commune, else
     the centre of the deploying département."""
     code = service.code_insee if service is not None else None
-    row = session.execute(
-        text(
-            "SELECT ST_Y(ST_Centroid(ST_Collect(centre::geometry))), ST_X(ST_Centroid(ST_Collect(centre::geometry))) "
-            "FROM geo_commune WHERE CASE WHEN CAST(:c AS text) IS NOT NULL THEN code = :c ELSE departement_code = :d END"
-        ),
-        {"c": code, "d": _settings().departement_code},
-    ).first()
-    return (row[0], row[1]) if row and row[0] is not None else None
+    return lookup.centre_of(session, code, _settings().departement_code)
 
 
 def _point(session, service: Service | None):
@@ -282,7 +281,7 @@ def preview(service_id):
     detail = public_views.service_detail(service, names, public_views.now_paris())
     return render_template(
         "backoffice/preview.html", service=service, s=detail,
-        status_label=views.STATUS_LABELS[service.status],
+        status_label=structure_dashboard.STATUS_LABELS[service.status],
         pending=moderation.pending_publication(session, service),
         before_publish=_settings().moderation_before_publish and not _is_moderator_of(session, service.structure),
     )
@@ -413,7 +412,7 @@ def queue():
         "backoffice/moderation.html", entries=entries, status=status, decisions=decisions,
         kind_labels=moderation.KIND_LABELS, decision_labels=moderation.DECISION_LABELS,
         allowed=moderation.allowed_decisions, errors={}, before_publish=_settings().moderation_before_publish,
-        status_labels=views.STATUS_LABELS,
+        status_labels=structure_dashboard.STATUS_LABELS,
     )
 
 
@@ -433,7 +432,7 @@ def decide(item_id):
                           comment=request.form.get("commentaire"), target_id=request.form.get("cible"))
     except ValidationError as exc:
         session.rollback()
-        for line in views.error_lines(exc.errors):
+        for line in structure_dashboard.error_lines(exc.errors):
             flash(line, "error")
         return redirect(url_for("backoffice.queue") + f"#element-{item_id}")
     session.commit()
@@ -446,14 +445,6 @@ def decide(item_id):
 def stale():
     session = get_session()
     communes = moderation.scope_communes(session, current_user())
-    stmt = freshness.stale_services_query().join(Structure, Structure.id == Service.structure_id).where(
-        moderation.in_scope(communes)).limit(500)
-    services = list(session.scalars(stmt))
-    total = session.scalar(
-        select(func.count()).select_from(
-            freshness.stale_services_query().join(Structure, Structure.id == Service.structure_id)
-            .where(moderation.in_scope(communes)).subquery()
-        )
-    )
+    services, total = moderation.stale_in_scope(session, communes)
     rows = [{"service": s, "due_on": freshness.due_on(s), "last": freshness.last_confirmation(s)} for s in services]
     return render_template("backoffice/stale.html", rows=rows, total=total)

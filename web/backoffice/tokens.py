@@ -23,10 +23,8 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
 
-from catalogue import permissions, tokens
-from catalogue.accounts import User
+from catalogue import members, permissions, tokens
 from catalogue.db import set_actor
 from catalogue.errors import NotFound, ValidationError
 from catalogue.models import Status, Structure
@@ -76,7 +74,7 @@ def _local(moment: datetime | None) -> str:
 def _actors(db, values) -> dict[str, str]:
     """'user:<id>' → the person's name or address; 'cli' → the command line."""
     ids = {parse_int(v[5:]) for v in values if v and v.startswith("user:") and parse_int(v[5:]) is not None}
-    users = {u.id: u for u in db.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    users = members.users_by_id(db, ids)
     labels = {}
     for value in values:
         if not value:

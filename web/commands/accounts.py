@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select, text
 
-from catalogue import user_sessions
+from catalogue import cto_queries, members, user_sessions
 from catalogue.accounts import ModeratorScope, User
 from catalogue.db import transaction
 from catalogue.passwords import email_error, hash_password, normalise_email, password_errors
+from geo import lookup, territories
 from web.commands.base import sessions
 
 
@@ -49,12 +49,12 @@ def create_user(email, admin, departements, territoires, nom, no_password):
         raise click.BadParameter(error, param_hint="EMAIL")
     with transaction(sessions(), actor="cli") as db:
         for code in departements:
-            if not db.scalar(text("SELECT 1 FROM geo_departement WHERE code = :c"), {"c": code}):
+            if lookup.departement_name(db, code) is None:
                 raise click.BadParameter(f"département inconnu : {code}", param_hint="--moderateur-departement")
         for slug in territoires:
-            if not db.scalar(text("SELECT 1 FROM geo_territory WHERE slug = :s"), {"s": slug}):
+            if territories.territory_name(db, slug) is None:
                 raise click.BadParameter(f"territoire inconnu : {slug}", param_hint="--moderateur-territoire")
-        user = db.scalar(select(User).where(User.email == email))
+        user = members.user_by_email(db, email)
         created = user is None
         if created:
             password_hash = None
@@ -87,12 +87,11 @@ def create_user(email, admin, departements, territoires, nom, no_password):
 
 def _cto_scope(db, territoire: str | None, comite: str | None):
     """(territory slug, committee) of the options, exactly one of them."""
-    from catalogue.cto import Committee
 
     if bool(territoire) == bool(comite):
         raise click.UsageError("Donnez --territoire ou --comite (l'un des deux).")
     if territoire:
-        if not db.scalar(text("SELECT 1 FROM geo_territory WHERE slug = :s"), {"s": territoire}):
+        if territories.territory_name(db, territoire) is None:
             raise click.BadParameter(f"territoire inconnu : {territoire}", param_hint="--territoire")
         return territoire, None
     try:
@@ -100,14 +99,14 @@ def _cto_scope(db, territoire: str | None, comite: str | None):
     except ValueError:
         raise click.BadParameter(f"identifiant de comité invalide : {comite} (l'identifiant de son adresse "
                                  "/cto/comites/…)", param_hint="--comite") from None
-    committee = db.scalar(select(Committee).where(Committee.public_id == public_id))
+    committee = cto_queries.committee_by_public_id(db, public_id)
     if committee is None:
         raise click.BadParameter(f"comité inconnu : {comite}", param_hint="--comite")
     return None, committee
 
 
 def _existing_user(db, email: str) -> User:
-    user = db.scalar(select(User).where(User.email == normalise_email(email)))
+    user = members.user_by_email(db, normalise_email(email))
     if user is None:
         raise click.BadParameter(f"aucun compte n'a l'adresse {email} (la personne crée d'abord son compte, "
                                  "ou « offre user create »)", param_hint="EMAIL")
@@ -145,13 +144,11 @@ def cto_grant(email, territoire, comite):
 @click.option("--comite", default=None, metavar="UUID", help="Identifiant public du comité.")
 @with_appcontext
 def cto_revoke(email, territoire, comite):
-    from catalogue.cto import CtoMembership
 
     with transaction(sessions(), actor="cli") as db:
         user = _existing_user(db, email)
         slug, committee = _cto_scope(db, territoire, comite)
-        condition = (CtoMembership.territory_slug == slug) if slug else (CtoMembership.committee_id == committee.id)
-        found = db.scalar(select(CtoMembership).where(CtoMembership.user_id == user.id, condition))
+        found = cto_queries.cto_access(db, user.id, slug, committee)
         if found is None:
             raise click.UsageError(f"{user.email} n'a pas cet accès.")
         db.delete(found)
@@ -162,15 +159,9 @@ def cto_revoke(email, territoire, comite):
 @click.argument("email", required=False)
 @with_appcontext
 def cto_list(email):
-    from catalogue.cto import Committee, CtoMembership
 
     with transaction(sessions(), actor="cli") as db:
-        stmt = (select(CtoMembership, User, Committee).join(User, User.id == CtoMembership.user_id)
-                .outerjoin(Committee, Committee.id == CtoMembership.committee_id)
-                .order_by(User.email, CtoMembership.created_at))
-        if email:
-            stmt = stmt.where(User.id == _existing_user(db, email).id)
-        rows = db.execute(stmt).all()
+        rows = cto_queries.cto_accesses(db, _existing_user(db, email).id if email else None)
         for membership, user, committee in rows:
             what = (f"territoire {membership.territory_slug}" if membership.territory_slug
                     else f"comité {committee.public_id} du {committee.date:%d/%m/%Y} ({committee.territory_slug})")
@@ -188,7 +179,7 @@ def cto_list(email):
 def end_sessions(email):
     email = normalise_email(email)
     with transaction(sessions(), actor="cli") as db:
-        user = db.scalar(select(User).where(User.email == email))
+        user = members.user_by_email(db, email)
         if user is None:
             raise click.BadParameter(f"aucun compte pour {email}", param_hint="EMAIL")
         ended = user_sessions.end_all_sessions(db, user.id)

@@ -16,9 +16,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from catalogue import jobs, operations
+from geo import lookup
 from search import sync
 from search.errors import SearchError
 from web.commands.base import alembic_config, sessions, settings
@@ -137,7 +138,7 @@ def _database(conf) -> list[Finding]:
                                  f"code en {', '.join(sorted(heads))} : lancez `offre db upgrade`."))
             return found
         found.append(Finding("ok", "Migrations", "base à jour."))
-        communes = session.scalar(text("SELECT count(*) FROM geo_commune"))
+        communes = lookup.commune_count(session)
         if not communes:
             found.append(Finding("erreur", "Référentiel", "vide : lancez `offre geo load`."))
         else:
@@ -149,8 +150,7 @@ def _database(conf) -> list[Finding]:
         if sync.needs_switch(session, conf.search_backend):
             found.append(Finding("avertissement", "Moteur de recherche", f"la base n'alimente pas encore "
                                  f"{conf.search_backend} : lancez `offre search rebuild`."))
-        last = {r.name: r for r in session.execute(text(
-            "SELECT name, status, period, finished_at FROM scheduled_job_run"))}
+        last = jobs.last_runs(session)
         now = datetime.now(UTC)
         for job in JOBS:
             run = last.get(job.name)
@@ -251,7 +251,7 @@ def backup(fichier, avec_referentiel):
 def restore(fichier, remplacer, departements):
     url = settings().database_url
     with sessions()() as session:
-        used = session.scalar(text("SELECT to_regclass('public.alembic_version') IS NOT NULL"))
+        used = operations.has_schema(session)
     if used and not remplacer:
         raise click.ClickException("La base n'est pas vide : restaurez dans une base neuve, ou ajoutez "
                                    "--remplacer pour en écraser le contenu.")

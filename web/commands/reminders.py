@@ -14,30 +14,14 @@ from datetime import date
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from catalogue import freshness
-from catalogue.accounts import Membership, User
+from catalogue import freshness, members
 from catalogue.db import set_actor
 from catalogue.freshness import FreshnessReminder
 from catalogue.models import Service
 from web.commands.base import sessions, settings
 from web.mail import send_mail
-
-
-def _editors(session, structure_ids) -> dict:
-    """structure id -> e-mails of its active, verified members."""
-    rows = session.execute(
-        select(Membership.structure_id, User.email)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.structure_id.in_(structure_ids), User.is_active.is_(True),
-               User.email_verified_at.isnot(None))
-    ).all()
-    found = defaultdict(list)
-    for sid, email in rows:
-        found[sid].append(email)
-    return found
 
 
 def _body(conf, services: list[Service]) -> str:
@@ -76,7 +60,7 @@ def send_reminders(factory, conf, today: date | None = None, dry_run: bool = Fal
         counts["perimees"] = len(stale)
         due = [s for s in stale if not freshness.already_reminded(session, s)]
         counts["deja_relancees"] = len(stale) - len(due)
-        editors = _editors(session, {s.structure_id for s in due}) if due else {}
+        editors = members.editors_emails(session, {s.structure_id for s in due}) if due else {}
         by_person: dict[str, list[Service]] = defaultdict(list)
         for s in due:
             people = editors.get(s.structure_id, [])

@@ -11,6 +11,7 @@ from datetime import date
 from werkzeug.datastructures import MultiDict
 
 from catalogue import levers as rules
+from catalogue import public_queries as pq
 from catalogue import vocabulary
 from catalogue.levers import (  # noqa: F401  (the names the CTO pages use)
     DAY_INDEX,
@@ -35,7 +36,6 @@ from catalogue.levers import (  # noqa: F401  (the names the CTO pages use)
 from catalogue.schemas import parse_int
 from search.contract import Sort
 from web.cto import searchlog
-from web.public import queries as pq
 from web.search_ import SEARCH_ARGS, run_search
 
 

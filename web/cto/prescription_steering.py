@@ -1,6 +1,6 @@
 """/pilotage/prescriptions: SPIE prescriptions by territory and cohort, and their
 outcome (aggregates only: nothing that names a person), with its CSV export (cells
-neutralised: catalogue.spreadsheet through web.cto.views.rows_csv)."""
+neutralised: catalogue.spreadsheet through catalogue.spreadsheet.rows_csv)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, render_template
 
 from catalogue import prescription as rx
+from catalogue import spreadsheet
 from web.access import steering_required
-from web.cto import views
 from web.db import get_session
 
 bp = Blueprint("prescription_steering", __name__)
@@ -39,7 +39,7 @@ def page():
 @steering_required
 def csv():
     today = datetime.now(PARIS).date()
-    body = views.rows_csv(f"Prescriptions SPIE par cohorte et leur issue, au {today:%d/%m/%Y}", COLUMNS,
+    body = spreadsheet.rows_csv(f"Prescriptions SPIE par cohorte et leur issue, au {today:%d/%m/%Y}", COLUMNS,
                           _rows(get_session()))
     response = current_app.response_class(body, mimetype="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="pilotage-prescriptions-{today:%Y-%m-%d}.csv"'

@@ -21,10 +21,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 from catalogue import permissions, vocabulary
 from catalogue import prescription as rx
+from catalogue import public_queries as pq
 from catalogue.errors import ValidationError
 from web.access import current_user, requires
 from web.db import get_session
-from web.public import queries as pq
 
 bp = Blueprint("prescriptions", __name__)
 PARIS = ZoneInfo("Europe/Paris")

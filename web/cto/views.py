@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
-from catalogue import coverage, permissions, vocabulary
 from catalogue import levers as catalogue_levers
+from catalogue import permissions, vocabulary
+from catalogue import public_queries as pq
+from catalogue import service_page as pv
 from catalogue.cto import Shortlist
-from catalogue.spreadsheet import SafeCsvWriter, safe_row
 from search.contract import Hit
 from web.cto import levers
-from web.public import queries as pq
-from web.public import views as pv
 from web.search_ import load_services
 
 
@@ -105,34 +102,3 @@ def thematique_options() -> list[dict]:
          "children": [{"code": t, "label": labels[t]} for t in vocabulary.expand_thematiques([g.code])]}
         for g in vocabulary.spie_groups()
     ]
-
-
-def coverage_csv(area_label: str, result: coverage.Coverage, generated: str) -> bytes:
-    out = io.StringIO()
-    w = SafeCsvWriter(out, delimiter=";")
-    w.writerow([f"Couverture de l'offre — {area_label} — thématique : {levers.barrier_label(result.thematique)}"])
-    w.writerow([generated])
-    w.writerow([])
-    w.writerow(["Code INSEE", "Commune", "Population", "Sur place ≤ 10 km", "Sur place ≤ 30 km", "Sur place ≤ 50 km",
-                "À distance", "Joignables ≤ 10 km ou à distance", "Joignables ≤ 30 km ou à distance",
-                "Joignables ≤ 50 km ou à distance", "Plus proche sur place (km)",
-                "Sans offre sur place à 10 km", "à 30 km", "à 50 km"])
-    for r in result.rows:
-        w.writerow([r.code, r.nom, r.population, r.on_site[10], r.on_site[30], r.on_site[50], r.remote,
-                    r.reachable[10], r.reachable[30], r.reachable[50],
-                    "" if r.nearest_km is None else str(r.nearest_km).replace(".", ","),
-                    *("oui" if r.gap(k) else "non" for k in coverage.RADII_KM)])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def rows_csv(title: str, header: list[str], rows: list[list]) -> bytes:
-    out = io.StringIO()
-    w = csv.writer(out, delimiter=";")
-    w.writerow(safe_row([title]))
-    w.writerow([])
-    w.writerow(safe_row(header))
-    for r in rows:
-        # Text neutralised first, then decimals written the French way (numbers are never formulas).
-        w.writerow(["" if v is None else (str(v).replace(".", ",") if isinstance(v, float) else v)
-                    for v in safe_row(r)])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")

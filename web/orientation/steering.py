@@ -10,9 +10,9 @@ from datetime import date, timedelta
 from flask import Blueprint, abort, current_app, render_template, request
 
 from catalogue import orientation_stats as stats
+from catalogue import spreadsheet
 from catalogue.schemas import parse_int
 from web.access import steering_required
-from web.cto import views
 from web.db import get_session
 
 bp = Blueprint("orientation_steering", __name__)
@@ -55,11 +55,11 @@ def csv():
     data = stats.figures(get_session(), date.today() - timedelta(weeks=weeks))
     title = f"Orientations envoyées depuis {weeks} semaines, au {date.today():%d/%m/%Y}"
     if table == "motifs":
-        body = views.rows_csv(title + " : refus par motif", ["Motif", "Refus", "Part des refus (%)"],
+        body = spreadsheet.rows_csv(title + " : refus par motif", ["Motif", "Refus", "Part des refus (%)"],
                               [[r["label"], r["count"], "" if r["pct"] is None else r["pct"]] for r in data["reasons"]])
     else:
         key = {"thematiques": "groups", "territoires": "territories", "structures": "structures"}[table]
-        body = views.rows_csv(f"{title} : par {TABLES[table][0].lower()}{TABLES[table][1:]}", [TABLES[table], *stats.COLUMNS],
+        body = spreadsheet.rows_csv(f"{title} : par {TABLES[table][0].lower()}{TABLES[table][1:]}", [TABLES[table], *stats.COLUMNS],
                               [t.as_row() for t in [*data[key], data["total"]]])
     response = current_app.response_class(body, mimetype="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="orientations-{table}-{date.today():%Y-%m-%d}.csv"'

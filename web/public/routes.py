@@ -30,6 +30,8 @@ from flask import (
 from werkzeug.datastructures import MultiDict
 
 from catalogue import moderation, queries, vocabulary
+from catalogue import public_queries as pq
+from catalogue import service_page as views
 from catalogue.db import set_actor
 from catalogue.models import ErrorReport
 from geo.territories import basemap_geojson
@@ -37,8 +39,6 @@ from search.errors import InvalidQuery, SearchUnavailable
 from web import maps, search_
 from web.db import get_session
 from web.mail import send_mail
-from web.public import queries as pq
-from web.public import views
 
 log = logging.getLogger(__name__)
 

@@ -350,7 +350,7 @@ def test_members_page_is_accessible_markup(client, db, structure):
 
 
 def test_join_search_leaves_out_only_structures_hidden_as_duplicates(db, factories):
-    from web.members import search_structures
+    from catalogue.members import search_structures
 
     original = factories.StructureFactory(nom="Mission locale du Laonnois")
     sure = factories.StructureFactory(nom="Mission locale du Laonnois (DORA)", duplicate_of_id=original.id,

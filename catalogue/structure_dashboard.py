@@ -1,5 +1,5 @@
-"""The back office's pages as plain data: the structure's dashboard, field errors
-in words. Nothing here knows about HTTP."""
+"""The back office's pages as plain data (web/backoffice shows them): the
+structure's dashboard, field errors in words. Nothing here knows about HTTP."""
 
 from __future__ import annotations
 

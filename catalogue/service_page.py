@@ -8,11 +8,9 @@ from zoneinfo import ZoneInfo
 
 import humanize
 
-from catalogue import hours, vocabulary
+from catalogue import hours, hours_fr, vocabulary, wording
 from catalogue.models import LocationPrecision, Service, Structure
-from web import hours_fr
-from web.public import wording
-from web.public.queries import eligibility_words
+from geo.zones import eligibility_words
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -138,7 +136,7 @@ def service_summary(service: Service, zone_names: dict[str, str], today: date, d
         "a_distance": is_remote_only(service),
         "eligibilite": eligibility_words(service.zone_eligibilite or [], zone_names),
         "mobilisation": mobilisation_words(service),
-        # The same in the public's words (web/public/wording.py).
+        # The same in the public's words (catalogue/wording.py).
         "demande": {"qui": wording.who_asks(service.mobilisable_par),
                     "comment": wording.how_to_ask(service.modes_mobilisation)},
         "frais": vocabulary.frais().get(service.frais or "", None),

@@ -7,12 +7,12 @@ what the standard writes and what the public reads.
 Headings and sentences of the public templates follow the same choices:
 « Comment en bénéficier » (not « Comment la mobiliser »), « Qui peut faire la
 demande » (not « Qui peut la mobiliser »), EPCI names spelled out
-(web/public/queries.py), no source code shown."""
+(catalogue/public_queries.py, geo/zones.py), no source code shown."""
 
 from __future__ import annotations
 
 from catalogue import vocabulary
-from web import typography
+from geo.names import with_de
 
 # mobilisable_par: who may ask for the service.
 WHO_ASKS = {
@@ -69,4 +69,4 @@ def origin(source: str, structure_name: str) -> str:
         return "Fiche fictive (données de démonstration)"
     if source == "local" or source.startswith("api-") or source.startswith("partenaire"):
         return f"Fiche publiée par {structure_name}"
-    return "Fiche reprise " + typography.de(SOURCES.get(source, "une base partenaire"))
+    return "Fiche reprise " + with_de(SOURCES.get(source, "une base partenaire"))
