@@ -34,11 +34,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from catalogue import cto, vocabulary
+from catalogue import cto, plan_orientation, vocabulary
 from catalogue.accounts import User
 from catalogue.cto import Committee, Situation
 from catalogue.errors import ValidationError
-from catalogue.models import Base
+from catalogue.models import Base, Service
 
 STATUSES = {
     "envoyee": "Envoyée à l'équipe du SPIE",
@@ -53,7 +53,8 @@ ACTION_STATUSES = {"prevue": "Prévue", "en_cours": "En cours", "realisee": "Ré
 CONSENT_BY = {"personne": "la personne elle-même", "representant": "son représentant légal"}
 CONSENT_PURPOSE = (
     "Transmettre sa situation à l'équipe du SPIE, l'examiner en comité technique (CTO) "
-    "sous une référence sans son nom, et suivre le plan d'action décidé."
+    "sous une référence sans son nom, et suivre le plan d'action décidé, y compris "
+    "l'orienter vers les structures retenues."
 )
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
@@ -120,7 +121,7 @@ class Prescription(Base):
 class PlanAction(Base):
     """One action of the plan decided in committee: a lever (an offer of the
     catalogue, or a described action) or an orientation. `orientation_id` is the
-    orientation sent for it, once the orientation feature is wired in."""
+    public id of the orientation sent for it (catalogue.plan_orientation)."""
 
     __tablename__ = "spie_plan_action"
 
@@ -384,8 +385,15 @@ def add_action(session: Session, prescription: Prescription, user: User, data: d
         errors["statut"] = ["cette prescription est close"]
     if errors:
         raise ValidationError(errors)
+    orientation = None
+    if kind == "orientation" and service_id is not None:  # sent to the offer's structure
+        # (catalogue.plan_orientation); without an offer, an orientation outside the
+        # catalogue, recorded as described.
+        orientation = plan_orientation.orient(session, prescription, user, session.get(Service, service_id),
+                                              barrier, description)
     action = PlanAction(prescription_id=prescription.id, kind=kind, barrier=barrier, service_id=service_id,
-                        description=description, created_by_id=user.id)
+                        description=description, created_by_id=user.id,
+                        orientation_id=orientation.public_id if orientation else None)
     session.add(action)
     prescription.status = "plan_decide"
     session.flush()

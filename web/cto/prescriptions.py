@@ -19,12 +19,14 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
+from catalogue import orientation as orientation_rules
 from catalogue import permissions, vocabulary
 from catalogue import prescription as rx
 from catalogue import public_queries as pq
 from catalogue.errors import ValidationError
 from web.access import current_user, requires
 from web.db import get_session
+from web.orientation import notify
 
 bp = Blueprint("prescriptions", __name__)
 PARIS = ZoneInfo("Europe/Paris")
@@ -213,10 +215,16 @@ def plan_add(public_id):
     session = get_session()
     found = _manageable(session, public_id)
     try:
-        rx.add_action(session, found, current_user(), request.form.to_dict())
+        action = rx.add_action(session, found, current_user(), request.form.to_dict())
     except ValidationError as exc:
         return _refused(found, exc, "#titre-plan")
     session.commit()
+    if action.orientation_id is not None:
+        orientation = orientation_rules.by_public_id(session, action.orientation_id)
+        notify.orientation_sent(current_app.extensions["offre"]["settings"], session, orientation)
+        flash("Action ajoutée au plan ; l'orientation est envoyée à la structure, le référent suit sa réponse.",
+              "success")
+        return _back(found, "#titre-plan")
     flash("Action ajoutée au plan.", "success")
     return _back(found, "#titre-plan")
 
