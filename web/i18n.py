@@ -214,3 +214,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["pgettext"] = pgettext
     app.jinja_env.globals["choice_inputs"] = choice_inputs
     app.jinja_env.filters["partner"] = partner_text
+    # Jinja's `capitalize` lowercases the rest (« From monday »): only the first letter here.
+    app.jinja_env.filters["premiere_majuscule"] = lambda text: (text[:1].upper() + text[1:]) if text else text

@@ -82,5 +82,6 @@ def origin(source: str, structure_name: str) -> str:
     if source == "local" or source.startswith("api-") or source.startswith("partenaire"):
         return _("Fiche publiée par %(structure)s", structure=structure_name)
     if i18n.current() != "fr":
-        return _("Fiche reprise de %(source)s", source=SOURCE_NAMES.get(source, _("une base partenaire")))
+        fallback = _("une base partenaire")
+        return _("Fiche reprise de %(source)s", source=SOURCE_NAMES.get(source, fallback))
     return "Fiche reprise " + typography.de(SOURCES.get(source, "une base partenaire"))
