@@ -180,6 +180,18 @@ def choice_inputs() -> Markup:
     return Markup("").join(out)
 
 
+def js_texts() -> dict:
+    """The words the public pages' scripts write (menu button, commune suggestions,
+    map), for a page in another language; French pages let the scripts use their own."""
+    return {
+        "menu": gettext("Menu"),
+        "communes_proposees": gettext("Communes proposées"),
+        "communes_n": gettext("Communes proposées : %(num)s"),
+        "carte_erreur": gettext("Les points de la carte n'ont pas pu être chargés ; utilisez la liste par commune."),
+        "chargement": gettext("Chargement…"),
+    }
+
+
 def page_context() -> dict:
     if not has_request_context():
         return {}
@@ -197,6 +209,7 @@ def page_context() -> dict:
         ],
         "falc_url": url_with(falc="0" if falc() else "1"),
         "lang_fr": Markup(' lang="fr"') if lang != DEFAULT else Markup(""),
+        "js_texts": js_texts() if lang != DEFAULT else None,
     }
 
 

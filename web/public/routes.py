@@ -551,4 +551,5 @@ def map_popup(service_id):
     if found is None:
         abort(404)
     found["url"] = url_for("public.service", service_id=found["id"])
+    found["thematiques"] = i18n.labels(found.get("thematiques"))
     return jsonify(found)
