@@ -31,6 +31,7 @@ LANGUAGES: dict[str, tuple[str, str]] = {
     "uk": ("Українська", "ltr"),
     "es": ("Español", "ltr"),
     "ro": ("Română", "ltr"),
+    "ru": ("Русский", "ltr"),
 }
 DEFAULT = "fr"
 COOKIE = "lang"

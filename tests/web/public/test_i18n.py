@@ -17,7 +17,7 @@ from web import i18n
 
 ROOT = Path(__file__).resolve().parents[3]
 TRANSLATIONS = ROOT / "web/translations"
-COMPLETE = ["en", "ar", "uk", "es", "ro"]
+COMPLETE = [code for code in i18n.LANGUAGES if code != i18n.DEFAULT]
 LAON = "02408"
 
 
