@@ -32,6 +32,7 @@ LANGUAGES: dict[str, tuple[str, str]] = {
     "es": ("Español", "ltr"),
     "ro": ("Română", "ltr"),
     "ru": ("Русский", "ltr"),
+    "tr": ("Türkçe", "ltr"),
 }
 DEFAULT = "fr"
 COOKIE = "lang"

@@ -18,7 +18,7 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, format_percent
 
 LOCALE = "fr_FR"
-_LOCALES = {"fr": "fr_FR", "en": "en_GB", "ar": "ar", "uk": "uk_UA", "es": "es_ES", "ro": "ro_RO", "ru": "ru_RU"}
+_LOCALES = {"fr": "fr_FR", "en": "en_GB", "ar": "ar", "uk": "uk_UA", "es": "es_ES", "ro": "ro_RO", "ru": "ru_RU", "tr": "tr_TR"}
 
 
 def _locale() -> str:
