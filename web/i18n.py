@@ -63,7 +63,7 @@ ERROR_TEXTS = (
 
 
 def _is_public() -> bool:
-    return request.blueprint in PUBLIC_BLUEPRINTS
+    return request.blueprint in PUBLIC_BLUEPRINTS and request.endpoint != "static"
 
 
 def _asked(value: str | None) -> str | None:
