@@ -210,6 +210,7 @@ def page_context() -> dict:
             for code, (native, d) in LANGUAGES.items()
         ],
         "falc_url": url_with(falc="0" if falc() else "1"),
+        "default_url": url_with(lang=None),  # hreflang="x-default": the browser's language chooses
         "lang_fr": Markup(' lang="fr"') if lang != DEFAULT else Markup(""),
         "js_texts": js_texts() if lang != DEFAULT else None,
     }

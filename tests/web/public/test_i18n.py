@@ -104,6 +104,7 @@ def test_switch_names_each_language_in_itself_and_alternates_are_declared(client
         assert f'lang="{code}"' in page and f">{name}</a>" in page
         assert f'hreflang="{code}"' in page
     assert 'rel="alternate" hreflang="ar" href="/?lang=ar"' in page
+    assert 'rel="alternate" hreflang="x-default" href="/"' in page
 
 
 def test_links_and_forms_keep_the_language(client, factories):
