@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test deps system assets lint importcheck migrations pytest bench clean-db screenshots prod-check
+.PHONY: run test deps system assets lint importcheck migrations pytest bench clean-db screenshots prod-check i18n-extract i18n-compile
 
 run: deps
 	bin/run
@@ -34,7 +34,15 @@ web/static/vendor/.installed: package.json package-lock.json
 
 assets: web/static/vendor/.installed
 
-deps: system $(VENV)/.installed assets
+deps: system $(VENV)/.installed assets i18n-compile
+
+# The public pages' languages (README « Langues des pages publiques »): the PO files are
+# the source, the compiled .mo files are committed too and rebuilt here.
+i18n-extract: $(VENV)/.installed
+	$(BIN)/python bin/i18n-extract
+
+i18n-compile: $(VENV)/.installed
+	$(BIN)/pybabel -q compile -d web/translations
 
 lint:
 	$(BIN)/ruff check .

@@ -104,8 +104,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         if hasattr(module, "init_app"):
             module.init_app(app)
 
-    from web import access, input_guard, limits, typography
+    from web import access, i18n, input_guard, limits, typography
 
+    i18n.init_app(app)  # the public pages' languages (issue #20)
     access.init_app(app)
     typography.init_app(app)
     limits.init_app(app)

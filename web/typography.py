@@ -2,7 +2,11 @@
 formats (« 1 500 », « 32,1 % »), plural agreement (0 and 1 take the singular),
 elision and contraction of « de » and « à » before a name (« d'Aubenton », « du
 Havre », « des Mureaux », « au Cateau »), and dates and times in the département's
-time zone. Registered as Jinja filters by `init_app`."""
+time zone. Registered as Jinja filters by `init_app`.
+
+Numbers and dates follow the language of the page (web/i18n.py: a public page in
+English writes « 1,500 » and « 4 December 2026 »); outside a request, and on the
+back-office pages, French. Elision and plural words stay French helpers."""
 
 from __future__ import annotations
 
@@ -16,6 +20,14 @@ from geo.names import with_a as a
 from geo.names import with_de as de
 
 LOCALE = "fr_FR"
+_LOCALES = {"fr": "fr_FR", "en": "en_GB", "ar": "ar", "uk": "uk_UA", "es": "es_ES", "ro": "ro_RO", "ru": "ru_RU", "tr": "tr_TR"}
+
+
+def _locale() -> str:
+    """The Babel locale of the page (French outside a request)."""
+    from web import i18n  # web.i18n imports flask_babel; typography stays importable alone
+
+    return _LOCALES.get(i18n.current(), LOCALE)
 TIME_ZONE = ZoneInfo("Europe/Paris")
 
 def number(value: int | float | None, digits: int | None = None) -> str:
@@ -24,8 +36,8 @@ def number(value: int | float | None, digits: int | None = None) -> str:
         return "—"
     if digits is not None:
         return format_decimal(round(value, digits), format=f"#,##0.{'0' * digits}" if digits else "#,##0",
-                              locale=LOCALE)
-    return format_decimal(value, locale=LOCALE)
+                              locale=_locale())
+    return format_decimal(value, locale=_locale())
 
 
 def percent(value: float | None, digits: int = 1, *, ratio: bool = False) -> str:
@@ -33,7 +45,7 @@ def percent(value: float | None, digits: int = 1, *, ratio: bool = False) -> str
     if value is None:
         return "—"
     fraction = value if ratio else value / 100
-    return format_percent(fraction, format="#,##0" + ("." + "0" * digits if digits else "") + " %", locale=LOCALE)
+    return format_percent(fraction, format="#,##0" + ("." + "0" * digits if digits else "") + " %", locale=_locale())
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
@@ -57,7 +69,7 @@ def date_words(value) -> str:
         return "—"
     if isinstance(value, datetime):
         value = local(value).date()
-    return format_date(value, format="d MMMM y", locale=LOCALE)
+    return format_date(value, format="d MMMM y", locale=_locale())
 
 
 def datetime_words(moment: datetime | None) -> str:

@@ -33,7 +33,6 @@ from catalogue import (
     writes,
 )
 from catalogue import public_queries as pq
-from catalogue import service_page as public_views
 from catalogue.accounts import ModerationItem
 from catalogue.db import set_actor
 from catalogue.errors import ValidationError
@@ -42,6 +41,7 @@ from geo import lookup
 from web.access import current_user, login_required, moderator_required
 from web.backoffice import forms
 from web.db import get_session
+from web.public import views as public_views
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ from datetime import date
 from catalogue import levers as catalogue_levers
 from catalogue import permissions, vocabulary
 from catalogue import public_queries as pq
-from catalogue import service_page as pv
 from catalogue.cto import Shortlist
 from search.contract import Hit
 from web.cto import levers
+from web.public import views as pv
 from web.search_ import load_services
 
 

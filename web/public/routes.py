@@ -27,18 +27,19 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from catalogue import moderation, queries, vocabulary
 from catalogue import public_queries as pq
-from catalogue import service_page as views
 from catalogue.db import set_actor
 from catalogue.models import ErrorReport
 from geo.territories import basemap_geojson
 from search.errors import InvalidQuery, SearchUnavailable
-from web import maps, search_
+from web import i18n, maps, search_
 from web.db import get_session
 from web.mail import send_mail
+from web.public import views as views
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,9 @@ def _url_with(args: MultiDict, **changes) -> str:
         if value is not None:
             new[key] = value
     new.poplist("cursor")
-    return url_for("public.results") + ("?" + _encode(new) if new else "")
+    new.poplist("lang")  # url_for keeps the page's language (web/i18n.py)
+    new.poplist("falc")
+    return i18n.join_query(url_for("public.results"), _encode(new))
 
 
 def _encode(args: MultiDict) -> str:
@@ -166,10 +169,12 @@ SEARCH_PARAMETERS = {
 # Filters a person may have added, in the order the form sends them.
 _DROPPABLE = ("q", "thematiques", "publics", "frais", "types", "modes_accueil", "sources", "ouvert_le")
 _FILTER_WORDS = {
-    "q": "sans les mots-clés", "thematiques": "sans le besoin « {label} »", "publics": "sans le public « {label} »",
-    "frais": "sans le filtre de frais « {label} »", "types": "sans le type « {label} »",
-    "modes_accueil": "sans le mode d'accueil « {label} »", "sources": "sans la source « {label} »",
-    "ouvert_le": "sans la date d'ouverture",
+    "q": i18n.N_("sans les mots-clés"), "thematiques": i18n.N_("sans le besoin « %(label)s »"),
+    "publics": i18n.N_("sans le public « %(label)s »"),
+    "frais": i18n.N_("sans le filtre de frais « %(label)s »"), "types": i18n.N_("sans le type « %(label)s »"),
+    "modes_accueil": i18n.N_("sans le mode d'accueil « %(label)s »"),
+    "sources": i18n.N_("sans la source « %(label)s »"),
+    "ouvert_le": i18n.N_("sans la date d'ouverture"),
 }
 
 
@@ -179,7 +184,7 @@ def _filter_label(name: str, value: str) -> str:
         "publics": vocabulary.publics(), "frais": vocabulary.frais(), "types": vocabulary.types(),
         "modes_accueil": vocabulary.modes_accueil(),
     }.get(name, {})
-    return labels.get(value, value)
+    return i18n.label(labels.get(value, value))
 
 
 def _suggestions(args: MultiDict, query, radius_km: float) -> list[dict]:
@@ -190,17 +195,19 @@ def _suggestions(args: MultiDict, query, radius_km: float) -> list[dict]:
         wider = min(200, max(radius_km * 2, 100))
         larger = MultiDict(args)
         larger.setlist("rayon_km", [f"{wider:g}"])
-        candidates.append((f"dans un rayon de {wider:g} km", larger))
+        candidates.append((_("dans un rayon de %(km)s km", km=f"{wider:g}"), larger))
     filled = [(k, v) for k, v in args.items(multi=True) if k in _DROPPABLE and v]
     if filled:
         name, value = filled[-1]
         fewer = MultiDict(args)
         fewer.setlist(name, [v for v in args.getlist(name) if v != value])
-        candidates.append((_FILTER_WORDS[name].format(label=_filter_label(name, value)), fewer))
+        words = _FILTER_WORDS[name]
+        label = _(words, label=_filter_label(name, value)) if "%(label)s" in words else _(words)
+        candidates.append((label, fewer))
     if "a-distance" not in args.getlist("modes_accueil"):
         remote = MultiDict(args)
         remote.setlist("modes_accueil", ["a-distance"])
-        candidates.append(("seulement les offres à distance (téléphone, en ligne)", remote))
+        candidates.append((_("seulement les offres à distance (téléphone, en ligne)"), remote))
     out = []
     for label, changed in candidates:
         changed.poplist("page")
@@ -252,12 +259,15 @@ def results_view(session, args: MultiDict) -> dict:
     map_ = None
     if located:
         m = maps.new_map(
-            tiles_url=settings.tiles_url, attribution=settings.tiles_attribution, label="Carte des résultats de cette page"
+            tiles_url=settings.tiles_url, attribution=settings.tiles_attribution, label=_("Carte des résultats de cette page")
         )
         maps.add_points(m, located)
         map_ = maps.render(
-            m, without_js=f"Sans JavaScript, la carte ne s'affiche pas : elle montrerait les lieux d'accueil "
-                          f"de {len(located)} offre{'s' if len(located) > 1 else ''} de cette page.",
+            m, without_js=_("Sans JavaScript, la carte ne s'affiche pas : elle montrerait les lieux d'accueil "
+                            "de %(nombre)s offre(s) de cette page.", nombre=len(located))
+            if i18n.current() != "fr" else
+            f"Sans JavaScript, la carte ne s'affiche pas : elle montrerait les lieux d'accueil "
+            f"de {len(located)} offre{'s' if len(located) > 1 else ''} de cette page.",
             list_anchor="#resultats")
     query_string = _encode(args)
     return {
@@ -334,7 +344,7 @@ def service_page_detail(session, service_id: uuid.UUID) -> dict:
     names = pq.zone_names(session, set(service.zone_eligibilite or []))
     detail = views.service_detail(service, names, views.now_paris())
     m = maps.new_map(
-        tiles_url=settings.tiles_url, attribution=settings.tiles_attribution, label="Zone d'éligibilité et lieu de l'offre"
+        tiles_url=settings.tiles_url, attribution=settings.tiles_attribution, label=_("Zone d'éligibilité et lieu de l'offre")
     )
     drawn = False
     for code in (service.zone_eligibilite or [])[:5]:
@@ -347,8 +357,8 @@ def service_page_detail(session, service_id: uuid.UUID) -> dict:
         maps.add_points(m, [maps.MapPoint(point[0], point[1], service.nom)], cluster=False)
         drawn = True
     detail["map"] = maps.render(
-        m, without_js="Sans JavaScript, la carte ne s'affiche pas : elle montrerait la zone d'éligibilité "
-                      "et le lieu de l'offre, décrits ci-contre en toutes lettres.",
+        m, without_js=_("Sans JavaScript, la carte ne s'affiche pas : elle montrerait la zone d'éligibilité "
+                        "et le lieu de l'offre, décrits ci-contre en toutes lettres."),
     ) if drawn else None
     detail["itineraire"] = _directions(point, service.nom) if point and not views.is_remote_only(service) else None
     detail["retour"] = _search_back(request.args.get("retour"))
@@ -371,7 +381,7 @@ def _search_back(retour: str | None) -> str:
     if not retour:
         return url_for("public.results")
     kept = [(k, v) for k, v in parse_qsl(retour[:2000], keep_blank_values=False) if k in SEARCH_PARAMETERS]
-    return url_for("public.results") + ("?" + urlencode(kept) if kept else "")
+    return i18n.join_query(url_for("public.results"), urlencode(kept))
 
 
 def _zone_geometry(session, code: str) -> dict | None:
@@ -401,11 +411,11 @@ def report_error(service_id):
     email = (request.form.get("email") or "").strip()
     errors = {}
     if len(message) < MESSAGE_MIN:
-        errors["message"] = f"Message : décrivez l'erreur en {MESSAGE_MIN} caractères au moins."
+        errors["message"] = _("Message : décrivez l'erreur en %(min)s caractères au moins.", min=MESSAGE_MIN)
     elif len(message) > MESSAGE_MAX:
-        errors["message"] = f"Message : {MESSAGE_MAX} caractères au plus."
+        errors["message"] = _("Message : %(max)s caractères au plus.", max=MESSAGE_MAX)
     if email and (len(email) > 254 or not _EMAIL.match(email)):
-        errors["email"] = "Courriel : adresse invalide (exemple : nom@domaine.fr)."
+        errors["email"] = _("Courriel : adresse invalide (exemple : nom@domaine.fr).")
     if errors:
         detail = service_page_detail(session, sid)
         return render_template(
@@ -428,12 +438,12 @@ def report_error(service_id):
     )
     try:
         send_mail(settings, recipients, f"Signalement d'une erreur : {service.nom}", body)
-        flash("Merci : votre signalement est enregistré et a été transmis à la structure et à l'équipe du SPIE.", "success")
+        flash(_("Merci : votre signalement est enregistré et a été transmis à la structure et à l'équipe du SPIE."), "success")
     except (OSError, smtplib.SMTPException) as exc:
         log.warning("error report %s stored, mail not sent: %s", report.id, exc)
-        flash(
+        flash(_(
             "Merci : votre signalement est enregistré. Le courriel de prévenance n'a pas pu partir ; "
-            "l'équipe du SPIE le verra dans sa file de modération.",
+            "l'équipe du SPIE le verra dans sa file de modération."),
             "warning",
         )
     return redirect(url_for("public.service", service_id=sid) + "#signaler")
@@ -543,4 +553,5 @@ def map_popup(service_id):
     if found is None:
         abort(404)
     found["url"] = url_for("public.service", service_id=found["id"])
+    found["thematiques"] = i18n.labels(found.get("thematiques"))
     return jsonify(found)

@@ -35,10 +35,10 @@ from flask import (
 from catalogue import permissions
 from catalogue import public_queries as pq
 from catalogue import selection as sel
-from catalogue import service_page as views
 from web import typography
 from web.db import get_session
 from web.mail import send_mail
+from web.public import views as views
 
 log = logging.getLogger(__name__)
 

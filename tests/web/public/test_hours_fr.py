@@ -1,6 +1,6 @@
 import pytest
 
-from catalogue.hours_fr import describe
+from web.hours_fr import describe
 
 
 @pytest.mark.parametrize(

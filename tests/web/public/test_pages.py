@@ -385,7 +385,7 @@ def test_result_cards_show_the_address_and_whether_open(client, factories):
 def test_open_state_in_words():
     from datetime import datetime
 
-    from catalogue.service_page import open_state
+    from web.public.views import open_state
 
     friday_noon = datetime(2026, 12, 4, 12, 30)  # a Friday
     hours = "Mo-Fr 09:00-12:00,14:00-17:00"

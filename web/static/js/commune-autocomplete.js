@@ -3,6 +3,8 @@
    the hidden code_commune field; typing again clears it. */
 (function () {
   "use strict";
+  // Words in the page's language (web/i18n.py), French by default.
+  var T = (function () { var e = document.getElementById("textes-js"); try { return e ? JSON.parse(e.textContent) : {}; } catch (x) { return {}; } })();
   function setup(input) {
     var url = input.getAttribute("data-autocomplete");
     var code = document.getElementById(input.getAttribute("data-code-field"));
@@ -10,7 +12,7 @@
     var list = document.createElement("ul");
     list.id = listId;
     list.setAttribute("role", "listbox");
-    list.setAttribute("aria-label", "Communes proposées");
+    list.setAttribute("aria-label", T.communes_proposees || "Communes proposées");
     list.className = "suggestions";
     list.hidden = true;
     input.parentNode.appendChild(list);
@@ -57,7 +59,8 @@
       var open = found.length > 0;
       list.hidden = !open;
       input.setAttribute("aria-expanded", open ? "true" : "false");
-      status.textContent = found.length + " commune" + (found.length > 1 ? "s" : "") + " proposée" + (found.length > 1 ? "s" : "");
+      status.textContent = T.communes_n ? T.communes_n.replace("%(num)s", String(found.length))
+        : found.length + " commune" + (found.length > 1 ? "s" : "") + " proposée" + (found.length > 1 ? "s" : "");
       active = -1;
     }
     input.addEventListener("input", function () {

@@ -4,6 +4,8 @@
    clustered by leaflet.markercluster, and each popup loads its offer on demand. */
 (function () {
   "use strict";
+  // Words in the page's language (web/i18n.py), French by default.
+  var T = (function () { var e = document.getElementById("textes-js"); try { return e ? JSON.parse(e.textContent) : {}; } catch (x) { return {}; } })();
   var BLANK_ID = "00000000-0000-0000-0000-000000000000";
 
   function uuid(hex) {
@@ -46,12 +48,12 @@
         })
         .catch(function () {
           var p = document.createElement("p");
-          p.textContent = "Les points de la carte n'ont pas pu être chargés ; utilisez la liste par commune.";
+          p.textContent = T.carte_erreur || "Les points de la carte n'ont pas pu être chargés ; utilisez la liste par commune.";
           el.after(p);
         });
       cluster.on("click", function (e) {
         var marker = e.layer;
-        marker.bindPopup("Chargement…").openPopup();
+        marker.bindPopup(T.chargement || "Chargement…").openPopup();
         fetch(popupUrl.replace(BLANK_ID, marker._offreId))
           .then(function (r) { return r.json(); })
           .then(function (o) {

@@ -7,10 +7,14 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import humanize
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
-from catalogue import hours, hours_fr, vocabulary, wording
+from catalogue import hours, vocabulary
 from catalogue.models import LocationPrecision, Service, Structure
-from geo.zones import eligibility_words
+from catalogue.public_queries import eligibility_words
+from web import hours_fr, i18n, typography
+from web.public import wording
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -34,21 +38,32 @@ def freshness(service: Service, today: date) -> dict:
     """"mis à jour il y a 3 mois", and whether it is past its update frequency."""
     updated = last_update(service)
     if updated is None:
-        return {"date": None, "words": "date de mise à jour inconnue", "stale": True}
-    humanize.i18n.activate("fr_FR")
-    ago = humanize.naturaltime(timedelta(days=max((today - updated).days, 0)))
-    words = "mis à jour aujourd'hui" if updated >= today else f"mis à jour {ago}"
+        return {"date": None, "words": _("date de mise à jour inconnue"), "stale": True}
+    words = _("mis à jour aujourd'hui") if updated >= today else _(
+        "mis à jour %(il_y_a)s", il_y_a=_ago(max((today - updated).days, 0)))
     stale = (today - updated).days > (service.frequence_maj_jours or 180)
     return {"date": updated, "words": words, "stale": stale}
+
+
+def _ago(days: int) -> str:
+    """« il y a 3 mois » (humanize's French words; the catalogue's elsewhere)."""
+    if i18n.current() == "fr":
+        humanize.i18n.activate("fr_FR")
+        return humanize.naturaltime(timedelta(days=days))
+    if days < 30:
+        return ngettext("il y a %(num)s jour", "il y a %(num)s jours", days)
+    if days < 365:
+        return ngettext("il y a %(num)s mois", "il y a %(num)s mois", days // 30)
+    return ngettext("il y a %(num)s an", "il y a %(num)s ans", days // 365)
 
 
 def distance_words(distance_m: float | None, modes_accueil: list[str]) -> str | None:
     if distance_m is not None:
         if distance_m < 1000:
-            return f"à {int(round(distance_m, -1))} m"
-        return f"à {distance_m / 1000:.1f} km".replace(".", ",")
+            return _("à %(distance)s m", distance=int(round(distance_m, -1)))
+        return _("à %(distance)s km", distance=typography.number(distance_m / 1000, 1))
     if vocabulary.A_DISTANCE in (modes_accueil or []):
-        return "à distance"
+        return _("à distance")
     return None
 
 
@@ -68,19 +83,20 @@ DAY_NAMES = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "diman
 
 def _clock(moment: datetime) -> str:
     """« 14 h », « 8 h 30 »."""
-    return f"{moment.hour} h" + (f" {moment.minute:02d}" if moment.minute else "")
+    return hours_fr._hour(moment.hour, moment.minute)
 
 
 def _when(moment: datetime, at: datetime) -> str:
     """« à 14 h », « demain à 9 h », « lundi à 9 h », « le 12/01 à 9 h »."""
     days = (moment.date() - at.date()).days
     if days == 0:
-        return f"à {_clock(moment)}"
+        return _("à %(heure)s", heure=_clock(moment))
     if days == 1:
-        return f"demain à {_clock(moment)}"
+        return _("demain à %(heure)s", heure=_clock(moment))
     if days < 7:
-        return f"{DAY_NAMES[moment.weekday()]} à {_clock(moment)}"
-    return f"le {moment.strftime('%d/%m')} à {_clock(moment)}"
+        day = hours_fr._day(hours_fr._ORDER[moment.weekday()])
+        return _("%(jour)s à %(heure)s", jour=day, heure=_clock(moment))
+    return _("le %(date)s à %(heure)s", date=moment.strftime("%d/%m"), heure=_clock(moment))
 
 
 def open_state(expression: str | None, at: datetime) -> dict | None:
@@ -96,13 +112,13 @@ def open_state(expression: str | None, at: datetime) -> dict | None:
         change = None  # « never », as far as a person cares
     if is_open:
         if change is None:
-            words = "Ouvert maintenant"
+            words = _("Ouvert maintenant")
         elif change.date() == at.date():
-            words = f"Ouvert jusqu'à {_clock(change)}"
+            words = _("Ouvert jusqu'à %(heure)s", heure=_clock(change))
         else:
-            words = f"Ouvert, ferme {_when(change, at)}"
+            words = _("Ouvert, ferme %(quand)s", quand=_when(change, at))
     else:
-        words = f"Fermé · ouvre {_when(change, at)}" if change else "Fermé"
+        words = _("Fermé · ouvre %(quand)s", quand=_when(change, at)) if change else _("Fermé")
     return {"ouvert": is_open, "mots": words}
 
 
@@ -116,6 +132,30 @@ def hours_words(expression: str | None, at: datetime) -> dict | None:
         "ouvert": state["ouvert"] if state else None,
         "etat": state["mots"] if state else None,
     }
+
+
+def _zone_name(words: str) -> str:
+    """A zone's name without the French preposition web/public/queries.py gives it:
+    « de la CA du Pays de Laon » → « CA du Pays de Laon », « du Havre » → « Le Havre »."""
+    if words.startswith("du département : "):
+        return _("département : %(nom)s", nom=words.removeprefix("du département : "))
+    for prefix, article in (("de la ", ""), ("de l'", ""), ("d'", ""), ("du ", "Le "), ("des ", "Les "), ("de ", "")):
+        if words.startswith(prefix):
+            return article + words[len(prefix):]
+    return words
+
+
+def eligibility(zone: list[str], names: dict[str, str]) -> str:
+    """« Éligible : habitants de Laon », in the page's language (place names as they are)."""
+    if i18n.current() == "fr":
+        return eligibility_words(zone, names)
+    if not zone:
+        return _("Éligible : tout le monde, sans condition de lieu")
+    if "france" in zone:
+        return _("Éligible : habitants de toute la France")
+    words = [_zone_name(names[code]) if code in names else _("zone %(code)s", code=code) for code in zone]
+    listed = ", ".join(words[:-1]) + _(" et ") + words[-1] if len(words) > 1 else words[0]
+    return _("Éligible : habitants de %(zones)s", zones=listed)
 
 
 def service_summary(service: Service, zone_names: dict[str, str], today: date, distance_m: float | None = None,
@@ -132,9 +172,13 @@ def service_summary(service: Service, zone_names: dict[str, str], today: date, d
         "spie": sorted(
             {g.label for g in (vocabulary.spie_group_of(t) for t in service.thematiques or []) if g}
         ),
+        # (code, label) of its SPIE thematics, in their rank order (icons of the easy-to-read mode).
+        "spie_codes": [(g.code, g.label) for g in sorted(
+            {g for g in (vocabulary.spie_group_of(t) for t in service.thematiques or []) if g},
+            key=lambda g: g.rank)],
         "distance": distance_words(distance_m, service.modes_accueil),
         "a_distance": is_remote_only(service),
-        "eligibilite": eligibility_words(service.zone_eligibilite or [], zone_names),
+        "eligibilite": eligibility(service.zone_eligibilite or [], zone_names),
         "mobilisation": mobilisation_words(service),
         # The same in the public's words (catalogue/wording.py).
         "demande": {"qui": wording.who_asks(service.mobilisable_par),
@@ -156,13 +200,16 @@ def message_words(service: Service, today: date) -> dict | None:
         return None
     start, end = service.message_debut, service.message_fin
     months = list(hours_fr.MONTH_NAMES)
-    say = lambda d: f"{'1er' if d.day == 1 else d.day} {months[d.month - 1]} {d.year}"  # noqa: E731
-    if start and end:
-        dates = f"du {say(start)} au {say(end)}"
-    elif start:
-        dates = f"à partir du {say(start)}"
+    if i18n.current() == "fr":
+        say = lambda d: f"{'1er' if d.day == 1 else d.day} {months[d.month - 1]} {d.year}"  # noqa: E731
     else:
-        dates = f"jusqu'au {say(end)}" if end else ""
+        say = typography.date_words
+    if start and end:
+        dates = _("du %(debut)s au %(fin)s", debut=say(start), fin=say(end))
+    elif start:
+        dates = _("à partir du %(date)s", date=say(start))
+    else:
+        dates = _("jusqu'au %(date)s", date=say(end)) if end else ""
     return {"texte": service.message_temporaire, "dates": dates}
 
 

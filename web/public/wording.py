@@ -7,24 +7,32 @@ what the standard writes and what the public reads.
 Headings and sentences of the public templates follow the same choices:
 « Comment en bénéficier » (not « Comment la mobiliser »), « Qui peut faire la
 demande » (not « Qui peut la mobiliser »), EPCI names spelled out
-(catalogue/public_queries.py, geo/zones.py), no source code shown."""
+(catalogue/public_queries.py, geo/zones.py), no source code shown.
+
+Translated (issue #20): the sentences here are gettext messages (`lazy_gettext`,
+evaluated when a page asks for them, in its language); the plain labels of publics
+and modes d'accueil are data labels, translated by the templates' `vocab` filter
+(web/i18n.py), like the standard's own labels."""
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from catalogue import vocabulary
-from geo.names import with_de
+from web import i18n, typography
 
 # mobilisable_par: who may ask for the service.
 WHO_ASKS = {
-    "usagers": "vous-même",
-    "professionnels": "un professionnel qui vous accompagne (conseiller, travailleur social…)",
+    "usagers": _l("vous-même"),
+    "professionnels": _l("un professionnel qui vous accompagne (conseiller, travailleur social…)"),
 }
 # modes_mobilisation: how to ask.
 HOW_TO_ASK = {
-    "telephoner": "par téléphone",
-    "se-presenter": "en vous présentant sur place",
-    "envoyer-un-courriel": "par courriel",
-    "utiliser-lien-mobilisation": "en ligne, par le formulaire de la structure",
+    "telephoner": _l("par téléphone"),
+    "se-presenter": _l("en vous présentant sur place"),
+    "envoyer-un-courriel": _l("par courriel"),
+    "utiliser-lien-mobilisation": _l("en ligne, par le formulaire de la structure"),
 }
 # publics whose standard label is jargon or misspelt for a person.
 PUBLICS = {
@@ -44,13 +52,17 @@ SOURCES = {
     "agefiph": "l'Agefiph", "reseau-alpha": "le réseau Alpha", "fredo": "Fredo",
 }
 
+# The same names without the French article, for the other languages.
+SOURCE_NAMES = {code: name.removeprefix("les ").removeprefix("le ").removeprefix("l'")
+                for code, name in SOURCES.items()}
+
 
 def who_asks(codes: list[str] | None) -> list[str]:
-    return [WHO_ASKS.get(c, c) for c in codes or []]
+    return [str(WHO_ASKS.get(c, c)) for c in codes or []]
 
 
 def how_to_ask(codes: list[str] | None) -> list[str]:
-    return [HOW_TO_ASK.get(c, c) for c in codes or []]
+    return [str(HOW_TO_ASK.get(c, c)) for c in codes or []]
 
 
 def publics(codes: list[str] | None) -> list[str]:
@@ -66,7 +78,10 @@ def origin(source: str, structure_name: str) -> str:
     """Who wrote the record, in words, never as a source code: « Fiche publiée par
     la structure », « Fiche reprise de DORA »."""
     if source == "demo":
-        return "Fiche fictive (données de démonstration)"
+        return _("Fiche fictive (données de démonstration)")
     if source == "local" or source.startswith("api-") or source.startswith("partenaire"):
-        return f"Fiche publiée par {structure_name}"
-    return "Fiche reprise " + with_de(SOURCES.get(source, "une base partenaire"))
+        return _("Fiche publiée par %(structure)s", structure=structure_name)
+    if i18n.current() != "fr":
+        fallback = _("une base partenaire")
+        return _("Fiche reprise de %(source)s", source=SOURCE_NAMES.get(source, fallback))
+    return "Fiche reprise " + typography.de(SOURCES.get(source, "une base partenaire"))
