@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask_babel import gettext, ngettext
 from flask import (
     Blueprint,
     abort,
@@ -32,6 +31,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext, ngettext
 
 from catalogue import permissions
 from catalogue import public_queries as pq

@@ -272,4 +272,4 @@ def test_the_selection_answers_in_the_language_of_the_request(client, factories)
     page = text_of(client.get("/selection?lang=ar"))
     assert '<html lang="ar" dir="rtl"' in page and "اختياري" in page
     assert 'action="/selection/envoyer?lang=ar"' in page and 'href="/selection.pdf?lang=ar"' in page
-    assert '<a href="/services/%s?lang=ar" lang="fr">Garage solidaire</a>' % offer.id in page
+    assert f'<a href="/services/{offer.id}?lang=ar" lang="fr">Garage solidaire</a>' in page
