@@ -40,7 +40,7 @@ FALC_COOKIE = "falc"
 COOKIE_AGE = 365 * 24 * 3600
 VOCABULARY = "vocabulaire"
 # Blueprints whose pages are translated; every other page stays in French.
-PUBLIC_BLUEPRINTS = {"public", None}  # None: an unknown address (the 404 page)
+PUBLIC_BLUEPRINTS = {"public", "selection", None}  # None: an unknown address (the 404 page)
 
 
 def N_(message: str) -> str:
@@ -134,7 +134,7 @@ def join_query(base: str, query: str) -> str:
 
 def _keep_choices(endpoint: str, values: dict) -> None:
     """url_for of a public page keeps the language and the easy-to-read mode."""
-    if not has_request_context() or not endpoint or not endpoint.startswith("public."):
+    if not has_request_context() or not endpoint or not endpoint.startswith(("public.", "selection.")):
         return
     if endpoint in ("public.communes_json", "public.map_points", "public.basemap", "public.map_popup"):
         return

@@ -5,6 +5,7 @@ to var/screenshots (not committed) for a person to look at."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,31 @@ def test_easy_to_read_switch(page, live_server):
     page.get_by_role("link", name="Revenir au texte habituel").click()
     page.wait_for_load_state()
     assert "falc" not in (page.locator("html").get_attribute("class") or "")
+
+
+@pytest.mark.parametrize("width", (390, 1280))
+def test_the_selection_in_arabic_right_to_left(chromium, live_server, width):
+    """« Ma sélection » (issue 19, point 1) in Arabic: the button's words and the
+    announcement of selection.js, then the page, right to left, no French left."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context = chromium.new_context(locale="ar", viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(live_server + "/recherche?code_commune=02408&thematiques=mobilite&lang=ar")
+        for i in range(2):
+            result = page.locator(".result").nth(i)
+            result.get_by_role("button", name=re.compile("^أضف إلى اختياري")).click()
+            result.get_by_role("button", name=re.compile("^أزل من اختياري")).wait_for()
+        assert "(عدد الخدمات: 2)" in page.locator("#selection-annonce").inner_text()
+        page.goto(live_server + "/selection?lang=ar")
+        assert page.locator("html").get_attribute("dir") == "rtl"
+        assert page.get_by_role("heading", name="اختياري", exact=True).is_visible()
+        assert page.locator(".selection-list > li").count() == 2
+        assert page.locator("h1").evaluate("e => getComputedStyle(e).direction") == "rtl"
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll <= width, f"{scroll} px de large pour {width} px"
+        for french in ("Monter", "Retirer", "Envoyer par courriel", "Vider la sélection"):
+            assert page.get_by_text(french, exact=True).count() == 0, french
+        page.screenshot(path=str(SCREENSHOTS / f"rtl-selection-{width}.png"), full_page=True)
+    finally:
+        context.close()

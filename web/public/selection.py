@@ -31,6 +31,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext, ngettext
 
 from catalogue import permissions
 from catalogue import public_queries as pq
@@ -38,6 +39,7 @@ from catalogue import selection as sel
 from web import typography
 from web.db import get_session
 from web.mail import send_mail
+from web.public import selection_words as words
 from web.public import views as views
 
 log = logging.getLogger(__name__)
@@ -71,7 +73,7 @@ def _save(ids: list) -> None:
 
 def _refuse(exc: sel.SelectionError):
     """400, the field named in French (a page, or problem+json for selection.js)."""
-    abort(400, description=f"{exc}")
+    abort(400, description=words.error(exc))
 
 
 def _wants_json() -> bool:
@@ -95,8 +97,6 @@ def _done(message: str, ids: list, service_id=None):
     return redirect(_back(), 303)
 
 
-def _count(n: int) -> str:
-    return typography.plural(n, "offre")
 
 
 # ------------------------------------------------------------------ template helpers
@@ -118,6 +118,7 @@ def selection_back(service_id: str) -> str:
 def init_app(app) -> None:
     app.jinja_env.globals["selection_ids"] = selection_ids
     app.jinja_env.globals["selection_back"] = selection_back
+    app.jinja_env.globals["selection_when"] = words.when
 
 
 # ------------------------------------------------------------------ the view
@@ -190,7 +191,8 @@ def add():
     except sel.SelectionError as exc:
         return _refuse(exc)
     _save(ids)
-    return _done(f"Offre ajoutée à votre sélection ({_count(len(ids))}).", ids, service_id)
+    return _done(ngettext("Offre ajoutée à votre sélection (%(num)s offre).",
+                          "Offre ajoutée à votre sélection (%(num)s offres).", len(ids)), ids, service_id)
 
 
 @bp.post("/selection/retirer")
@@ -201,7 +203,8 @@ def remove():
         return _refuse(exc)
     ids = sel.remove(_ids(), service_id)
     _save(ids)
-    return _done(f"Offre retirée de votre sélection ({_count(len(ids))}).", ids, service_id)
+    return _done(ngettext("Offre retirée de votre sélection (%(num)s offre).",
+                          "Offre retirée de votre sélection (%(num)s offres).", len(ids)), ids, service_id)
 
 
 @bp.post("/selection/deplacer")
@@ -212,20 +215,21 @@ def move():
     except sel.SelectionError as exc:
         return _refuse(exc)
     _save(ids)
-    return _done("Ordre de la sélection modifié.", ids, service_id)
+    return _done(gettext("Ordre de la sélection modifié."), ids, service_id)
 
 
 @bp.post("/selection/vider")
 def clear():
     _save([])
-    return _done("Votre sélection est vide.", [])
+    return _done(gettext("Votre sélection est vide."), [])
 
 
 def _pdf_response(items_: list[dict], title: str):
     from weasyprint import CSS, HTML
 
     if not items_:
-        abort(400, description="selection : la sélection est vide ; ajoutez au moins une offre avant de la télécharger.")
+        abort(400, description=gettext(
+            "selection : la sélection est vide ; ajoutez au moins une offre avant de la télécharger."))
     html = render_template("public/selection_pdf.html", items=items_, title=title, generated=_now())
     style = CSS(filename=str(Path(current_app.static_folder) / "css" / "selection-pdf.css"))
     document = HTML(string=html, base_url=request.host_url).write_pdf(stylesheets=[style])
@@ -237,7 +241,7 @@ def _pdf_response(items_: list[dict], title: str):
 
 @bp.get("/selection.pdf")
 def pdf():
-    return _pdf_response(items(get_session(), _ids()), "Sélection d'offres")
+    return _pdf_response(items(get_session(), _ids()), gettext("Sélection d'offres"))
 
 
 @bp.post("/selection/envoyer")
@@ -248,24 +252,26 @@ def send():
     address = (request.form.get("courriel") or "").strip()
     errors = {}
     if not ids:
-        errors["selection"] = "Sélection : elle est vide ; ajoutez au moins une offre avant de l'envoyer."
+        errors["selection"] = gettext("Sélection : elle est vide ; ajoutez au moins une offre avant de l'envoyer.")
     if not address:
-        errors["courriel"] = "Courriel : indiquez l'adresse de la personne."
+        errors["courriel"] = gettext("Courriel : indiquez l'adresse de la personne.")
     elif len(address) > 254 or not _EMAIL.match(address):
-        errors["courriel"] = "Courriel : adresse invalide (exemple : nom@domaine.fr)."
+        errors["courriel"] = gettext("Courriel : adresse invalide (exemple : nom@domaine.fr).")
     if errors:
         return _page(ids, errors=errors, courriel=address[:254], status=400)
     settings = _settings()
     body = render_template("public/selection_mail.txt", items=items(get_session(), ids),
                            generated=_now(), base_url=settings.base_url.rstrip("/"))
     try:
-        send_mail(settings, [address], f"Votre sélection d'offres — {settings.site_name}", body)
+        send_mail(settings, [address], gettext("Votre sélection d'offres — %(site)s", site=settings.site_name), body)
     except (OSError, smtplib.SMTPException) as exc:
         log.warning("selection mail not sent: %s", exc.__class__.__name__)  # never the address
-        return _page(ids, errors={"courriel": "Courriel : l'envoi a échoué (serveur de courriel indisponible). "
-                                               "Réessayez plus tard, ou imprimez la sélection."},
+        return _page(ids, errors={"courriel": gettext("Courriel : l'envoi a échoué (serveur de courriel indisponible). "
+                                                       "Réessayez plus tard, ou imprimez la sélection.")},
                      courriel=address, status=503)
-    flash(f"La sélection ({_count(len(ids))}) a été envoyée par courriel. L'adresse n'est pas conservée.", "success")
+    flash(ngettext("La sélection (%(num)s offre) a été envoyée par courriel. L'adresse n'est pas conservée.",
+                   "La sélection (%(num)s offres) a été envoyée par courriel. L'adresse n'est pas conservée.",
+                   len(ids)), "success")
     return redirect(url_for("selection.page"), 303)
 
 
@@ -285,7 +291,8 @@ def share():
     mine[link.token] = secret
     session[LINKS_KEY] = dict(list(mine.items())[-MAX_LINKS_KEPT:])
     until = typography.date_words(link.expires_at)
-    flash(f"Lien de partage créé, valable jusqu'au {until} : {_link_url(link.token)}", "success")
+    flash(gettext("Lien de partage créé, valable jusqu'au %(date)s : %(lien)s", date=until,
+                  lien=_link_url(link.token)), "success")
     return redirect(url_for("selection.page") + "#liens", 303)
 
 
@@ -302,10 +309,12 @@ def _live_link(token: str):
     except sel.SelectionError as exc:
         return _refuse(exc)
     if link is None:
-        _stop(404, "Lien introuvable", "Ce lien de sélection n'existe pas ou a été supprimé par la personne qui l'a créé.")
+        _stop(404, gettext("Lien introuvable"),
+              gettext("Ce lien de sélection n'existe pas ou a été supprimé par la personne qui l'a créé."))
     if not permissions.can_read_selection_link(link, _now()):
         until = typography.date_words(link.expires_at)
-        _stop(410, "Lien expiré", f"Ce lien de sélection a expiré le {until} : demandez-en un nouveau à qui vous l'a donné.")
+        _stop(410, gettext("Lien expiré"), gettext(
+            "Ce lien de sélection a expiré le %(date)s : demandez-en un nouveau à qui vous l'a donné.", date=until))
     return link
 
 
@@ -324,7 +333,7 @@ def shared(token):
 @bp.get("/s/<token>/pdf")
 def shared_pdf(token):
     link = _live_link(token)
-    return _pdf_response(items(get_session(), list(link.service_ids)), "Sélection d'offres")
+    return _pdf_response(items(get_session(), list(link.service_ids)), gettext("Sélection d'offres"))
 
 
 def _owner_secret(token: str) -> str | None:
@@ -338,12 +347,12 @@ def delete_link(token):
     link = _live_link(token)
     db = get_session()
     if not sel.delete_link(db, link, _owner_secret(token)):
-        _stop(403, "Suppression refusée", "Seule la personne qui a créé ce lien peut le supprimer, "
-                                          "depuis le navigateur où elle l'a créé.")
+        _stop(403, gettext("Suppression refusée"), gettext("Seule la personne qui a créé ce lien peut le supprimer, "
+                                                           "depuis le navigateur où elle l'a créé."))
     db.commit()
     mine = session.get(LINKS_KEY)
     if isinstance(mine, dict):
         mine.pop(token, None)
         session[LINKS_KEY] = mine
-    flash("Le lien de partage est supprimé : il n'ouvre plus rien.", "success")
+    flash(gettext("Le lien de partage est supprimé : il n'ouvre plus rien."), "success")
     return redirect(url_for("selection.page"), 303)

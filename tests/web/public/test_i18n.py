@@ -13,6 +13,7 @@ from babel.messages import checkers
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+from tests.auth_helpers import csrf_token
 from web import i18n
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -162,7 +163,7 @@ def _visible_text(page: str) -> str:
 
 
 @pytest.fixture
-def catalogue_pages(factories):
+def catalogue_pages(client, factories):
     today = date.today()
     structure = factories.StructureFactory(nom="Association Relais Emploi", horaires_accueil="Mo-Fr 09:00-12:00")
     garage = factories.ServiceFactory(
@@ -174,9 +175,18 @@ def catalogue_pages(factories):
         date_maj=today - timedelta(days=95), volume_horaire_hebdomadaire=4, nombre_semaines=6,
         message_temporaire="Fermé pendant les vacances.", message_debut=today, message_fin=today + timedelta(days=10),
     )
-    factories.ServiceFactory(nom="Conseil en visio", structure=structure, modes_accueil=["a-distance"],
-                             location=None, zone_eligibilite=["02"], date_maj=today - timedelta(days=400))
+    visio = factories.ServiceFactory(nom="Conseil en visio", structure=structure, modes_accueil=["a-distance"],
+                                     location=None, zone_eligibilite=["02"], date_maj=today - timedelta(days=400))
+    # A selection with both offers and a sharing link (issue 19, point 1); the French
+    # messages of these POSTs are shown once, by the first GET.
+    for offer in (garage, visio):
+        client.post("/selection/ajouter", data={"csrf_token": csrf_token(client), "offre": str(offer.id)})
+    client.post("/selection/partager", data={"csrf_token": csrf_token(client)})
+    shared = re.search(r'href="[^"]*?(/s/[\w-]+)"', text_of(client.get("/selection"))).group(1)
     return {
+        "selection": "/selection",
+        "selection_shared": shared,
+        "selection_bad_link": "/s/pas-un-jeton!",
         "home": "/",
         "results": f"/recherche?code_commune={LAON}",
         "results_filtered": f"/recherche?code_commune={LAON}&thematiques=mobilite&frais=payant&ouvert_le=2031-01-06T10:00",
@@ -242,3 +252,24 @@ def test_easy_to_read_shows_the_essentials_first_with_icons(client, catalogue_pa
     # And translated like the rest.
     assert "Who to call?" in text_of(client.get(catalogue_pages["service"] + "?lang=en"))
     assert 'class="falc"' not in text_of(client.get(catalogue_pages["service"] + "?falc=0"))
+
+
+# ---------------------------------------------------------------- the selection
+
+def test_the_selection_answers_in_the_language_of_the_request(client, factories):
+    offer = factories.ServiceFactory(nom="Garage solidaire", zone_eligibilite=[LAON])
+    r = client.post("/selection/ajouter?lang=en", data={"csrf_token": csrf_token(client), "offre": str(offer.id)},
+                    headers={"Accept": "application/json"})
+    assert r.get_json()["message"] == "Service added to your selection (1 service)."
+    r = client.post("/selection/deplacer?lang=uk", data={"csrf_token": csrf_token(client), "offre": str(offer.id),
+                                                          "sens": "gauche"})
+    assert r.status_code == 400
+    assert "напрямок: « gauche »: очікується « haut » (вгору) або « bas » (вниз)." in text_of(r)
+    # In French the message raised by catalogue.selection is unchanged.
+    r = client.post("/selection/deplacer?lang=fr", data={"csrf_token": csrf_token(client), "offre": str(offer.id),
+                                                          "sens": "gauche"})
+    assert "sens : « gauche » : « haut » ou « bas » attendu." in text_of(r)
+    page = text_of(client.get("/selection?lang=ar"))
+    assert '<html lang="ar" dir="rtl"' in page and "اختياري" in page
+    assert 'action="/selection/envoyer?lang=ar"' in page and 'href="/selection.pdf?lang=ar"' in page
+    assert f'<a href="/services/{offer.id}?lang=ar" lang="fr">Garage solidaire</a>' in page

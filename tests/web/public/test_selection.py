@@ -365,3 +365,28 @@ def test_the_selection_survives_logging_in(client, db, offers):
     with client.session_transaction() as session:
         assert session.get("user_id")  # logged in: a fresh session…
     assert "Permis à 1 euro" in text_of(client.get("/selection"))  # …that kept the selection
+
+
+def test_mail_and_pdf_are_in_the_language_of_the_page_that_asked(app, client, offers, smtp):
+    """Issue 20: the e-mail and the PDF speak the page's language; what partners
+    wrote (names, addresses) stays in French."""
+    import email
+    from email import policy
+
+    controller, inbox = smtp
+    settings = app.extensions["offre"]["settings"]
+    app.extensions["offre"]["settings"] = settings.replace(smtp_host="127.0.0.1", smtp_port=controller.port)
+    post(client, "/selection/ajouter", offre=str(offers[0].id))
+    page = text_of(client.get("/selection?lang=es"))
+    assert 'action="/selection/envoyer?lang=es"' in page and 'href="/selection.pdf?lang=es"' in page
+    r = post(client, "/selection/envoyer?lang=es", courriel="persona@example.net")
+    assert r.status_code == 303 and "lang=es" in r.headers["Location"]
+    assert "se ha enviado por correo electrónico" in text_of(client.get(r.headers["Location"]))
+    [mail] = inbox.messages
+    message = email.message_from_bytes(mail.content, policy=policy.default)
+    assert message["Subject"].startswith("Su selección de servicios — ")
+    body = message.get_content()
+    assert body.startswith("Hola:") and "Permis à 1 euro" in body and "Horario: " in body
+    assert "Horaires" not in body and "Bonjour" not in body
+    words = " ".join(PdfReader(io.BytesIO(client.get("/selection.pdf?lang=es").data)).pages[0].extract_text().split())
+    assert "Selección de servicios" in words and "Permis à 1 euro" in words and "Horaires" not in words

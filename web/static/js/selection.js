@@ -25,7 +25,7 @@
       }).then(function (response) {
         return response.json().then(function (data) { return { ok: response.ok, data: data }; });
       }).then(function (result) {
-        if (!result.ok) { say(result.data.detail || "La sélection n'a pas pu être modifiée."); return; }
+        if (!result.ok) { say(result.data.detail || form.dataset.error); return; }
         var chosen = result.data.dans_selection;
         form.action = chosen ? form.dataset.remove : form.dataset.add;
         button.querySelector(".selection-label").textContent = chosen ? button.dataset.labelRemove : button.dataset.labelAdd;
