@@ -408,6 +408,8 @@ def add_action(session: Session, prescription: Prescription, user: User, data: d
 
 
 def set_action_status(action: PlanAction, status: str) -> None:
+    if action.prescription.anonymised_at is not None:
+        raise ValidationError({"statut": ["les données de cette prescription sont effacées"]})
     if status not in ACTION_STATUSES:
         raise ValidationError({"statut": [f"statut inconnu « {status[:20]} »"]})
     action.status = status
