@@ -119,3 +119,21 @@ def test_the_rights_page_finds_exports_and_erases_a_prescription(client, db, wor
     as_user(client, world["users"]["membre_a"])  # the prescriber sees that the data are gone
     page = client.get(f"/prescriptions/{p.public_id}").get_data(as_text=True)
     assert "Marie Curie" not in page and "Données effacées" in page
+
+
+def test_the_prescription_anonymisation_job(app, db, world):
+    from datetime import UTC, datetime, timedelta
+
+    from web.commands import prescriptions as command
+    from web.commands.schedule import JOBS
+
+    assert ("prescriptions", "anonymise") in {job.args for job in JOBS}
+    old, recent = _prescription(db, world), _prescription(db, world)
+    old.status, old.closed_at = "terminee", datetime.now(UTC) - timedelta(days=31 * 25)
+    db.commit()
+    conf = app.extensions["offre"]["settings"]
+    assert conf.prescription_retention_months == 24
+    assert command.anonymise(app.extensions["offre"]["sessionmaker"], conf) == 1
+    db.refresh(old)
+    db.refresh(recent)
+    assert old.person_contact is None and old.anonymised_at is not None and recent.anonymised_at is None
