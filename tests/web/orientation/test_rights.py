@@ -118,7 +118,7 @@ def test_the_rights_page_finds_exports_and_erases_a_prescription(client, db, wor
     assert {"droits-recherche", "droits-export", "droits-effacement"} <= set(reads)
     as_user(client, world["users"]["membre_a"])  # the prescriber sees that the data are gone
     page = client.get(f"/prescriptions/{p.public_id}").get_data(as_text=True)
-    assert "Marie Curie" not in page and "Données effacées" in page
+    assert "Marie Curie" not in page and "Prescription anonymisée" in page
 
 
 def test_the_prescription_anonymisation_job(app, db, world):
