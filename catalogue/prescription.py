@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     ARRAY,
@@ -61,7 +61,8 @@ MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "ao�
           "novembre", "décembre")
 COHORTS_AHEAD = 6
 READ_PAGES = {"fiche": "la fiche", "mes-prescriptions": "« Mes prescriptions »",
-              "liste-equipe": "la liste de l'équipe du SPIE"}
+              "liste-equipe": "la liste de l'équipe du SPIE", "droits-recherche": "la page des droits (recherche)",
+              "droits-export": "la page des droits (export)", "droits-effacement": "la page des droits (effacement)"}
 LIMITS = {"personne_nom": 120, "personne_contact": 200, "situation": 2000, "disponibilites": 500,
           "referent_nom": 120, "referent_telephone": 30, "referent_courriel": 254, "referent_structure": 200,
           "motif": 500, "description": 500}
@@ -108,6 +109,9 @@ class Prescription(Base):
     consent_purpose: Mapped[str] = mapped_column(Text)
     # The CTO situation it became (its reference never names the person)
     situation_id: Mapped[int | None] = mapped_column(ForeignKey("cto_situation.id", ondelete="SET NULL"))
+    # Retention (migration 0023_rgpd_prescr; catalogue.prescription_privacy)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    anonymised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  onupdate=func.now())
@@ -309,7 +313,9 @@ def of_territories(session: Session, territories: set[str] | None, status: str |
 
 
 def log_reads(session: Session, user: User, prescriptions: list[Prescription], what: str) -> None:
-    """Every read of personal data: one row per prescription shown."""
+    """Every read of personal data: one row per prescription shown (an anonymised
+    one holds none)."""
+    prescriptions = [p for p in prescriptions if p.anonymised_at is None]
     if prescriptions:
         session.execute(insert(PrescriptionRead), [
             {"prescription_id": p.id, "user_id": user.id, "what": what} for p in prescriptions
@@ -347,7 +353,7 @@ def to_committee(session: Session, prescription: Prescription, committee: Commit
     rules of catalogue.cto.add_situation: 10 at most, before D-3)."""
     if prescription.situation_id is not None:
         raise ValidationError({"comite": ["cette prescription est déjà inscrite à un comité"]})
-    if prescription.status not in OPEN_STATUSES:
+    if prescription.status not in OPEN_STATUSES or prescription.anonymised_at is not None:
         raise ValidationError({"comite": ["cette prescription est close"]})
     if committee.territory_slug != prescription.territory_slug:
         raise ValidationError({"comite": ["ce comité n'est pas celui du territoire de la prescription"]})
@@ -381,7 +387,7 @@ def add_action(session: Session, prescription: Prescription, user: User, data: d
             service_id = uuid.UUID(found.group(0))
             if not session.scalar(text("SELECT 1 FROM service WHERE id = :i"), {"i": service_id}):
                 errors["offre"] = ["cette offre n'existe pas"]
-    if prescription.status not in OPEN_STATUSES:
+    if prescription.status not in OPEN_STATUSES or prescription.anonymised_at is not None:
         errors["statut"] = ["cette prescription est close"]
     if errors:
         raise ValidationError(errors)
@@ -402,14 +408,19 @@ def add_action(session: Session, prescription: Prescription, user: User, data: d
 
 
 def set_action_status(action: PlanAction, status: str) -> None:
+    if action.prescription.anonymised_at is not None:
+        raise ValidationError({"statut": ["les données de cette prescription sont effacées"]})
     if status not in ACTION_STATUSES:
         raise ValidationError({"statut": [f"statut inconnu « {status[:20]} »"]})
     action.status = status
 
 
-def close(prescription: Prescription, status: str, reason: str | None) -> None:
+def close(prescription: Prescription, status: str, reason: str | None, now: datetime | None = None) -> None:
     """Ends the prescription: « terminee » (the plan carried out or stopped) or
-    « non_retenue » (with its reason); « envoyee » reopens a non-retained one."""
+    « non_retenue » (with its reason); « envoyee » reopens a non-retained one.
+    `closed_at` starts the retention period (catalogue.prescription_privacy)."""
+    if prescription.anonymised_at is not None:
+        raise ValidationError({"statut": ["les données de cette prescription sont effacées"]})
     reason = (reason or "").strip() or None
     if status not in ("terminee", "non_retenue", "rouvrir"):
         raise ValidationError({"statut": ["« terminee », « non_retenue » ou « rouvrir » attendu"]})
@@ -421,9 +432,11 @@ def close(prescription: Prescription, status: str, reason: str | None) -> None:
         prescription.status = "plan_decide" if prescription.actions else (
             "au_comite" if prescription.situation_id else "envoyee")
         prescription.status_reason = None
+        prescription.closed_at = None
         return
     prescription.status = status
     prescription.status_reason = reason
+    prescription.closed_at = now or datetime.now(UTC)
 
 
 # --- steering (aggregates: nothing that names a person) -----------------------------------------

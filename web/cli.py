@@ -14,6 +14,7 @@ from web.commands import (
     imports,
     ops,
     orientations,
+    prescriptions,
     reminders,
     schedule,
     search,
@@ -33,6 +34,7 @@ COMMAND_MODULES = [
     schedule,
     ops,
     orientations,
+    prescriptions,
 ]
 
 

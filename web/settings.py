@@ -185,6 +185,12 @@ class Settings:
         24, "Durée de conservation des données personnelles d'une orientation, en mois après sa clôture "
         "(ensuite anonymisées par le planificateur).",
     )
+    # --- SPIE prescriptions, retention (issue 19, rgpd-prescr) ---
+    prescription_retention_months: int = setting(
+        24, "Durée de conservation des données personnelles d'une prescription SPIE, en mois après sa clôture "
+        "(terminée ou non retenue ; une prescription restée ouverte compte depuis sa dernière activité), "
+        "ensuite anonymisées par le planificateur.",
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:

@@ -59,6 +59,8 @@ JOBS: tuple[Job, ...] = (
         "Relance des structures qui n'ont pas répondu à une orientation, chaque jour ouvré à 8 h."),
     Job("anonymisation-orientations", "45 3 * * *", ("orientations", "anonymise"),
         "Anonymisation des orientations closes depuis plus de ORIENTATION_RETENTION_MONTHS mois, chaque nuit."),
+    Job("anonymisation-prescriptions", "50 3 * * *", ("prescriptions", "anonymise"),
+        "Anonymisation des prescriptions SPIE closes depuis plus de PRESCRIPTION_RETENTION_MONTHS mois, chaque nuit."),
     Job("index-recherche", "17 * * * *", ("search", "sync"),
         "Filet de sécurité, chaque heure : applique à l'index ce que le processus search-worker "
         "n'aurait pas appliqué (rien avec le moteur PostgreSQL).", timeout=timedelta(minutes=50)),

@@ -1,9 +1,10 @@
-"""The rights of the person oriented (GDPR articles 15 and 17), exercised by the
-SPIE team (/orientations/droits): find a person's orientations by their exact name
-and contact — typed in a POST form, never in a URL —, export everything about them
-(JSON or CSV, cells neutralised) or erase it. Each orientation found, exported or
-erased is logged (catalogue.orientation_privacy.log_access); the search typed is
-logged nowhere."""
+"""The rights of the person oriented or prescribed (GDPR articles 15 and 17),
+exercised by the SPIE team (/orientations/droits): find a person's orientations and
+SPIE prescriptions by their exact name and contact — typed in a POST form, never in
+a URL —, export everything about them (JSON or CSV, cells neutralised) or erase it.
+Each orientation found, exported or erased is logged
+(catalogue.orientation_privacy.log_access), each prescription too
+(catalogue.prescription.log_reads); the search typed is logged nowhere."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from flask import Blueprint, abort, current_app, render_template, request
 
 from catalogue import orientation_privacy as privacy
 from catalogue import permissions
+from catalogue import prescription as rx
+from catalogue import prescription_privacy as rx_privacy
 from web.access import current_user, requires
 from web.db import get_session
 
@@ -32,9 +35,10 @@ def forbidden(exc):
                            message=exc.description or "Vous n'avez pas accès à cette page."), 403
 
 
-def _page(form=None, found=None, errors=None, done: str | None = None, status: int = 200):
+def _page(form=None, found=None, errors=None, done: str | None = None, status: int = 200, prescriptions=None):
     return render_template("orientation/rights.html", form=form or {}, found=found, errors=errors or [],
-                           done=done), status
+                           done=done, prescriptions=prescriptions, statuses=rx.STATUSES,
+                           cohort_label=rx.cohort_label), status
 
 
 @bp.get("/orientations/droits")
@@ -69,19 +73,22 @@ def rights_action():
         return _page(form, errors=errors, status=400)
     session, user = get_session(), current_user()
     found = privacy.find_person(session, user, form["nom"], form["contact"])
-    if action == "json":
+    prescribed = rx_privacy.find_person(session, user, form["nom"], form["contact"])
+    if action in ("json", "csv"):
         privacy.log_access(session, user, found, "export")
+        rx.log_reads(session, user, prescribed, "droits-export")
         session.commit()
-        body = json.dumps(privacy.export_json(found), ensure_ascii=False, indent=2).encode()
-        return _attachment(body, "application/json", "json")
-    if action == "csv":
-        privacy.log_access(session, user, found, "export")
-        session.commit()
-        return _attachment(privacy.export_csv(found), "text/csv; charset=utf-8", "csv")
+        if action == "csv":
+            return _attachment(rx_privacy.rights_csv(session, found, prescribed), "text/csv; charset=utf-8", "csv")
+        data = {**privacy.export_json(found), "prescriptions": rx_privacy.export_records(session, prescribed)}
+        return _attachment(json.dumps(data, ensure_ascii=False, indent=2).encode(), "application/json", "json")
     if action == "effacer":
         count = privacy.erase_person(session, user, found)
+        erased = rx_privacy.erase_person(session, user, prescribed)
         session.commit()
-        return _page(done=f"{count} orientation(s) effacée(s) : les données de la personne sont anonymisées.")
+        return _page(done=f"{count} orientation(s) effacée(s), {erased} prescription(s) SPIE effacée(s) : "
+                          "les données de la personne sont anonymisées.")
     privacy.log_access(session, user, found, "recherche")
+    rx.log_reads(session, user, prescribed, "droits-recherche")
     session.commit()
-    return _page(form, found=found)
+    return _page(form, found=found, prescriptions=prescribed)
