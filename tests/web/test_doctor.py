@@ -10,7 +10,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from web.cli import build_cli
-from web.commands.schedule import JOBS, period_of
+from catalogue.schedule import JOBS, period_of
 
 
 class _Sink:

@@ -13,8 +13,8 @@ from sqlalchemy.orm import sessionmaker
 from catalogue import jobs as job_runs
 from catalogue.cto import SearchLog
 from web.cli import build_cli
-from web.commands import schedule
-from web.commands.schedule import JOBS, Job, period_of, run_due, subprocess_runner
+from catalogue import schedule
+from catalogue.schedule import JOBS, Job, period_of, run_due, subprocess_runner
 
 
 @pytest.fixture

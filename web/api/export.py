@@ -11,7 +11,7 @@ from catalogue import export
 from catalogue.errors import ValidationError
 from web.api import problem
 from web.api.http import link_header, page_links
-from web.api.schemas import (
+from catalogue.api_schemas import (
     DataInclusionServicePage,
     DataInclusionStructurePage,
     ExportQuerySchema,

@@ -9,7 +9,7 @@ from geo import lookup
 from geo import territories as geo_territories
 from web.api import problem
 from web.api.http import conditional
-from web.api.schemas import (
+from catalogue.api_schemas import (
     CommuneListSchema,
     CommuneQuerySchema,
     TerritoryListSchema,

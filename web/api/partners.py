@@ -26,7 +26,7 @@ from catalogue.models import LocationPrecision, Service, Status, Structure
 from catalogue.schemas import FRANCE_BOXES, ServiceInput
 from web.api import problem
 from web.api.catalogue import service_view
-from web.api.schemas import PartnerServiceSchema
+from catalogue.api_schemas import PartnerServiceSchema
 from web.db import get_session
 
 blp = Blueprint(

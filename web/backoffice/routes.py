@@ -39,7 +39,7 @@ from catalogue.errors import ValidationError
 from catalogue.models import LocationPrecision, Service, Status, Structure
 from geo import lookup
 from web.access import current_user, login_required, moderator_required
-from web.backoffice import forms
+from catalogue import service_form as forms
 from web.db import get_session
 from web.public import views as public_views
 

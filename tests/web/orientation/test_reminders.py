@@ -10,7 +10,7 @@ from sqlalchemy import select
 from catalogue.orientation import Orientation
 from tests.web.orientation.conftest import mails
 from web.commands import orientations as command
-from web.commands.schedule import JOBS
+from catalogue.schedule import JOBS
 
 
 def test_the_scheduler_runs_both_jobs():
