@@ -11,10 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
 from catalogue import jobs as job_runs
-from catalogue.cto import SearchLog
-from web.cli import build_cli
 from catalogue import schedule
+from catalogue.cto import SearchLog
 from catalogue.schedule import JOBS, Job, period_of, run_due, subprocess_runner
+from web.cli import build_cli
 
 
 @pytest.fixture
