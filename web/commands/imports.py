@@ -23,7 +23,6 @@ from web.commands.base import sessions, settings
 NATIONAL = "data-inclusion-api"
 
 
-
 def _geocoder():
     from geo import geocoding
 
