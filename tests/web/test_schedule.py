@@ -134,7 +134,7 @@ def test_list_shows_each_job_and_its_last_run(app, factory, cli_runner):
 
 
 def test_the_national_import_runs_daily_only_with_a_token():
-    from web.commands.schedule import NATIONAL_IMPORT, jobs_for
+    from catalogue.schedule import NATIONAL_IMPORT, jobs_for
     from web.settings import Settings
 
     assert NATIONAL_IMPORT not in jobs_for(Settings(data_inclusion_api_token=""))
