@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalogue.accounts import Invitation, JoinRequest, Membership, Role, User
+from catalogue.db import set_actor
 from catalogue.models import Status, Structure
 
 SEARCH_LIMIT = 30
@@ -138,3 +140,26 @@ def editors_emails(db: Session, structure_ids) -> dict[uuid.UUID, list[str]]:
     for sid, email in rows:
         found.setdefault(sid, []).append(email)
     return found
+
+
+# --- memberships changed by the members' pages (web/members.py) --------------------
+
+def is_last_admin(db: Session, membership: Membership) -> bool:
+    """Whether this membership is its structure's only administrator."""
+    if membership.role != Role.ADMIN:
+        return False
+    return admin_count(db, membership.structure_id) <= 1
+
+
+def accept_invitation(db: Session, invitation: Invitation, user: User) -> None:
+    """The invited person becomes a member (an administrator stays one, an invitation
+    as administrator promotes); the invitation is used, the address proved."""
+    set_actor(db, f"user:{user.id}")
+    existing = membership(db, user.id, invitation.structure_id)
+    if existing is None:
+        db.add(Membership(user_id=user.id, structure_id=invitation.structure_id, role=invitation.role))
+    elif invitation.role == Role.ADMIN:
+        existing.role = Role.ADMIN
+    invitation.accepted_at = datetime.now(UTC)
+    if user.email_verified_at is None:
+        user.email_verified_at = datetime.now(UTC)  # the link proved the address

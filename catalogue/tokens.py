@@ -18,8 +18,10 @@ from sqlalchemy import ARRAY, DateTime, ForeignKey, Integer, String, Text, func,
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from catalogue import members
 from catalogue.errors import NotFound, ValidationError
 from catalogue.models import Base, Service, Structure
+from catalogue.schemas import parse_int
 
 SCOPES = ("read", "write")
 SCOPE_LABELS = {"read": "lecture", "write": "écriture"}
@@ -150,3 +152,21 @@ def partner_service(session: Session, structure_id: uuid.UUID, partner_id: str):
     return session.scalar(
         select(Service).where(Service.source == token_source(structure_id), Service.source_id == partner_id)
     )
+
+
+def actor_labels(db: Session, values) -> dict[str, str]:
+    """'user:<id>' → the person's name or address; 'cli' → the command line."""
+    ids = {parse_int(v[5:]) for v in values if v and v.startswith("user:") and parse_int(v[5:]) is not None}
+    users = members.users_by_id(db, ids)
+    labels = {}
+    for value in values:
+        if not value:
+            continue
+        if value == "cli":
+            labels[value] = "la ligne de commande (offre token)"
+        elif value.startswith("user:") and parse_int(value[5:]) in users:
+            user = users[parse_int(value[5:])]
+            labels[value] = f"{user.nom} ({user.email})" if user.nom else user.email
+        else:
+            labels[value] = value
+    return labels

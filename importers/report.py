@@ -90,3 +90,45 @@ def mark_interrupted(session: Session) -> list[int]:
             )
         )
     return dead
+
+
+# --- the report in words -------------------------------------------------------------
+
+REPORT_LABELS = {
+    "lus": "lus", "crees": "créés", "modifies": "modifiés", "inchanges": "inchangés",
+    "archives": "archivés", "rejetes": "rejetés", "doublons": "doublons trouvés (masqués ou proposés)",
+}
+
+
+def report_lines(run: ImportRun) -> list[str]:
+    """The run's report in French, line by line (`offre import`, web/commands/imports.py)."""
+    lines: list[str] = []
+    report = run.report or {}
+    state = {"termine": "terminé", "echoue": "échoué", "en-cours": "en cours",
+             "interrompu": "interrompu"}
+    lines.append(f"Import n° {run.id} — source {run.source} — {run.location}")
+    lines.append(f"État : {state.get(run.status, run.status)}"
+               + (" — instantané complet" if run.snapshot else ""))
+    if run.error:
+        lines.append(f"Erreur : {run.error}")
+        if run.status == "echoue":
+            lines.append("Le catalogue n'a pas été modifié.")
+    for kind, title in (("structure", "Structures"), ("service", "Offres")):
+        counts = (report.get("compteurs") or {}).get(kind)
+        if counts:
+            lines.append(f"{title} : " + ", ".join(f"{counts.get(k, 0)} {v}" for k, v in REPORT_LABELS.items()))
+    warnings = report.get("avertissements") or {}
+    if warnings:
+        lines.append("Avertissements :")
+        for text, n in warnings.items():
+            lines.append(f"  {n} × {text}")
+    rejections = report.get("rejets") or []
+    if rejections:
+        lines.append(f"Rejets ({report.get('rejets_total', len(rejections))}, en quarantaine) :")
+        for r in rejections:
+            where = f"ligne {r['ligne']}, " if r.get("ligne") else ""
+            ident = r.get("id") or "sans identifiant"
+            lines.append(f"  - {r['type']} {ident} ({where}source {r.get('source') or '?'}) : {r['motif']}")
+        if report.get("rejets_total", 0) > len(rejections):
+            lines.append(f"  … et {report['rejets_total'] - len(rejections)} autres (voir la quarantaine).")
+    return lines

@@ -9,8 +9,10 @@ UnsupportedFilter, and the web layer asks PostgreSQL instead.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterable
+from pathlib import Path
 
 import meilisearch
 from meilisearch.errors import (
@@ -326,3 +328,13 @@ def key_can_administer(url: str, key: str, timeout_s: float = 2.0) -> bool:
     except _ERRORS as exc:
         raise SearchUnavailable(f"Meilisearch : {exc.__class__.__name__}") from exc
     return True
+
+
+def write_keys(keys: dict[str, str], directory: str) -> None:
+    """Each key in its file (meilisearch-<role>.key), readable by owner and group only."""
+    os.makedirs(directory, exist_ok=True)
+    for role, value in keys.items():
+        path = Path(directory) / f"meilisearch-{role}.key"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value + "\n")

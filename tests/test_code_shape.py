@@ -80,3 +80,18 @@ def test_the_allow_list_names_only_files_still_over():
             continue
         lines = len(path.read_text(encoding="utf-8").splitlines())
         assert lines > MAX_MODULE_LINES or _long_functions(path), f"{relative} : retirer de ALLOWED_OVER"
+
+
+def _python_lines(folder: str) -> int:
+    return sum(len(p.read_text(encoding="utf-8").splitlines(keepends=True)) for p in (ROOT / folder).rglob("*.py"))
+
+
+def test_web_is_at_most_a_third_of_the_code():
+    """web/ keeps routes, forms, templates and HTTP (issue #21): its Python is at
+    most a third of the packages' (catalogue, geo, importers, search, web); the
+    rest of the domain lives below it."""
+    web = _python_lines("web")
+    total = sum(_python_lines(folder) for folder in PACKAGES)
+    assert web * 3 <= total, (
+        f"web/ : {web} lignes sur {total} ({web / total:.1%}) ; un tiers au plus ({total // 3}) : "
+        "descendez dans catalogue/, geo/, importers/ ou search/ ce qui n'est pas HTTP")

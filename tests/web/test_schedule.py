@@ -11,10 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
 from catalogue import jobs as job_runs
+from catalogue import schedule
 from catalogue.cto import SearchLog
+from catalogue.schedule import JOBS, Job, period_of, run_due, subprocess_runner
 from web.cli import build_cli
-from web.commands import schedule
-from web.commands.schedule import JOBS, Job, period_of, run_due, subprocess_runner
 
 
 @pytest.fixture
@@ -134,7 +134,7 @@ def test_list_shows_each_job_and_its_last_run(app, factory, cli_runner):
 
 
 def test_the_national_import_runs_daily_only_with_a_token():
-    from web.commands.schedule import NATIONAL_IMPORT, jobs_for
+    from catalogue.schedule import NATIONAL_IMPORT, jobs_for
     from web.settings import Settings
 
     assert NATIONAL_IMPORT not in jobs_for(Settings(data_inclusion_api_token=""))

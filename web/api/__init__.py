@@ -61,7 +61,7 @@ class Api(SmorestApi):
 
         from flask_smorest.spec import prepare_response
 
-        from web.api.schemas import ProblemSchema
+        from catalogue.api_schemas import ProblemSchema
 
         for status in http.HTTPStatus:
             response = {"description": status.phrase}

@@ -8,9 +8,14 @@ from flask import url_for
 from flask_smorest import Blueprint
 
 from catalogue import queries, record_views, vocabulary
+from catalogue.api_schemas import (
+    ServiceSchema,
+    SourceListSchema,
+    StructureSchema,
+    ThematiquesSchema,
+)
 from web.api import problem
 from web.api.http import conditional
-from web.api.schemas import ServiceSchema, SourceListSchema, StructureSchema, ThematiquesSchema
 from web.db import get_session
 
 blp = Blueprint("api_catalogue", __name__, url_prefix="/api/v1", description="Catalogue : services, structures, thématiques, sources.")

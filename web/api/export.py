@@ -8,14 +8,14 @@ from flask import current_app, jsonify, url_for
 from flask_smorest import Blueprint
 
 from catalogue import export
-from catalogue.errors import ValidationError
-from web.api import problem
-from web.api.http import link_header, page_links
-from web.api.schemas import (
+from catalogue.api_schemas import (
     DataInclusionServicePage,
     DataInclusionStructurePage,
     ExportQuerySchema,
 )
+from catalogue.errors import ValidationError
+from web.api import problem
+from web.api.http import link_header, page_links
 from web.db import get_session
 
 blp = Blueprint(

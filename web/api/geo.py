@@ -5,16 +5,16 @@ from __future__ import annotations
 from flask import url_for
 from flask_smorest import Blueprint
 
-from geo import lookup
-from geo import territories as geo_territories
-from web.api import problem
-from web.api.http import conditional
-from web.api.schemas import (
+from catalogue.api_schemas import (
     CommuneListSchema,
     CommuneQuerySchema,
     TerritoryListSchema,
     TerritorySchema,
 )
+from geo import lookup
+from geo import territories as geo_territories
+from web.api import problem
+from web.api.http import conditional
 from web.db import get_session
 
 blp = Blueprint("api_geo", __name__, url_prefix="/api/v1", description="Référentiel géographique : communes, territoires.")

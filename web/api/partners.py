@@ -20,13 +20,13 @@ from marshmallow import RAISE, fields, validate
 from werkzeug.routing import BaseConverter
 
 from catalogue import moderation, tokens, writes
+from catalogue.api_schemas import PartnerServiceSchema
 from catalogue.db import set_actor
 from catalogue.errors import ValidationError
 from catalogue.models import LocationPrecision, Service, Status, Structure
 from catalogue.schemas import FRANCE_BOXES, ServiceInput
 from web.api import problem
 from web.api.catalogue import service_view
-from web.api.schemas import PartnerServiceSchema
 from web.db import get_session
 
 blp = Blueprint(

@@ -33,13 +33,13 @@ from catalogue import (
     writes,
 )
 from catalogue import public_queries as pq
+from catalogue import service_form as forms
 from catalogue.accounts import ModerationItem
 from catalogue.db import set_actor
 from catalogue.errors import ValidationError
 from catalogue.models import LocationPrecision, Service, Status, Structure
 from geo import lookup
 from web.access import current_user, login_required, moderator_required
-from web.backoffice import forms
 from web.db import get_session
 from web.public import views as public_views
 

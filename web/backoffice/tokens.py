@@ -24,11 +24,10 @@ from flask import (
     url_for,
 )
 
-from catalogue import members, permissions, tokens
+from catalogue import permissions, tokens
 from catalogue.db import set_actor
 from catalogue.errors import NotFound, ValidationError
 from catalogue.models import Status, Structure
-from catalogue.schemas import parse_int
 from web.access import current_user, login_required
 from web.db import get_session
 
@@ -71,29 +70,11 @@ def _local(moment: datetime | None) -> str:
     return moment.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M") if moment else ""
 
 
-def _actors(db, values) -> dict[str, str]:
-    """'user:<id>' → the person's name or address; 'cli' → the command line."""
-    ids = {parse_int(v[5:]) for v in values if v and v.startswith("user:") and parse_int(v[5:]) is not None}
-    users = members.users_by_id(db, ids)
-    labels = {}
-    for value in values:
-        if not value:
-            continue
-        if value == "cli":
-            labels[value] = "la ligne de commande (offre token)"
-        elif value.startswith("user:") and parse_int(value[5:]) in users:
-            user = users[parse_int(value[5:])]
-            labels[value] = f"{user.nom} ({user.email})" if user.nom else user.email
-        else:
-            labels[value] = value
-    return labels
-
-
 def _page(structure: Structure, *, status: int = 200, form: dict | None = None,
           errors: dict[str, str] | None = None, created: dict | None = None):
     db = get_session()
     rows = tokens.tokens_of(db, structure.id)
-    actors = _actors(db, {t.created_by for t in rows} | {t.revoked_by for t in rows})
+    actors = tokens.actor_labels(db, {t.created_by for t in rows} | {t.revoked_by for t in rows})
     listed = [
         {
             "token": t,

@@ -4,16 +4,15 @@ withdraw CTO memberships."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import click
 from flask.cli import with_appcontext
 
-from catalogue import cto_queries, members, user_sessions
-from catalogue.accounts import ModeratorScope, User
+from catalogue import account_rights, cto_queries, members, user_sessions
+from catalogue.accounts import User
 from catalogue.db import transaction
 from catalogue.passwords import email_error, hash_password, normalise_email, password_errors
-from geo import lookup, territories
+from geo import territories
 from web.commands.base import sessions
 
 
@@ -48,12 +47,8 @@ def create_user(email, admin, departements, territoires, nom, no_password):
     if error := email_error(email):
         raise click.BadParameter(error, param_hint="EMAIL")
     with transaction(sessions(), actor="cli") as db:
-        for code in departements:
-            if lookup.departement_name(db, code) is None:
-                raise click.BadParameter(f"département inconnu : {code}", param_hint="--moderateur-departement")
-        for slug in territoires:
-            if territories.territory_name(db, slug) is None:
-                raise click.BadParameter(f"territoire inconnu : {slug}", param_hint="--moderateur-territoire")
+        if unknown := account_rights.unknown_scope(db, departements, territoires):
+            raise click.BadParameter(unknown[1], param_hint=unknown[0])
         user = members.user_by_email(db, email)
         created = user is None
         if created:
@@ -64,23 +59,9 @@ def create_user(email, admin, departements, territoires, nom, no_password):
                 if errors:
                     raise click.UsageError(" ".join(errors.values()))
                 password_hash = hash_password(password)
-            user = User(email=email, nom=nom, password_hash=password_hash, email_verified_at=datetime.now(UTC))
-            db.add(user)
-            db.flush()
-        if admin:
-            user.is_admin = True
-        existing = {(s.departement_code, s.territory_slug) for s in user.moderator_scopes}
-        for code in departements:
-            if (code, None) not in existing:
-                db.add(ModeratorScope(user_id=user.id, departement_code=code))
-        for slug in territoires:
-            if (None, slug) not in existing:
-                db.add(ModeratorScope(user_id=user.id, territory_slug=slug))
-    rights = []
-    if admin:
-        rights.append("administrateur")
-    rights += [f"modérateur du département {c}" for c in departements]
-    rights += [f"modérateur du territoire {s}" for s in territoires]
+            user = account_rights.create_account(db, email, nom, password_hash)
+        account_rights.grant(db, user, admin=admin, departements=departements, territoires=territoires)
+    rights = account_rights.rights_words(admin, departements, territoires)
     state = "créé" if created else "existant"
     click.echo(f"Compte {state} : {email}" + (f" — {', '.join(rights)}." if rights else "."))
 

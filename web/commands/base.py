@@ -5,23 +5,14 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from importlib import resources
 
 import click
 from alembic import command
-from alembic.config import Config
 from flask import current_app
 from flask.cli import with_appcontext
 
 from catalogue.db import transaction
-
-
-def alembic_config(url: str) -> Config:
-    path = resources.files("migrations").joinpath("alembic.ini")
-    config = Config(str(path))
-    config.attributes["url"] = url
-    os.environ.setdefault("DATABASE_URL", url)
-    return config
+from catalogue.maintenance import alembic_config
 
 
 def settings():

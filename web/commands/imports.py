@@ -14,17 +14,13 @@ from importers import registry
 from importers.errors import ImporterError
 from importers.models import ImportRun
 from importers.readers import workdir
+from importers.report import report_lines
 from importers.snapshot import ArchiveShareExceeded
 from importers.sources import datainclusion
 from importers.sources.partner import default_mapping_text, parse_mapping
 from web.commands.base import sessions, settings
 
 NATIONAL = "data-inclusion-api"
-
-LABELS = {
-    "lus": "lus", "crees": "créés", "modifies": "modifiés", "inchanges": "inchangés",
-    "archives": "archivés", "rejetes": "rejetés", "doublons": "doublons trouvés (masqués ou proposés)",
-}
 
 
 def _geocoder():
@@ -39,34 +35,8 @@ def _geocoder():
 
 
 def print_report(run: ImportRun) -> None:
-    report = run.report or {}
-    state = {"termine": "terminé", "echoue": "échoué", "en-cours": "en cours",
-             "interrompu": "interrompu"}
-    click.echo(f"Import n° {run.id} — source {run.source} — {run.location}")
-    click.echo(f"État : {state.get(run.status, run.status)}"
-               + (" — instantané complet" if run.snapshot else ""))
-    if run.error:
-        click.echo(f"Erreur : {run.error}")
-        if run.status == "echoue":
-            click.echo("Le catalogue n'a pas été modifié.")
-    for kind, title in (("structure", "Structures"), ("service", "Offres")):
-        counts = (report.get("compteurs") or {}).get(kind)
-        if counts:
-            click.echo(f"{title} : " + ", ".join(f"{counts.get(k, 0)} {v}" for k, v in LABELS.items()))
-    warnings = report.get("avertissements") or {}
-    if warnings:
-        click.echo("Avertissements :")
-        for text, n in warnings.items():
-            click.echo(f"  {n} × {text}")
-    rejections = report.get("rejets") or []
-    if rejections:
-        click.echo(f"Rejets ({report.get('rejets_total', len(rejections))}, en quarantaine) :")
-        for r in rejections:
-            where = f"ligne {r['ligne']}, " if r.get("ligne") else ""
-            ident = r.get("id") or "sans identifiant"
-            click.echo(f"  - {r['type']} {ident} ({where}source {r.get('source') or '?'}) : {r['motif']}")
-        if report.get("rejets_total", 0) > len(rejections):
-            click.echo(f"  … et {report['rejets_total'] - len(rejections)} autres (voir la quarantaine).")
+    for line in report_lines(run):
+        click.echo(line)
 
 
 def _show(run_id: int) -> None:

@@ -3,9 +3,7 @@ the search service (search.service), built here from the settings without Flask.
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
@@ -71,7 +69,7 @@ def search_rebuild():
               help="Écrire les clés dans ce dossier (meilisearch-search.key, meilisearch-write.key).")
 @with_appcontext
 def search_keys(write_dir):
-    from search.meilisearch_ import ensure_keys
+    from search.meilisearch_ import ensure_keys, write_keys
 
     conf = settings()
     if not conf.meilisearch_url or not conf.meilisearch_master_key:
@@ -84,12 +82,7 @@ def search_keys(write_dir):
         for role, value in keys.items():
             click.echo(f"{role} : {value}")
         return
-    os.makedirs(write_dir, exist_ok=True)
-    for role, value in keys.items():
-        path = Path(write_dir) / f"meilisearch-{role}.key"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(value + "\n")
+    write_keys(keys, write_dir)
     click.echo(f"Clés écrites dans {write_dir} (lecture : meilisearch-search.key, "
                "écriture : meilisearch-write.key).")
 

@@ -12,9 +12,10 @@ from catalogue import coverage, cto, spreadsheet, steering, vocabulary
 from catalogue import levers as lever_rules
 from catalogue.schemas import parse_int
 from geo import lookup, territories
+from geo.map_config import add_choropleth
 from web import maps
 from web.access import steering_required
-from web.cto import charts, choropleth, common, views
+from web.cto import charts, common, views
 from web.cto.common import bp
 from web.db import get_session
 
@@ -69,7 +70,7 @@ def coverage_page():
     geojson = coverage.gap_geojson(session, result, radius)
     m = maps.new_map(tiles_url=settings.tiles_url, attribution=settings.tiles_attribution,
                      label=f"Carte des communes sans offre sur place à moins de {radius} km")
-    choropleth.add_choropleth(m, geojson, views.BAND_COLOURS, views.BAND_LABELS, radius)
+    add_choropleth(m, geojson, views.BAND_COLOURS, views.BAND_LABELS, radius)
     bands = []
     for band, band_label in views.BAND_LABELS.items():
         rows = [r for r in result.rows if r.band == band]

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 
 from catalogue.orientation import Orientation
+from catalogue.schedule import JOBS
 from tests.web.orientation.conftest import mails
 from web.commands import orientations as command
-from web.commands.schedule import JOBS
 
 
 def test_the_scheduler_runs_both_jobs():

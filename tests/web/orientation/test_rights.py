@@ -125,7 +125,7 @@ def test_the_prescription_anonymisation_job(app, db, world):
     from datetime import UTC, datetime, timedelta
 
     from web.commands import prescriptions as command
-    from web.commands.schedule import JOBS
+    from catalogue.schedule import JOBS
 
     assert ("prescriptions", "anonymise") in {job.args for job in JOBS}
     old, recent = _prescription(db, world), _prescription(db, world)

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
-from werkzeug.datastructures import MultiDict
 
 from catalogue import vocabulary
 from catalogue.models import Service
 from catalogue.schemas import parse_decimal, parse_int
 from geo.zone_input import resolve_place_commune, resolve_zone, zone_words
+
+if TYPE_CHECKING:  # the posted form (web/backoffice/routes.py passes request.form)
+    from werkzeug.datastructures import MultiDict
 
 TEXT_FIELDS = [
     "nom", "description", "frais_precisions", "publics_precisions", "conditions_acces",
