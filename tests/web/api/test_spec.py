@@ -168,6 +168,14 @@ def _get_operations(spec: dict) -> list[str]:
     return sorted(path for path, item in spec["paths"].items() if "get" in item and "{partner_id}" not in path)
 
 
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
 def _generate(operation, excluded: list, token: str | None, structure_id, examples: int) -> int:
     """Run the generated requests of one operation; how many were sent."""
     calls: list[int] = []
@@ -179,7 +187,12 @@ def _generate(operation, excluded: list, token: str | None, structure_id, exampl
     def run(case):
         calls.append(1)
         if token:
-            case.path_parameters = {**(case.path_parameters or {}), "structure_id": str(structure_id)}
+            # The real structure replaces a generated one, unless the generated id is the
+            # invalid part of a negative case: replacing it would make the case valid, and
+            # « invalid data accepted » would be reported for a valid request.
+            generated = (case.path_parameters or {}).get("structure_id")
+            if not (case.meta.generation.mode.is_negative and not _is_uuid(generated)):
+                case.path_parameters = {**(case.path_parameters or {}), "structure_id": str(structure_id)}
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
         case.call_and_validate(excluded_checks=excluded)
 
