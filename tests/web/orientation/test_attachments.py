@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -52,7 +54,8 @@ def test_off_by_default_no_field_and_an_upload_is_a_400(client, db, world, smtp)
     assert db.scalar(select(func.count(Orientation.id))) == 0
 
 
-def test_on_a_pdf_is_accepted_stored_and_never_mailed(client, db, world, attachments_on):
+def test_on_a_pdf_is_accepted_stored_and_never_mailed(client, db, world, attachments_on, caplog):
+    caplog.set_level(logging.DEBUG)
     as_user(client, world["users"]["verifie"])
     form = text_of(client.get(f"/services/{world['a_pub'].id}/orienter"))
     assert 'type="file"' in form and 'name="pieces_jointes"' in form and "multipart/form-data" in form
@@ -67,6 +70,12 @@ def test_on_a_pdf_is_accepted_stored_and_never_mailed(client, db, world, attachm
         assert b"%PDF" not in message.as_bytes()
     page = text_of(client.get(r.headers["Location"]))
     assert "Attestation _CAF.pdf" in page and "/pieces-jointes/" in page
+    assert client.get(_link(page)).data == PDF
+    assert "Attestation" not in caplog.text and "%PDF" not in caplog.text  # never in a log
+
+
+def _link(page: str) -> str:
+    return re.search(r'href="(/orientations/[0-9a-f-]+/pieces-jointes/[0-9a-f-]+)"', page).group(1)
 
 
 def test_on_refused_files(client, db, world, attachments_on):
