@@ -14,8 +14,9 @@ import io
 from datetime import UTC, datetime
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from catalogue import orientation_attachment as attachments
 from catalogue import permissions, vocabulary
 from catalogue.accounts import User
 from catalogue.orientation import (
@@ -29,7 +30,7 @@ from catalogue.orientation import (
 )
 from catalogue.spreadsheet import SafeCsvWriter
 
-ACTIONS = ("detail", "liste", "export", "effacement", "recherche")
+ACTIONS = ("detail", "liste", "export", "effacement", "recherche", "telechargement")
 
 
 def log_access(session: Session, user: User | None, orientations, action: str) -> None:
@@ -58,8 +59,10 @@ def accesses(session: Session, orientation: Orientation, limit: int = 200) -> li
 def anonymise(session: Session, orientation: Orientation, *, kind: str = "anonymisee", actor: User | None = None,
               now: datetime | None = None) -> None:
     """Blank the person's data and every free text of the history; keep the
-    figures (structure, needs, dates, status, refusal reason)."""
+    figures (structure, needs, dates, status, refusal reason). The attachments
+    (their names and bytes) are deleted."""
     at = now or datetime.now(UTC)
+    attachments.delete_all(session, orientation)
     orientation.person_name = None
     orientation.person_contact = None
     orientation.message = None
@@ -141,6 +144,7 @@ def export_record(orientation: Orientation) -> dict:
         "historique": [{"le": e.at.isoformat(), "etape": e.label, "par": _user_label(e.actor) if e.actor
                         else (e.actor_label or "—"), "motif": REFUSAL_REASONS.get(e.reason or "", None),
                         "message": e.message} for e in orientation.events],
+        "pieces_jointes": attachments.export(object_session(orientation), orientation),
     }
 
 
@@ -150,7 +154,7 @@ def export_json(orientations) -> dict:
 
 CSV_COLUMNS = ["Orientation", "Nom ou initiales", "Contact", "Besoins", "Message", "Offre", "Structure",
                "Référent", "Statut", "Motif de refus", "Précisions du refus", "Consentement recueilli le",
-               "Consentement pour", "Envoyée le", "Clôturée le", "Historique"]
+               "Consentement pour", "Envoyée le", "Clôturée le", "Historique", "Pièces jointes"]
 
 
 def export_csv(orientations) -> bytes:
@@ -166,7 +170,9 @@ def export_csv(orientations) -> bytes:
         writer.writerow([r["orientation"], r["nom_ou_initiales"], r["contact"], ", ".join(r["besoins"]),
                          r["message"] or "", r["offre"] or "", r["structure"], r["referent"], r["statut"],
                          r["motif_de_refus"] or "", r["precisions_du_refus"] or "", r["consentement"]["le"],
-                         r["consentement"]["pour"], r["envoyee_le"], r["cloturee_le"] or "", history])
+                         r["consentement"]["pour"], r["envoyee_le"], r["cloturee_le"] or "", history,
+                         " | ".join(f"{a['nom']} ({a['type']}, {a['taille_octets']} octets)"
+                                    for a in r["pieces_jointes"])])
     return out.getvalue().encode("utf-8")
 
 

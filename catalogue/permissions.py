@@ -391,3 +391,13 @@ def can_revoke_cto(session: Session, user: User | None, membership) -> bool:
     committee for an access to one committee)."""
     slug = membership.territory_slug or membership.committee.territory_slug
     return can_grant_cto(session, user, slug)
+
+
+# --- attachments of an orientation (issue 19, orient-attach) -------------------------------
+# Downloaded only by who reads the orientation: its referent, the receiving
+# structure's members, the SPIE team of its territory; never once its personal
+# data are anonymised (the files are deleted then anyway). Each download is logged.
+
+
+def can_download_orientation_attachment(session: Session, user: User | None, orientation) -> bool:
+    return orientation.anonymised_at is None and can_read_orientation(session, user, orientation)

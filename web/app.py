@@ -26,6 +26,7 @@ from web.backoffice import tokens as backoffice_tokens
 from web.cto import prescription_steering, prescriptions
 from web.cto import routes as cto_routes
 from web.db import close_session
+from web.orientation import attachments as orientation_attachments
 from web.orientation import rights as orientation_rights
 from web.orientation import routes as orientation_routes
 from web.orientation import steering as orientation_steering
@@ -62,6 +63,7 @@ BLUEPRINTS = [
     backoffice_tokens,
     cto_routes,
     orientation_routes,
+    orientation_attachments,  # files of an orientation (ORIENTATION_ATTACHMENTS)
     orientation_rights,
     orientation_steering,
     prescriptions,  # SPIE prescriptions

@@ -174,8 +174,12 @@ class Settings:
 
     # --- orientations (issue 19, feat-orient) ---
     orientation_attachments: bool = setting(
-        False, "Pièces jointes aux orientations : refusées (false, seule valeur prise en charge : un envoi "
-        "avec fichier est refusé) ; les documents passent par la structure, pas par le service.",
+        False, "Pièces jointes aux orientations : refusées par défaut (false : pas de champ fichier, un envoi "
+        "avec fichier est refusé, 400) ; true : jusqu'à 3 fichiers PDF, PNG ou JPEG (contenu vérifié) par "
+        "orientation, gardés en base, effacés avec les données de la personne.",
+    )
+    orientation_attachment_max_kb: int = setting(
+        2048, "Taille maximale d'une pièce jointe d'orientation, en Ko (quand ORIENTATION_ATTACHMENTS=true).",
     )
     orientation_reminder_days: int = setting(
         5, "Jours ouvrés (hors week-ends et jours fériés français) sans réponse d'une structure avant "

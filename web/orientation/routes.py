@@ -15,22 +15,22 @@ import uuid
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from catalogue import orientation as orientations
+from catalogue import orientation_attachment as attachment_files
 from catalogue import orientation_privacy as privacy
 from catalogue import permissions
 from catalogue.errors import ValidationError
 from catalogue.models import Service
 from web.access import current_user, login_required
 from web.db import get_session
-from web.orientation import notify
+from web.orientation import attachments, notify
 
 bp = Blueprint("orientation", __name__)
 
 FIELDS = {"nom": "Nom ou initiales", "contact": "Contact de la personne", "besoins": "Besoins",
           "message": "Message", "consentement": "Accord de la personne", "offre": "Offre",
           "motif": "Motif du refus", "precisions": "Précisions", "question": "Question",
-          "reponse": "Réponse", "statut": "Statut", "decision": "Décision"}
-NO_ATTACHMENTS = ("Pièces jointes : refusées par ce service (réglage ORIENTATION_ATTACHMENTS) ; "
-                  "transmettez les documents directement à la structure, une fois l'orientation acceptée.")
+          "reponse": "Réponse", "statut": "Statut", "decision": "Décision",
+          "pieces_jointes": attachments.LABEL}
 
 
 @bp.errorhandler(403)
@@ -48,10 +48,7 @@ def errors_of(exc: ValidationError) -> list[str]:
 
 
 def _no_files() -> None:
-    if request.files and not _settings().orientation_attachments:
-        abort(400, description=NO_ATTACHMENTS)
-    if request.files:
-        abort(400, description="Pièces jointes : non prises en charge par cette version du service.")
+    attachments.refuse_files()
 
 
 def _service_or_404(session, service_id: uuid.UUID) -> Service:
@@ -71,6 +68,7 @@ def _form(service: Service, form=None, errors: list[str] | None = None, status: 
         needs=orientations.need_choices(service), purpose=orientations.consent_purpose(service),
         receivers=len(orientations.receivers(session, service.structure_id)),
         chosen=set(form.getlist("besoins")) if form else set(),
+        attachments_on=attachments.enabled(), max_files=attachment_files.MAX_FILES, max_kb=attachments.max_kb(),
     ), status
 
 
@@ -83,7 +81,11 @@ def new(service_id):
 @bp.post("/services/<uuid:service_id>/orienter")
 @login_required
 def create(service_id):
-    _no_files()
+    try:
+        uploads = attachments.uploads()
+        upload_errors = []
+    except ValidationError as exc:
+        uploads, upload_errors = [], errors_of(exc)
     session = get_session()
     service = _service_or_404(session, service_id)
     if orientations.sent_in_the_last_hour(session, current_user()) >= orientations.MAX_PER_HOUR:
@@ -97,9 +99,12 @@ def create(service_id):
             session, referent=current_user(), service=service, person=person, needs=form.getlist("besoins"),
             message=form.get("message"), consent=form.get("consentement") == "oui",
         )
+        if upload_errors:
+            raise ValidationError({})
+        attachment_files.attach(session, found, uploads)
     except ValidationError as exc:
         session.rollback()
-        return _form(service, form, errors_of(exc), 400)
+        return _form(service, form, errors_of(exc) + upload_errors, 400)
     session.commit()
     if notify.orientation_sent(_settings(), session, found):
         flash(f"Orientation envoyée à {service.structure.nom} : ses membres sont prévenus par courriel.", "success")
@@ -149,6 +154,7 @@ def _detail_page(session, found, errors: list[str] | None = None, form=None, sta
         is_referent=found.referent_id == user.id, reasons=orientations.REFUSAL_REASONS,
         needs=orientations.need_choices(found.service) if found.service else {},
         accesses=privacy.accesses(session, found) if spie else None,
+        attachments=attachment_files.of(session, found),
     ), status
 
 

@@ -150,6 +150,9 @@ POLICY = {
     "orientation.detail": "orientation",
     "orientation.decide": "orientation",
     "orientation.reply": "orientation",
+    # orient-attach: an orientation's file, downloaded by who reads the orientation only
+    # (its bytes carry ORIENTATION_SECRET: the matrix checks no one else gets them).
+    "orientation_files.download": "orientation",
     "orientation_rights.rights": "droits",
     "orientation_rights.rights_action": "droits",
     "orientation_steering.page": "pilotage",
@@ -261,6 +264,10 @@ def cto_world(db, client, world, smtp):
     orientation = create_orientation(
         db, referent=referent_b, service=world["b_pub"], person=Person(ORIENTATION_SECRET, "secret-b@example.org"),
         needs=["mobilite--preparer-un-permis"], message=None, consent=True)
+    from catalogue import orientation_attachment as attachment_files
+
+    (attachment,) = attachment_files.attach(db, orientation, [attachment_files.Upload(
+        "piece.pdf", "application/pdf", b"%PDF-1.4 " + ORIENTATION_SECRET.encode())])
     add_member(db, referent_b, world["b"])
     prescription_b = rx.create(db, referent_b, {
         "territoire": "saint-quentinois", "cohorte": f"{date.today():%Y-%m}", "personne_nom": "Personne secrète de B",
@@ -275,7 +282,7 @@ def cto_world(db, client, world, smtp):
         "name": "offres.csv", "partner_id": "atelier-1", "token": "jeton-inconnu",
         "committee_id": str(committee_b.public_id), "situation_id": str(situation.public_id),
         "membership_id": str(membership_b.id), "share_token": shortlist.share_token,
-        "orientation_id": str(orientation.public_id),
+        "orientation_id": str(orientation.public_id), "attachment_id": str(attachment.public_id),
         "public_id": str(prescription_b.public_id), "action_id": str(action_b.public_id),
     }
     return {"users": users, "committee_b": committee_b, "shortlist": shortlist, "targets": targets,
