@@ -19,7 +19,7 @@ MODEL_MODULES = [
     "catalogue.jobs",  # last runs of the scheduled jobs (migration 0012)
     "catalogue.orientation",  # orientations, their history, reads of personal data (migration 0020_feat_orient)
     "catalogue.prescription",  # SPIE prescriptions, plan actions, reads (migration 0021_feat_prescr)
-    "catalogue.orientation_attachment",  # attachments of an orientation (migration 0023_orient_attach)
+    "catalogue.orientation_attachment",  # attachments of an orientation (migration 0024_orient_attach)
     "catalogue.selection",  # short links of a selection for the person (migration 0022_feat_selection)
     "importers.models",  # import runs, quarantine (migration 0002)
     "search.models",  # search support, anonymous search log (migration 0003)

@@ -1,7 +1,7 @@
 """orient-attach: attachments of an orientation (optional, ORIENTATION_ATTACHMENTS)
 
-Revision ID: 0023_orient_attach
-Revises: 0022_feat_selection
+Revision ID: 0024_orient_attach
+Revises: 0023_rgpd_prescr
 
 Up to three PDF, PNG or JPEG files per orientation, stored in the database (never
 on disk): the orientation, a random public id (URLs), the sanitised name, the media
@@ -11,8 +11,8 @@ orientation's personal data (anonymisation, erasure) and with the orientation.
 
 from alembic import op
 
-revision = "0023_orient_attach"
-down_revision = "0022_feat_selection"
+revision = "0024_orient_attach"
+down_revision = "0023_rgpd_prescr"
 branch_labels = None
 depends_on = None
 
