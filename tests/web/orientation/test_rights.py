@@ -124,8 +124,8 @@ def test_the_rights_page_finds_exports_and_erases_a_prescription(client, db, wor
 def test_the_prescription_anonymisation_job(app, db, world):
     from datetime import UTC, datetime, timedelta
 
-    from web.commands import prescriptions as command
     from catalogue.schedule import JOBS
+    from web.commands import prescriptions as command
 
     assert ("prescriptions", "anonymise") in {job.args for job in JOBS}
     old, recent = _prescription(db, world), _prescription(db, world)
