@@ -28,6 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
     delete,
     func,
+    insert,
     select,
     text,
 )
@@ -491,3 +492,8 @@ def top_unmet(session: Session, since: date, *, low: int = LOW_RESULTS, limit: i
     ranked = sorted(totals.values(),
                     key=lambda t: (-t["zero"], -t["no_nearby"], -t["low"], -t["searches"], str(t["commune"])))
     return ranked[:limit]
+
+
+def write_search_log(session, rows: list[dict]) -> None:
+    """The anonymous search log's rows (web/cto/searchlog.row_of), in one insert."""
+    session.execute(insert(SearchLog), rows)

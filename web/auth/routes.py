@@ -34,22 +34,15 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy import delete, select
 from werkzeug.exceptions import HTTPException
 
-from catalogue import login_limits, permissions, user_sessions
+from catalogue import account_queries, login_limits, permissions, user_sessions
 from catalogue.accounts import (
-    Invitation,
-    JoinRequest,
-    LoginAttempt,
-    Membership,
-    ModeratorScope,
     Role,
     User,
 )
 from catalogue.db import set_actor
 from catalogue.mail_limits import MAIL_WINDOW, TOO_MANY_MAILS
-from catalogue.models import Structure
 from catalogue.oidc import OidcError, discovery
 from catalogue.passwords import (
     EMAIL_MAX,
@@ -146,7 +139,7 @@ def register():
             errors["email"] = TOO_MANY_MAILS
             return (render_template("account/register.html", form=form, errors=errors), 429,
                     {"Retry-After": str(int(MAIL_WINDOW.total_seconds()))})
-        existing = db.scalar(select(User).where(User.email == email))
+        existing = account_queries.user_by_email(db, email)
         if existing is None:
             set_actor(db, "inscription")
             user = User(email=email, nom=nom or None, password_hash=hash_password(password))
@@ -220,7 +213,7 @@ def login():
     if wait:
         response = _login_page(429, email=email, next=next_url, error=_wait_message(wait))
         return response[0], 429, {"Retry-After": str(wait)}
-    user = db.scalar(select(User).where(User.email == email))
+    user = account_queries.user_by_email(db, email)
     if not check_password(user, password) or not user.is_active:
         login_limits.record_failure(db, email, ip)
         db.commit()
@@ -239,7 +232,7 @@ def login():
             message += "Le courriel de confirmation n'a pas pu partir ; réessayez plus tard."
         return _login_page(403, email=email, next=next_url, error=message)
     set_actor(db, f"user:{user.id}")
-    db.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+    account_queries.forget_login_attempts(db, email)
     start_session(user)
     db.commit()
     flash("Vous êtes connecté.", "success")
@@ -299,7 +292,7 @@ def forgot_password():
     if not mail_request_allowed(db, "reinitialisation", email):
         return (render_template("account/forgot.html", email=email, error=TOO_MANY_MAILS), 429,
                 {"Retry-After": str(int(MAIL_WINDOW.total_seconds()))})
-    user = db.scalar(select(User).where(User.email == email))
+    user = account_queries.user_by_email(db, email)
     sent = True
     if user is not None and user.is_active:
         token = make_token("reinitialiser", {"uid": user.id, "fp": password_fingerprint(user)})
@@ -340,7 +333,7 @@ def reset_password(token):
     user.password_hash = hash_password(password)
     if user.email_verified_at is None:
         user.email_verified_at = datetime.now(UTC)  # the link proved the address
-    db.execute(delete(LoginAttempt).where(LoginAttempt.email == user.email))
+    account_queries.forget_login_attempts(db, user.email)
     user_sessions.end_all_sessions(db, user.id)  # every copy of every cookie of the account
     db.commit()
     session.clear()
@@ -380,12 +373,7 @@ def change_password():
 def espace():
     db = get_session()
     user = current_user()
-    rows = db.execute(
-        select(Membership, Structure)
-        .join(Structure, Structure.id == Membership.structure_id)
-        .where(Membership.user_id == user.id)
-        .order_by(Structure.nom)
-    ).all()
+    rows = account_queries.memberships_of(db, user)
     structures = [
         {
             "structure": structure,
@@ -395,20 +383,9 @@ def espace():
         }
         for membership, structure in rows
     ]
-    requests_ = db.execute(
-        select(JoinRequest, Structure)
-        .join(Structure, Structure.id == JoinRequest.structure_id)
-        .where(JoinRequest.user_id == user.id)
-        .order_by(JoinRequest.created_at.desc())
-        .limit(20)
-    ).all()
-    invitations = db.execute(
-        select(Invitation, Structure)
-        .join(Structure, Structure.id == Invitation.structure_id)
-        .where(Invitation.email == user.email, Invitation.accepted_at.is_(None))
-        .order_by(Invitation.created_at.desc())
-    ).all()
-    scopes = db.scalars(select(ModeratorScope).where(ModeratorScope.user_id == user.id)).all()
+    requests_ = account_queries.join_requests_of(db, user)
+    invitations = account_queries.open_invitations_of(db, user)
+    scopes = account_queries.moderation_scopes_of(db, user)
     return render_template(
         "account/espace.html",
         user=user,

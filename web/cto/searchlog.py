@@ -14,9 +14,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_request_context, request
-from sqlalchemy import insert
 
-from catalogue.cto import SearchLog, week_of
+from catalogue.cto import week_of, write_search_log
 from search.contract import SearchPage, SearchQuery
 from web import search_
 from web.db import close_session, get_session
@@ -86,7 +85,7 @@ def write_pending(exc: BaseException | None = None) -> None:
     close_session()
     try:
         with current_app.extensions["offre"]["sessionmaker"]() as session, session.begin():
-            session.execute(insert(SearchLog), rows)
+            write_search_log(session, rows)
     except Exception:  # the log must never break a search
         logger.exception("search log: %d row(s) not written", len(rows))
 
