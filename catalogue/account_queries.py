@@ -18,10 +18,6 @@ from catalogue.accounts import (
 from catalogue.models import Structure
 
 
-def user_by_email(db: Session, email: str) -> User | None:
-    return db.scalar(select(User).where(User.email == email))
-
-
 def forget_login_attempts(db: Session, email: str) -> None:
     """After a successful login or a reset: the address starts afresh."""
     db.execute(delete(LoginAttempt).where(LoginAttempt.email == email))

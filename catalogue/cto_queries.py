@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalogue import permissions
@@ -64,29 +64,6 @@ def memberships_on(session: Session, slugs: list[str]) -> list:
         .where((CtoMembership.territory_slug.in_(slugs)) | (Committee.territory_slug.in_(slugs)))
         .order_by(User.email, CtoMembership.created_at)
     ).all()
-
-
-def user_by_email(session: Session, email: str) -> User | None:
-    return session.scalar(select(User).where(User.email == email))
-
-
-def onsite_distances(session, ids: list[uuid.UUID], code_commune: str) -> dict[uuid.UUID, float]:
-    """Metres from the commune centre to each on-site offer with a place."""
-    if not ids:
-        return {}
-    rows = session.execute(
-        text(
-            """
-            SELECT s.id, ST_Distance(s.location, c.centre) AS d
-            FROM service s, geo_commune c
-            WHERE s.id = ANY(CAST(:ids AS uuid[])) AND c.code = :c AND s.location IS NOT NULL
-              AND c.centre IS NOT NULL
-              AND (s.modes_accueil = '{}' OR 'en-presentiel' = ANY (s.modes_accueil))
-            """
-        ),
-        {"ids": ids, "c": code_commune},
-    ).all()
-    return {r.id: r.d for r in rows}
 
 
 def cto_access(session: Session, user_id: int, territory_slug: str | None,

@@ -36,7 +36,7 @@ from flask import (
 )
 from werkzeug.exceptions import HTTPException
 
-from catalogue import account_queries, login_limits, permissions, user_sessions
+from catalogue import account_queries, login_limits, members, permissions, user_sessions
 from catalogue.accounts import (
     Role,
     User,
@@ -139,7 +139,7 @@ def register():
             errors["email"] = TOO_MANY_MAILS
             return (render_template("account/register.html", form=form, errors=errors), 429,
                     {"Retry-After": str(int(MAIL_WINDOW.total_seconds()))})
-        existing = account_queries.user_by_email(db, email)
+        existing = members.user_by_email(db, email)
         if existing is None:
             set_actor(db, "inscription")
             user = User(email=email, nom=nom or None, password_hash=hash_password(password))
@@ -213,7 +213,7 @@ def login():
     if wait:
         response = _login_page(429, email=email, next=next_url, error=_wait_message(wait))
         return response[0], 429, {"Retry-After": str(wait)}
-    user = account_queries.user_by_email(db, email)
+    user = members.user_by_email(db, email)
     if not check_password(user, password) or not user.is_active:
         login_limits.record_failure(db, email, ip)
         db.commit()
@@ -292,7 +292,7 @@ def forgot_password():
     if not mail_request_allowed(db, "reinitialisation", email):
         return (render_template("account/forgot.html", email=email, error=TOO_MANY_MAILS), 429,
                 {"Retry-After": str(int(MAIL_WINDOW.total_seconds()))})
-    user = account_queries.user_by_email(db, email)
+    user = members.user_by_email(db, email)
     sent = True
     if user is not None and user.is_active:
         token = make_token("reinitialiser", {"uid": user.id, "fp": password_fingerprint(user)})

@@ -9,7 +9,7 @@ import uuid
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from catalogue import cto, cto_queries, permissions
+from catalogue import cto, cto_queries, members, permissions
 from catalogue.cto import CtoMembership
 from catalogue.errors import ValidationError
 from geo import territories
@@ -66,7 +66,7 @@ def access_grant():
         errors["perimetre"] = "Accès : choisissez un territoire ou un comité (l'un des deux)."
     if errors:
         return _access_page(session, errors, request.form, 400)
-    person = cto_queries.user_by_email(session, email)
+    person = members.user_by_email(session, email)
     if person is None or not person.is_active:
         return _access_page(session, {"courriel": f"Courriel : aucun compte actif n'a l'adresse « {email} » ; la "
                                                   "personne crée d'abord son compte (Inscription)."}, request.form, 400)
