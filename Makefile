@@ -32,7 +32,12 @@ web/static/vendor/.installed: package.json package-lock.json
 	bin/copy-assets
 	@touch $@
 
-assets: web/static/vendor/.installed
+# Hashed, .br and .gz copies of web/static and their manifest (README « Fichiers statiques »).
+web/static/cache_manifest.json: web/static/vendor/.installed $(VENV)/.installed bin/digest-assets \
+		$(filter-out %.br %.gz,$(wildcard web/static/css/*.css web/static/js/*.js))
+	$(BIN)/python bin/digest-assets
+
+assets: web/static/cache_manifest.json
 
 deps: system $(VENV)/.installed assets i18n-compile
 

@@ -106,7 +106,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         if hasattr(module, "init_app"):
             module.init_app(app)
 
-    from web import access, i18n, input_guard, limits, typography
+    from web import access, i18n, input_guard, limits, static_files, typography
 
     i18n.init_app(app)  # the public pages' languages (issue #20)
     access.init_app(app)
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     limits.init_app(app)
     input_guard.init_app(app)
     _register_errors(app)
+    static_files.init_app(app)  # compressed, hashed static files (after security's headers)
 
     @app.context_processor
     def inject_settings():

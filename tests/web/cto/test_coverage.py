@@ -12,6 +12,7 @@ from sqlalchemy import text
 from catalogue import coverage
 from catalogue.models import Status
 from tests.auth_helpers import make_user
+from tests.static_names import static_url
 from tests.web.cto.conftest import log_in, make_territory
 
 LAON = "02408"
@@ -104,7 +105,7 @@ def test_page_table_map_and_csv_show_exactly_those_communes(db, client, moderato
     assert set(re.findall(r'data-code="(\w{5})"', table)) == territory["far"]
     assert "15 communes sans offre sur place à moins de 30 km" in html
     assert _gap_codes_on_map(html) == territory["far"]
-    assert "cdn" not in html.lower() and "/static/vendor/leaflet/leaflet.js" in html
+    assert "cdn" not in html.lower() and static_url("vendor/leaflet/leaflet.js") in html
     # the CSV has every commune, with the 30 km gap column
     csv = client.get("/pilotage/couverture.csv?territoire=test-laonnois&thematique=mobilite").get_data(as_text=True)
     lines = [line.split(";") for line in csv.splitlines()[4:]]

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from catalogue.models import ErrorReport, Status
+from tests.static_names import static_url
 
 LAON = "02408"
 CA_PAYS_DE_LAON = "200043495"
@@ -180,7 +181,7 @@ def test_results_map_has_markers_and_uses_only_our_assets(client, factories):
     config = re.search(r'<script type="application/json" id="(carte-\d+)-config">(.*?)</script>', page, re.S)
     assert config and f'data-map-config="{config.group(1)}-config"' in page
     assert json.loads(config.group(2))["points"][0][2] == "Auto-école sociale"
-    assert "/static/vendor/leaflet/leaflet.js" in page and "/static/js/static-map.js" in page
+    assert static_url("vendor/leaflet/leaflet.js") in page and static_url("js/static-map.js") in page
     assert not re.search(r'(src|href)="https?://', page)
     assert "$(" not in page  # no jQuery
 
@@ -355,7 +356,7 @@ def test_service_page_gives_directions_print_and_the_way_back(client, factories)
     assert re.search(r'href="geo:49\.\d+,3\.\d+\?q=49\.\d+,3\.\d+\(Garage%20solidaire\)"', page)
     # « Imprimer » is a real button, hidden until its script shows it.
     assert '<button type="button" class="secondary outline js-print" hidden>Imprimer</button>' in page
-    assert "/static/js/print.js" in page and "onclick" not in page
+    assert static_url("js/print.js") in page and "onclick" not in page
     # The breadcrumb goes back to the exact search.
     back = re.search(r'<li><a href="([^"]+)">Retour aux résultats</a></li>', page).group(1)
     assert back == "/recherche?code_commune=02408&amp;thematiques=mobilite&amp;page=2"

@@ -19,6 +19,7 @@ from sqlalchemy.orm import sessionmaker
 from catalogue.models import Status
 from catalogue.selection import SelectionLink
 from tests.auth_helpers import csrf_token
+from tests.static_names import static_url
 from web.app import create_app
 
 HOURS = "Mo-Fr 09:00-12:00,14:00-17:00; PH off"
@@ -93,7 +94,7 @@ def test_buttons_on_results_and_service_pages(client, offers):
     assert 'action="/selection/ajouter"' in page and "Ajouter à ma sélection" in page
     assert f'name="offre" value="{service.id}"' in page
     results = text_of(client.get("/recherche?q=permis"))
-    assert "Ajouter à ma sélection" in results and 'src="/static/js/selection.js"' in results
+    assert "Ajouter à ma sélection" in results and f'src="{static_url("js/selection.js")}"' in results
     post(client, "/selection/ajouter", offre=str(service.id))
     page = text_of(client.get(f"/services/{service.id}"))
     assert 'action="/selection/retirer"' in page and "Retirer de ma sélection" in page
@@ -141,8 +142,8 @@ def test_an_offer_unpublished_since_is_no_longer_available(client, db, offers):
 def test_print_stylesheet(client, offers):
     post(client, "/selection/ajouter", offre=str(offers[0].id))
     page = text_of(client.get("/selection"))
-    assert '<link rel="stylesheet" href="/static/css/selection-print.css" media="print">' in page
-    assert 'class="js-print" hidden' in page and 'src="/static/js/print.js"' in page
+    assert f'<link rel="stylesheet" href="{static_url("css/selection-print.css")}" media="print">' in page
+    assert 'class="js-print" hidden' in page and f'src="{static_url("js/print.js")}"' in page
     css = text_of(client.get("/static/css/selection-print.css"))
     assert "@page { size: A4" in css
     assert ".selection-forms" in css and "display: none" in css and "break-inside: avoid" in css
