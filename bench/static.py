@@ -1,0 +1,79 @@
+"""Static files a browser downloads for the public pages (issue #22, point 4): the
+scripts, style sheets and icons each page cites, fetched from the application as a
+browser would on a first visit, with no compression, with gzip, with brotli.
+
+    .venv/bin/python bench/static.py [--database offre_bench_static]
+
+The database (migrations, référentiel, demo catalogue) is made by bench/map.py's
+ensure_catalogue if missing. Images that a style sheet cites (Leaflet's) are loaded
+only when shown and left out. It prints its figures; it is not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PAGES = ["/", "/recherche", "/carte"]
+ENCODINGS = [("brut", None), ("gzip", "gzip"), ("brotli", "br")]
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", Path(__file__).parent / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def cited(html: str) -> list[str]:
+    """The static URLs of the page's <script src> and <link href>, in order, once each."""
+    urls = re.findall(r'<(?:script|link)\b[^>]*\b(?:src|href)="(/static/[^"]+)"', html)
+    return list(dict.fromkeys(urls))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default="offre_bench_static")
+    args = parser.parse_args()
+    hostspeed = _load("hostspeed")
+    os.environ.setdefault("OFFRE_ENV", "development")  # the `offre` commands of ensure_catalogue
+    url = _load("map").ensure_catalogue(args.database, 0)
+
+    from web.app import create_app
+    from web.settings import Settings
+
+    app = create_app(Settings(database_url=url, tiles_url="", offre_env="development"))
+    client = app.test_client()
+    print(f"static files per page, first visit (bytes on the wire; {hostspeed.describe()})")
+    print(f"  {'page':<32} {'files':>5} " + " ".join(f"{label:>10}" for label, _ in ENCODINGS) + "   served in")
+    for page in PAGES:
+        response = client.get(page)
+        assert response.status_code == 200, (page, response.status_code)
+        urls = cited(response.get_data(as_text=True))
+        sizes = []
+        t0 = time.perf_counter()
+        for _, encoding in ENCODINGS:
+            total = 0
+            for u in urls:
+                r = client.get(u, headers={"Accept-Encoding": encoding} if encoding else {})
+                assert r.status_code == 200, (u, r.status_code)
+                assert r.headers.get("Content-Encoding") in (encoding, None), u
+                total += len(r.data)
+            sizes.append(total)
+        ms = (time.perf_counter() - t0) * 1000 / (len(urls) * len(ENCODINGS) or 1)
+        hashed = sum(bool(re.search(r"-[0-9a-f]{32}\.", u)) for u in urls)
+        print(f"  {page:<32} {len(urls):>5} " + " ".join(f"{s / 1024:>7.1f} KiB" for s in sizes)
+              + f"   {ms:.2f} ms/file; {hashed}/{len(urls)} hashed names")
+    app.extensions["offre"]["engine"].dispose()
+
+
+if __name__ == "__main__":
+    main()
