@@ -160,8 +160,12 @@ def views(url: str, departement: str) -> list[str]:
     with make_sessionmaker(engine)() as session:
         w, s, e, n = mq.bounds(session, departement)
         last = mq.map_communes(session, mq.MapArgs(None, None)).get("pages")
+        # Zoomed views around the commune holding the most offers of the département.
+        cx, cy = session.execute(text(
+            "SELECT ST_X(centre::geometry), ST_Y(centre::geometry) FROM geo_commune WHERE code = "
+            "(SELECT code_insee FROM service WHERE code_insee LIKE :p GROUP BY 1 ORDER BY count(*) DESC LIMIT 1)"),
+            {"p": departement + "%"}).one()
     engine.dispose()
-    cx, cy = (w + e) / 2, (s + n) / 2
     paths = ["/carte", "/carte?departement=france", f"/carte?departement=france&page={last}",
              "/carte?thematique=mobilite", "/carte/fond.json",
              "/carte/groupes.json?departement=france&zoom=5&bbox=-12,38,18,54",
@@ -187,7 +191,7 @@ def chromium_ms(base: str, runs: int, width: int, height: int) -> list[float]:
             context = browser.new_context(viewport={"width": width, "height": height})
             page = context.new_page()
             page.goto(base + "/carte", wait_until="commit")
-            page.wait_for_function("performance.getEntriesByName('offre-map:drawn').length > 0", timeout=60_000)
+            page.wait_for_selector("offre-map[data-count]", timeout=60_000)  # set as the mark is left
             found.append(page.evaluate("performance.getEntriesByName('offre-map:drawn')[0].startTime"))
             context.close()
         browser.close()

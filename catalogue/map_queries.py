@@ -16,7 +16,7 @@ import math
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -114,15 +114,24 @@ def bounds(session: Session, departement: str | None) -> tuple[float, float, flo
     return (round(box[0] - pad, 4), round(box[1] - pad, 4), round(box[2] + pad, 4), round(box[3] + pad, 4))
 
 
-def _filter(a: MapArgs) -> tuple[str, dict]:
-    clauses = [permissions.PUBLIC_SERVICE_SQL, "s.location IS NOT NULL", "NOT s.duplicate_hidden"]
+def _filter(session: Session, a: MapArgs) -> tuple[str, dict]:
+    """The offers the map shows, on `service s` alone (no join: see
+    permissions.PUBLIC_SERVICE_SCAN_SQL). A département is its communes: those whose
+    code starts with its code, give or take the few communes associées of another
+    département (read from the référentiel, so that the rule is exact)."""
+    clauses = [permissions.PUBLIC_SERVICE_SCAN_SQL, "s.location IS NOT NULL", "NOT s.duplicate_hidden"]
     params: dict = {}
     if a.thematique:
         clauses.append("s.thematiques && :thematiques")
         params["thematiques"] = vocabulary.expand_thematiques([a.thematique])
     if a.departement:
-        clauses.append("s.code_insee IN (SELECT code FROM geo_commune WHERE departement_code = :dep)")
-        params["dep"] = a.departement
+        inside, outside = session.execute(text(
+            "SELECT coalesce(array_agg(code) FILTER (WHERE departement_code = :d), '{}'), "
+            "coalesce(array_agg(code) FILTER (WHERE departement_code <> :d), '{}') FROM geo_commune "
+            "WHERE (departement_code = :d) <> (left(code, char_length(:d)) = :d)"), {"d": a.departement}).one()
+        clauses.append("((left(s.code_insee, :dep_len) = :dep AND NOT s.code_insee = ANY(:dep_out)) "
+                       "OR s.code_insee = ANY(:dep_in))")
+        params.update(dep=a.departement, dep_len=len(a.departement), dep_in=list(inside), dep_out=list(outside))
     return " AND ".join(clauses), params
 
 
@@ -140,15 +149,15 @@ def _grid(a: MapArgs) -> tuple[float, float]:
 
 _CLUSTERS = """
 WITH spots AS (
-  SELECT round(ST_X(s.location::geometry)::numeric, 5)::float8 AS x,
-         round(ST_Y(s.location::geometry)::numeric, 5)::float8 AS y, count(*) AS n, min(s.id::text) AS id
-  FROM service s JOIN structure st ON st.id = s.structure_id
+  SELECT round(ST_X(s.location::geometry) * 1e5) / 1e5 AS x, round(ST_Y(s.location::geometry) * 1e5) / 1e5 AS y,
+         count(*) AS n, min(s.id::text) AS id
+  FROM service s
   WHERE {where} AND s.location && ST_MakeEnvelope(:iw, :is, :ie, :in, 4326)::geography
     AND ST_X(s.location::geometry) BETWEEN :w AND :e AND ST_Y(s.location::geometry) BETWEEN :s AND :n
   GROUP BY 1, 2
 )
-SELECT sum(n)::int, count(*)::int, round((sum(x * n) / sum(n))::numeric, 5)::float8,
-       round((sum(y * n) / sum(n))::numeric, 5)::float8, min(x), min(y), max(x), max(y), min(id)
+SELECT sum(n)::int, count(*)::int, round(sum(x * n) / sum(n) * 1e5) / 1e5,
+       round(sum(y * n) / sum(n) * 1e5) / 1e5, min(x), min(y), max(x), max(y), min(id)
 FROM spots GROUP BY floor(x / :dx), floor(ln(tan(pi() / 4 + radians(y) / 2)) / :dy)
 LIMIT :limit
 """
@@ -158,7 +167,7 @@ def map_clusters(session: Session, a: MapArgs) -> dict:
     """What the map shows in `a.bbox` at `a.zoom`: {"zoom", "total" (offers in the
     box), "truncated", "clusters": [[lon, lat, count, west, south, east, north]],
     "points": [[lon, lat, id-hex, count at that place]]}."""
-    where, params = _filter(a)
+    where, params = _filter(session, a)
     w, s, e, n = a.bbox
     dx, dy = _grid(a)
     # The geography index finds a box a little larger (a geodesic edge is not a
@@ -185,11 +194,13 @@ def map_clusters(session: Session, a: MapArgs) -> dict:
 def map_communes(session: Session, a: MapArgs) -> dict:
     """One page of the list alternative of the map: {"communes": [{code, nom,
     services}], "page", "pages", "total_communes", "total_offres"}, communes by name."""
-    where, params = _filter(a)
+    where, params = _filter(session, replace(a, departement=None))
+    if a.departement:
+        where, params = f"{where} AND c.departement_code = :dep", {**params, "dep": a.departement}
     rows = session.execute(
         text(
             "SELECT c.code, c.nom, count(*), count(*) OVER (), sum(count(*)) OVER () "
-            "FROM service s JOIN structure st ON st.id = s.structure_id JOIN geo_commune c ON c.code = s.code_insee "
+            "FROM service s JOIN geo_commune c ON c.code = s.code_insee "
             f"WHERE {where} GROUP BY c.code, c.nom ORDER BY c.nom, c.code LIMIT :size OFFSET :offset"
         ),
         {**params, "size": PAGE_SIZE, "offset": (a.page - 1) * PAGE_SIZE},
@@ -199,7 +210,7 @@ def map_communes(session: Session, a: MapArgs) -> dict:
     else:
         n_communes, n_offres = session.execute(
             text("SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM service s "
-                 "JOIN structure st ON st.id = s.structure_id JOIN geo_commune c ON c.code = s.code_insee "
+                 "JOIN geo_commune c ON c.code = s.code_insee "
                  f"WHERE {where} GROUP BY c.code) g"),
             params,
         ).one()

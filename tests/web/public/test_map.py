@@ -163,3 +163,15 @@ def test_list_by_commune_is_paginated(client, db, offers, monkeypatch):
     assert beyond.status_code == 400 and "page :" in text_of(beyond)
     assert client.get("/carte?page=0").status_code == 400
     assert client.get("/carte?departement=licorne").status_code == 400
+
+
+def test_a_commune_associee_counts_in_its_own_departement(client, db, factories):
+    # Escaufourt (02285) is a commune associée of Saint-Souplet, in the Nord (59).
+    assert db.scalar(text("SELECT departement_code FROM geo_commune WHERE code = '02285'")) == "59"
+    service = factories.ServiceFactory(code_insee="02285", commune="Escaufourt",
+                                       location="SRID=4326;POINT(3.5668 50.0620)")
+    db.commit()
+    query = "zoom=18&bbox=3.5,50.0,3.6,50.1&departement="
+    assert service.id.hex in {p[2] for p in _groups(client, query + "59")["points"]}
+    assert service.id.hex not in {p[2] for p in _groups(client, query + "02")["points"]}
+    assert _count(_groups(client, query + "02")) == _expected(db, "3.5,50.0,3.6,50.1", "02")
