@@ -14,7 +14,7 @@ TILES_URL empty, the base layer draws) and measures:
   several zooms (national and départemental views) and of /carte/fond.json;
 - with playwright + /usr/bin/chromium: navigation → clusters drawn (the
   `offre-map:drawn` performance mark of web/static/js/offre-map.js), best and worst
-  of `--runs` cold loads, at 1280 × 800 and at 390 × 844.
+  of `--runs` cold loads, at 1280 × 800 and at 390 × 844 (screenshots: var/bench-map-*.png).
 Targets: no response over 300 KB gzip; interactive in ≤ 1 s. It prints; it is not a test.
 """
 
@@ -172,6 +172,7 @@ def views(url: str, departement: str) -> list[str]:
              "/carte/groupes.json?departement=france&zoom=6&bbox=-5.2,41.3,9.6,51.1",
              f"/carte/groupes.json?zoom=8&bbox={w},{s},{e},{n}",
              f"/carte/groupes.json?zoom=9&bbox={w},{s},{e},{n}",
+             "/carte/groupes.json?departement=france&zoom=12&bbox=-5.2,41.3,9.6,51.1",  # a box larger than a screen
              "/carte/groupes.json?departement=france&zoom=18&bbox=-180,-85,180,85"]
     for zoom, half in ((11, 0.25), (13, 0.06), (15, 0.015), (17, 0.004)):
         paths.append(f"/carte/groupes.json?zoom={zoom}&bbox={cx - half:.4f},{cy - half * 0.6:.4f},"
@@ -193,6 +194,7 @@ def chromium_ms(base: str, runs: int, width: int, height: int) -> list[float]:
             page.goto(base + "/carte", wait_until="commit")
             page.wait_for_selector("offre-map[data-count]", timeout=60_000)  # set as the mark is left
             found.append(page.evaluate("performance.getEntriesByName('offre-map:drawn')[0].startTime"))
+            page.screenshot(path=str(ROOT / f"var/bench-map-{width}.png"))
             context.close()
         browser.close()
     return found

@@ -114,25 +114,42 @@ def bounds(session: Session, departement: str | None) -> tuple[float, float, flo
     return (round(box[0] - pad, 4), round(box[1] - pad, 4), round(box[2] + pad, 4), round(box[3] + pad, 4))
 
 
-def _filter(session: Session, a: MapArgs) -> tuple[str, dict]:
+def _after_prefix(code: str) -> str:
+    """The smallest code after every code that starts with `code` ("59" → "60",
+    "2A" → "2B"), in letters and digits only, which every collation orders alike."""
+    chars = list(code)
+    i = len(chars) - 1
+    while i > 0 and chars[i] == "9":
+        chars[i] = "0"
+        i -= 1
+    chars[i] = chr(ord(chars[i]) + 1)
+    return "".join(chars)
+
+
+def _filter(session: Session, a: MapArgs) -> tuple[list[str], dict]:
     """The offers the map shows, on `service s` alone (no join: see
-    permissions.PUBLIC_SERVICE_SCAN_SQL). A département is its communes: those whose
-    code starts with its code, give or take the few communes associées of another
-    département (read from the référentiel, so that the rule is exact)."""
+    permissions.PUBLIC_SERVICE_SCAN_SQL), as conditions whose union is the set: a
+    département is the communes whose code starts with its code (a range of
+    ix_service_map_commune, read by an index-only scan), less or plus the few
+    communes associées of another département (read from the référentiel)."""
     clauses = [permissions.PUBLIC_SERVICE_SCAN_SQL, "s.location IS NOT NULL", "NOT s.duplicate_hidden"]
     params: dict = {}
     if a.thematique:
         clauses.append("s.thematiques && :thematiques")
         params["thematiques"] = vocabulary.expand_thematiques([a.thematique])
-    if a.departement:
-        inside, outside = session.execute(text(
-            "SELECT coalesce(array_agg(code) FILTER (WHERE departement_code = :d), '{}'), "
-            "coalesce(array_agg(code) FILTER (WHERE departement_code <> :d), '{}') FROM geo_commune "
-            "WHERE (departement_code = :d) <> (left(code, char_length(:d)) = :d)"), {"d": a.departement}).one()
-        clauses.append("((left(s.code_insee, :dep_len) = :dep AND NOT s.code_insee = ANY(:dep_out)) "
-                       "OR s.code_insee = ANY(:dep_in))")
-        params.update(dep=a.departement, dep_len=len(a.departement), dep_in=list(inside), dep_out=list(outside))
-    return " AND ".join(clauses), params
+    if not a.departement:
+        return [" AND ".join(clauses)], params
+    inside, outside = session.execute(text(
+        "SELECT coalesce(array_agg(code) FILTER (WHERE departement_code = :d), '{}'), "
+        "coalesce(array_agg(code) FILTER (WHERE departement_code <> :d), '{}') FROM geo_commune "
+        "WHERE (departement_code = :d) <> (left(code, char_length(:d)) = :d)"), {"d": a.departement}).one()
+    params.update(dep=a.departement, dep_end=_after_prefix(a.departement), dep_len=len(a.departement),
+                  dep_in=list(inside), dep_out=list(outside))
+    branches = [" AND ".join([*clauses, "s.code_insee >= :dep AND s.code_insee < :dep_end",
+                              "left(s.code_insee, :dep_len) = :dep AND NOT s.code_insee = ANY(:dep_out)"])]
+    if inside:
+        branches.append(" AND ".join([*clauses, "s.code_insee = ANY(:dep_in)"]))
+    return branches, params
 
 
 def _grid(a: MapArgs) -> tuple[float, float]:
@@ -147,13 +164,14 @@ def _grid(a: MapArgs) -> tuple[float, float]:
     return dx * scale, dy * scale
 
 
+_POINTS = """
+  SELECT s.location::geometry AS g, s.id FROM service s
+  WHERE {where} AND s.location && ST_MakeEnvelope(:iw, :is, :ie, :in, 4326)::geography"""
 _CLUSTERS = """
-WITH spots AS (
-  SELECT round(ST_X(s.location::geometry) * 1e5) / 1e5 AS x, round(ST_Y(s.location::geometry) * 1e5) / 1e5 AS y,
-         count(*) AS n, min(s.id::text) AS id
-  FROM service s
-  WHERE {where} AND s.location && ST_MakeEnvelope(:iw, :is, :ie, :in, 4326)::geography
-    AND ST_X(s.location::geometry) BETWEEN :w AND :e AND ST_Y(s.location::geometry) BETWEEN :s AND :n
+WITH points AS ({points}),
+spots AS (
+  SELECT round(ST_X(g) * 1e5) / 1e5 AS x, round(ST_Y(g) * 1e5) / 1e5 AS y, count(*) AS n, min(id::text) AS id
+  FROM points WHERE ST_X(g) BETWEEN :w AND :e AND ST_Y(g) BETWEEN :s AND :n
   GROUP BY 1, 2
 )
 SELECT sum(n)::int, count(*)::int, round(sum(x * n) / sum(n) * 1e5) / 1e5,
@@ -167,7 +185,7 @@ def map_clusters(session: Session, a: MapArgs) -> dict:
     """What the map shows in `a.bbox` at `a.zoom`: {"zoom", "total" (offers in the
     box), "truncated", "clusters": [[lon, lat, count, west, south, east, north]],
     "points": [[lon, lat, id-hex, count at that place]]}."""
-    where, params = _filter(session, a)
+    branches, params = _filter(session, a)
     w, s, e, n = a.bbox
     dx, dy = _grid(a)
     # The geography index finds a box a little larger (a geodesic edge is not a
@@ -176,11 +194,10 @@ def map_clusters(session: Session, a: MapArgs) -> dict:
     params.update(w=w, s=s, e=e, n=n, dx=dx, dy=dy, limit=MAX_ROWS + 1,
                   iw=max(-180, w - margin), ie=min(180, e + margin), **{"is": max(-89.9, s - margin)},
                   **{"in": min(89.9, n + margin)})
+    source = " UNION ALL ".join(_POINTS.format(where=where) for where in branches)
     if e - w > 90:  # a box that wide: no index, the coordinates alone
-        sql = _CLUSTERS.replace("AND s.location && ST_MakeEnvelope(:iw, :is, :ie, :in, 4326)::geography", "")
-    else:
-        sql = _CLUSTERS
-    rows = session.execute(text(sql.format(where=where)), params).all()
+        source = source.replace("AND s.location && ST_MakeEnvelope(:iw, :is, :ie, :in, 4326)::geography", "")
+    rows = session.execute(text(_CLUSTERS.format(points=source)), params).all()
     clusters, points = [], []
     for count, places, x, y, x0, y0, x1, y1, first in rows[:MAX_ROWS]:
         if places == 1:
@@ -194,7 +211,7 @@ def map_clusters(session: Session, a: MapArgs) -> dict:
 def map_communes(session: Session, a: MapArgs) -> dict:
     """One page of the list alternative of the map: {"communes": [{code, nom,
     services}], "page", "pages", "total_communes", "total_offres"}, communes by name."""
-    where, params = _filter(session, replace(a, departement=None))
+    (where,), params = _filter(session, replace(a, departement=None))
     if a.departement:
         where, params = f"{where} AND c.departement_code = :dep", {**params, "dep": a.departement}
     rows = session.execute(

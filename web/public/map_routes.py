@@ -1,5 +1,5 @@
 """The public map of the whole offer, on the public blueprint: the page (with its
-list of communes, the alternative without JavaScript), its points, its base layer
+list of communes, the alternative without JavaScript), its groups per view, its base layer
 and the popups."""
 
 from __future__ import annotations
