@@ -125,8 +125,12 @@ def densify(url: str, departement: str, dense: int) -> int:
 
 
 def serve(url: str, port: int, departement: str) -> subprocess.Popen:
+    engine = create_engine(url)
+    with engine.connect() as c:
+        nom = c.scalar(text("SELECT nom FROM geo_departement WHERE code = :d"), {"d": departement})
+    engine.dispose()
     env = {"OFFRE_ENV": "development", **os.environ, "DATABASE_URL": url, "SEARCH_BACKEND": "postgres",
-           "DEPARTEMENT_CODE": departement, "TILES_URL": ""}
+           "DEPARTEMENT_CODE": departement, "DEPARTEMENT_NOM": nom, "TILES_URL": ""}
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
          "--log-level", "warning", "web.app:create_app()"], cwd=ROOT, env=env)
@@ -189,7 +193,7 @@ def chromium_ms(base: str, runs: int, width: int, height: int) -> list[float]:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium",
                                     args=["--headless", "--no-sandbox", "--disable-gpu"])
         for _ in range(runs):
-            context = browser.new_context(viewport={"width": width, "height": height})
+            context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": height})
             page = context.new_page()
             page.goto(base + "/carte", wait_until="commit")
             page.wait_for_selector("offre-map[data-count]", timeout=60_000)  # set as the mark is left

@@ -98,7 +98,8 @@ def test_public_map_at_phone_and_desktop_widths(chromium, live_server, artifacts
         context = chromium.new_context(locale="fr-FR", viewport={"width": width, "height": height})
         page = context.new_page()
         page.goto(live_server + "/carte")
-        page.wait_for_function("document.querySelectorAll('.marker-cluster').length > 1")
+        page.wait_for_selector("offre-map[data-count] .marker-cluster")
+        assert page.locator(".marker-cluster").count() > 1
         page.screenshot(path=str(artifacts / f"carte-{width}.png"), full_page=False)
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         context.close()

@@ -11,7 +11,7 @@
   var T = (function () { var e = document.getElementById("textes-js"); try { return e ? JSON.parse(e.textContent) : {}; } catch (x) { return {}; } })();
   var BLANK_ID = "00000000-0000-0000-0000-000000000000";
   var lang = document.documentElement.lang || "fr";
-  var compact = (function () { try { return new Intl.NumberFormat(lang, { notation: "compact" }); } catch (x) { return null; } })();
+  var number = (function () { try { return new Intl.NumberFormat(lang); } catch (x) { return null; } })();
 
   function uuid(hex) {
     return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" + hex.slice(20);
@@ -24,10 +24,10 @@
   function clamp(v, lo, hi) { return Math.min(hi, Math.max(lo, v)); }
 
   function groupIcon(n) {
-    var size = n < 10 ? "small" : n < 100 ? "medium" : "large";
-    var label = n < 1000 || !compact ? String(n) : compact.format(n);
-    return L.divIcon({ html: "<div><span>" + escapeHtml(label) + "</span></div>",
-                       className: "marker-cluster marker-cluster-" + size, iconSize: L.point(40, 40) });
+    var size = n < 10 ? "small" : n < 100 ? "medium" : "large", wide = n >= 1000;
+    return L.divIcon({ html: "<div><span>" + escapeHtml(number ? number.format(n) : String(n)) + "</span></div>",
+                       className: "marker-cluster marker-cluster-" + size + (wide ? " marker-cluster-wide" : ""),
+                       iconSize: L.point(wide ? 56 : 40, 40) });
   }
 
   function popupHtml(o) {
