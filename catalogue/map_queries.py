@@ -1,6 +1,6 @@
 """Queries of the public map (/carte), whose cost does not grow with the catalogue:
 the browser asks for what its viewport shows at its zoom, and the offers are grouped
-here, in SQL, on a grid of Web Mercator cells of about CELL_PX pixels at that zoom
+here, in SQL, on a grid of Web Mercator cells of CELL_PX pixels at that zoom
 (count, centroid and extent per cell); a cell holding a single place comes back as
 that place (its offers' count and the id of one of them, for the popup). The number
 of cells is bounded whatever the bounding box, so a response is bounded whatever
@@ -26,8 +26,8 @@ from catalogue.models import Service, Structure
 
 FRANCE = "france"  # the value of `departement` that widens the map to the whole country
 FRANCE_BOUNDS = (-5.2, 41.3, 9.6, 51.1)  # metropolitan France, (west, south, east, north)
-CELL_PX = 64  # side of a cluster cell, in screen pixels at the asked zoom
-MAX_CELLS = 40  # cells per axis at most, whatever the box (a 2,560-pixel-wide screen)
+CELL_PX = 80  # side of a cluster cell, in screen pixels at the asked zoom (markercluster: 80)
+MAX_CELLS = 40  # cells per axis at most, whatever the box (a 3,200-pixel-wide screen)
 MAX_ZOOM = 18  # at this zoom every place is its own marker
 MAX_ROWS = 2500  # a guard at MAX_ZOOM, where cells are places
 PAGE_SIZE = 100  # communes per page of the list
