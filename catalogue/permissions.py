@@ -401,3 +401,12 @@ def can_revoke_cto(session: Session, user: User | None, membership) -> bool:
 
 def can_download_orientation_attachment(session: Session, user: User | None, orientation) -> bool:
     return orientation.anonymised_at is None and can_read_orientation(session, user, orientation)
+
+
+# --- the public map's scan (issue 22, map) -----------------------------------------------------
+# PUBLIC_SERVICE_SQL without the join: the same rule (a published offer of a published
+# structure) written so that PostgreSQL tests it with one hashed set of the few hidden
+# structures instead of a lookup per offer (the map's clusters scan tens of thousands).
+PUBLIC_SERVICE_SCAN_SQL = (
+    "s.status = 'publie' AND s.structure_id NOT IN (SELECT id FROM structure WHERE status <> 'publie')"
+)

@@ -136,7 +136,7 @@ def _keep_choices(endpoint: str, values: dict) -> None:
     """url_for of a public page keeps the language and the easy-to-read mode."""
     if not has_request_context() or not endpoint or not endpoint.startswith(("public.", "selection.")):
         return
-    if endpoint in ("public.communes_json", "public.map_points", "public.basemap", "public.map_popup"):
+    if endpoint in ("public.communes_json", "public.map_clusters", "public.basemap", "public.map_popup"):
         return
     lang = current()
     if lang != DEFAULT and "lang" not in values:
@@ -191,6 +191,7 @@ def js_texts() -> dict:
         "communes_n": gettext("Communes proposées : %(num)s"),
         "carte_erreur": gettext("Les points de la carte n'ont pas pu être chargés ; utilisez la liste par commune."),
         "chargement": gettext("Chargement…"),
+        "meme_lieu": gettext("Au même endroit :"),
     }
 
 

@@ -80,6 +80,29 @@ def test_public_map_shows_clustered_markers(page, live_server, artifacts):
     shot = artifacts / "carte.png"
     page.screenshot(path=str(shot), full_page=False)
     assert shot.stat().st_size > 10_000
+    # A group zooms in when clicked, until single places show; a place opens its popup.
+    place = "offre-map .leaflet-marker-icon:not(.marker-cluster)"
+    for _ in range(12):
+        if page.locator(place).count():
+            break
+        before = page.evaluate("document.querySelector('offre-map')._map.getZoom()")
+        page.locator(".marker-cluster").first.click()
+        page.wait_for_function(f"document.querySelector('offre-map')._map.getZoom() > {before}")
+        page.wait_for_timeout(400)
+    page.locator(place).first.click()
+    page.wait_for_selector(".leaflet-popup-content a[href^='/services/']")
+
+
+def test_public_map_at_phone_and_desktop_widths(chromium, live_server, artifacts):
+    for width, height in ((390, 844), (1280, 800)):
+        context = chromium.new_context(locale="fr-FR", viewport={"width": width, "height": height})
+        page = context.new_page()
+        page.goto(live_server + "/carte")
+        page.wait_for_selector("offre-map[data-count] .marker-cluster")
+        assert page.locator(".marker-cluster").count() > 1
+        page.screenshot(path=str(artifacts / f"carte-{width}.png"), full_page=False)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        context.close()
 
 
 def _axe(page) -> list[dict]:

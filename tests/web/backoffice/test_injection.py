@@ -121,7 +121,8 @@ def test_map_popup_script_escapes_every_field():
     from pathlib import Path
 
     script = (Path(__file__).resolve().parents[3] / "web/static/js/offre-map.js").read_text()
-    popup = script[script.index("setPopupContent("):script.index("});", script.index("setPopupContent("))]
-    for field in ("o.url", "o.nom", "o.structure", "o.commune", "o.thematiques"):
+    popup = script[script.index("function popupHtml("):script.index("return html;", script.index("function popupHtml("))]
+    assert "setPopupContent(popupHtml(" in script
+    for field in ("o.url", "o.nom", "o.structure", "o.commune", "o.thematiques", "T.meme_lieu", "m.url", "m.nom"):
         assert f"escapeHtml({field}" in popup, field
     assert "innerHTML" not in script

@@ -65,7 +65,7 @@ POLICY = {
     "public.report_error": "public",
     "public.structure": "public",
     "public.public_map": "public",
-    "public.map_points": "public",
+    "public.map_clusters": "public",
     "public.basemap": "public",
     "public.map_popup": "public",
     "exports.export_csv": "public",

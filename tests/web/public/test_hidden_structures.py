@@ -23,7 +23,7 @@ def _surfaces(client, service) -> dict[str, bool]:
     seen = {}
     seen["page"] = client.get(f"/services/{sid}").status_code == 200
     seen["popup"] = client.get(f"/carte/offres/{sid}.json").status_code == 200
-    seen["points"] = hexid in client.get("/carte/points.json").get_data(as_text=True)
+    seen["points"] = hexid in client.get("/carte/groupes.json?zoom=18&bbox=3.6,49.5,3.7,49.6").get_data(as_text=True)
     seen["liste de la carte"] = "Laon" in client.get("/carte").get_data(as_text=True).split("Communes", 1)[-1]
     seen["recherche"] = service.nom in client.get(f"/recherche?{QUERY}").get_data(as_text=True)
     found = client.get(f"/api/v1/services/search?{QUERY}").get_json()

@@ -7,7 +7,7 @@ import re
 import uuid
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from catalogue.models import ErrorReport, Status
 from tests.static_names import static_url
@@ -316,32 +316,12 @@ def test_error_report_without_csrf_token_is_refused(client, db, factories):
     assert _reports(db, service.id) == []
 
 
-def test_public_map_points_are_compact_filtered_and_gzipped(client, factories, db):
+def test_public_map_popup_and_list_alternative(client, factories):
     mob = factories.ServiceFactory(thematiques=["mobilite--preparer-un-permis"])
-    logement = factories.ServiceFactory(thematiques=["logement-hebergement--louer-un-logement"])
-    factories.ServiceFactory(location=None, modes_accueil=["a-distance"])
-    body = client.get("/carte/points.json").get_json()
-    assert body["fields"] == ["lon", "lat", "id"]
-    ids = {p[2] for p in body["points"]}
-    assert {mob.id.hex, logement.id.hex} <= ids
-    total = db.scalar(select(func.count()).select_from(type(mob)).where(
-        type(mob).status == Status.PUBLIE, type(mob).location.is_not(None), type(mob).duplicate_hidden.is_(False)))
-    assert len(body["points"]) == total
-    assert [round(x, 4) for x in body["points"][0][:2]] == [round(x, 4) for x in body["points"][0][:2]]
-    only_mob = {p[2] for p in client.get("/carte/points.json?thematique=mobilite").get_json()["points"]}
-    assert mob.id.hex in only_mob and logement.id.hex not in only_mob
-    zipped = client.get("/carte/points.json", headers={"Accept-Encoding": "gzip"})
-    assert zipped.headers["Content-Encoding"] == "gzip"
-    etag = zipped.headers["ETag"].strip('"')
-    assert client.get("/carte/points.json", headers={"If-None-Match": f'"{etag}"'}).status_code == 304
     popup = client.get(f"/carte/offres/{mob.id}.json").get_json()
     assert popup["nom"] == mob.nom and popup["url"] == f"/services/{mob.id}"
-
-
-def test_public_map_page_has_a_list_alternative(client, factories):
-    factories.ServiceFactory(thematiques=["mobilite--preparer-un-permis"])
     page = text_of(client.get("/carte?thematique=mobilite"))
-    assert "<offre-map" in page and "/carte/points.json?thematique=mobilite" in page
+    assert "<offre-map" in page and "/carte/groupes.json?thematique=mobilite&amp;departement=02" in page
     assert re.search(r">Laon</a> : \d+ offres? sur place", page)
     bad = client.get("/carte?thematique=licornes")
     assert bad.status_code == 400 and "thematique : « licornes »" in text_of(bad)
