@@ -46,11 +46,11 @@ END $function$;
 """
 
 _TRIGGERS = r"""
-CREATE OR REPLACE TRIGGER search_document_generation AFTER INSERT OR UPDATE OR DELETE ON public.search_document
+CREATE OR REPLACE TRIGGER search_document_generation AFTER INSERT OR DELETE OR UPDATE ON public.search_document
   FOR EACH STATEMENT EXECUTE FUNCTION search_generation_bump();
 CREATE OR REPLACE TRIGGER search_document_generation_truncate AFTER TRUNCATE ON public.search_document
   FOR EACH STATEMENT EXECUTE FUNCTION search_generation_bump();
-CREATE OR REPLACE TRIGGER search_key_generation AFTER INSERT OR UPDATE OR DELETE ON public.search_key
+CREATE OR REPLACE TRIGGER search_key_generation AFTER INSERT OR DELETE OR UPDATE ON public.search_key
   FOR EACH STATEMENT EXECUTE FUNCTION search_generation_bump();
 """
 
