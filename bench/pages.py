@@ -8,9 +8,9 @@ services spread over France by population) when it exists (it is only read), els
 builds `offre_bench_pages` (migrations, référentiel, demo catalogue, copies of the
 demo services up to --services, all of them in the Aisne: a commune alone then finds
 a third of the catalogue); `--database offre_bench_pages` measures that one. Queries mix communes of the Aisne, SPIE
-thematics, free text and filters (on the national catalogue: communes of 2,000
-inhabitants or more all over France, as bench/search.py). SEARCH_CACHE_SIZE as
-configured (search.cache). It prints its figures; it is not a test.
+thematics, free text and filters (the département that deploys the service: its
+people search there, whatever the catalogue). SEARCH_CACHE_SIZE as configured
+(search.cache: the filter counts of a commune are shared by its searches). It prints its figures; it is not a test.
 """
 
 from __future__ import annotations
@@ -82,14 +82,9 @@ def main() -> None:
     with engine.connect() as c:
         n = c.scalar(text("SELECT count(*) FROM service WHERE status = 'publie'"))
 
-    communes = COMMUNES
-    if name == search_db:  # the national catalogue: communes of 2,000 inhabitants or more, all over France
-        with engine.connect() as c:
-            communes = c.scalars(text("SELECT code FROM geo_commune WHERE type = 'COM' AND population > 2000 "
-                                      "ORDER BY code")).all()
     rng = random.Random(args.seed)
     urls = [
-        f"/recherche?code_commune={rng.choice(communes)}"
+        f"/recherche?code_commune={rng.choice(COMMUNES)}"
         + (f"&thematiques={g}" if (g := rng.choice(GROUPS)) else "")
         + rng.choice(EXTRA)
         for _ in range(args.runs)

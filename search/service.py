@@ -173,7 +173,7 @@ class SearchService:
     def click_counts(self, session: Session, query: SearchQuery) -> dict[str, dict[str, int]]:
         """The filter counts of a results page (search.facet_counts), from the
         catalogue itself whatever the engine, kept in the cache."""
-        return self.cache.get(session, ("counts", query), lambda: click_counts(self.postgres(session), query))
+        return self.cache.get(session, ("counts", query), lambda: click_counts(self.postgres(session), query, self.cache))
 
     def _note_fallback(self, exc: Exception) -> None:
         self.fallback_at = self.clock()

@@ -13,6 +13,8 @@ from catalogue.db import make_engine, make_sessionmaker
 from catalogue.models import Service, Status
 from search import cache as search_cache
 from search.contract import SearchQuery
+from search.facet_counts import click_counts
+from search.postgres import PostgresBackend
 from tests import dbsetup
 from tests import factories as f
 from tests.search.conftest import LAON
@@ -105,6 +107,27 @@ def test_every_process_sees_the_change_and_the_filter_counts_follow(committed):
             assert web_search.click_counts(query)["frais"] == {"payant": 1}
             assert web_search.run_search(query, log=False).total == 1
         assert app.test_client().get("/recherche", query_string={"code_commune": LAON}).status_code == 200
+
+
+def test_filter_counts_with_filters_ticked_equal_the_uncached_ones_after_a_change(committed):
+    url, sessions = committed
+    a = _service(sessions, nom="Garage solidaire")
+    _service(sessions, nom="Atelier vélo", frais="payant", thematiques=["logement-hebergement--etre-accompagne-pour-se-loger"])
+    service = web_search.service(_app(url))
+    queries = [SearchQuery(code_commune=LAON, thematiques=("mobilite",)),
+               SearchQuery(code_commune=LAON, thematiques=("logement-hebergement",), frais=("gratuit",)),
+               SearchQuery(code_commune=LAON, frais=("payant",), page=2)]
+
+    def check():
+        with sessions() as s:
+            for query in queries:
+                assert service.click_counts(s, query) == click_counts(PostgresBackend(s), query)
+
+    check()
+    check()  # from the cache
+    _change(sessions, a.id, thematiques=["logement-hebergement--etre-accompagne-pour-se-loger"], frais="payant")
+    check()
+    assert service.cache.hits > 0
 
 
 def test_a_transaction_that_wrote_is_not_served_nor_kept(committed):
