@@ -7,7 +7,7 @@ holds each service with its catalogue id and provenance, and its distance.
 from __future__ import annotations
 
 from data_inclusion.schema import v1
-from flask import jsonify
+from flask import current_app, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from geoalchemy2.shape import to_shape
@@ -124,6 +124,7 @@ class ServiceSearch(MethodView):
         # The dict is already the documented SearchResult (tests/search/test_api.py
         # checks that dumping it through the schema changes nothing): sent as it is,
         # without the schema's dump (a sixth of a search request's time). The same for
-        # whoever asks: kept in the search cache (search.cache) until the catalogue changes.
-        return jsonify(search_cache().get(get_session(), ("api", query),
-                                          lambda: search_page_dict(page, load_services(get_session(), page.hits))))
+        # whoever asks: kept, encoded, in the search cache (search.cache) until the catalogue changes.
+        body = search_cache().get(get_session(), ("api", query), lambda: jsonify(
+            search_page_dict(page, load_services(get_session(), page.hits))).get_data())
+        return current_app.response_class(body, mimetype="application/json")
