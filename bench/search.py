@@ -104,12 +104,19 @@ def multiply(server: str, n: int, reuse: bool, base: int = 100_000) -> str:
     if exists and reuse:
         admin.dispose()
         return url
-    build(server, base, reuse=True)
+    with admin.connect() as c:
+        if not c.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": f"offre_bench_{base}"}):
+            build(server, base, reuse=False)
     started = time.monotonic()
     with admin.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "offre_bench_{base}"'))
     admin.dispose()
+    from alembic import command
+
+    from web.commands.base import alembic_config
+
+    command.upgrade(alembic_config(url), "head")  # a copy of an older schema
     engine = create_engine(url)
     audit = [("service", "service_audit_insert"), ("structure", "structure_audit_insert")]
     with engine.connect() as c:
