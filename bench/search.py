@@ -130,7 +130,8 @@ def multiply(server: str, n: int, reuse: bool, base: int = 100_000) -> str:
                        "CREATE TEMP TABLE o_service AS SELECT * FROM service"))
         c.commit()
         copied = {"id": "md5(id::text || :i)::uuid", "source_id": "source_id || '#' || :i",
-                  "structure_id": "md5(structure_id::text || :i)::uuid", "duplicate_of_id": "NULL"}
+                  "structure_id": "md5(structure_id::text || :i)::uuid",
+                  "duplicate_of_id": "md5(duplicate_of_id::text || :i)::uuid"}
         for i in range(1, n // base):
             for table in ("structure", "service"):
                 cols = columns[table]
