@@ -76,7 +76,7 @@ def main() -> None:
     from web.settings import Settings
 
     app = create_app(Settings(database_url=url, tiles_url="", offre_env="development",
-                              search_cache_size=int(os.environ.get("SEARCH_CACHE_SIZE", "2000"))))
+                              search_cache_size=int(os.environ.get("SEARCH_CACHE_SIZE", "1000"))))
     client = app.test_client()
     engine = app.extensions["offre"]["engine"]
     with engine.connect() as c:

@@ -56,8 +56,8 @@ class Settings:
         "postgres", "Moteur de recherche : postgres (par défaut) ou meilisearch."
     )
     search_cache_size: int = setting(
-        2000, "Recherches gardées par processus (pages et comptes des filtres de PostgreSQL), "
-        "invalidées à chaque changement du catalogue ; 0 : sans cache."
+        1000, "Recherches gardées par processus (pages, réponses de l'API, comptes des filtres ; "
+        "50 Ko au plus chacune), invalidées à chaque changement du catalogue ; 0 : sans cache."
     )
     meilisearch_url: str = setting("", "URL de Meilisearch (vide : non utilisé).")
     meilisearch_key: str = setting("", "Clé d'API de Meilisearch.")
