@@ -54,11 +54,6 @@ def click_counts(query: SearchQuery) -> dict[str, dict[str, int]]:
     return service().click_counts(get_session(), query)
 
 
-def search_cache():
-    """The application's search cache (search.cache: exact under the catalogue's generation)."""
-    return service().cache
-
-
 def load_services(session: Session, hits: tuple[Hit, ...] | list[Hit]):
     """The catalogue rows of the hits, in hit order (search.rows)."""
     return _load_services(session, hits)

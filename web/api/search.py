@@ -18,7 +18,7 @@ from search.contract import SearchQuery
 from search.errors import InvalidQuery
 from web.api import problem
 from web.db import get_session
-from web.search_ import SEARCH_ARGS, load_services, run_search, search_cache
+from web.search_ import SEARCH_ARGS, load_services, run_search, service
 
 blp = Blueprint(
     "search_api", __name__, url_prefix="/api/v1", description="Recherche de services (offre d'insertion)."
@@ -125,6 +125,6 @@ class ServiceSearch(MethodView):
         # checks that dumping it through the schema changes nothing): sent as it is,
         # without the schema's dump (a sixth of a search request's time). The same for
         # whoever asks: kept, encoded, in the search cache (search.cache) until the catalogue changes.
-        body = search_cache().get(get_session(), ("api", query), lambda: jsonify(
+        body = service().cache.get(get_session(), ("api", query), lambda: jsonify(
             search_page_dict(page, load_services(get_session(), page.hits))).get_data())
         return current_app.response_class(body, mimetype="application/json")
