@@ -1,5 +1,5 @@
 """Benchmark of the results page: server-side render time of /recherche on a
-100,000-service catalogue (target: p95 at most 150 ms).
+100,000-service catalogue (target: p95 at most 60 ms).
 
     .venv/bin/python bench/pages.py [--database NAME] [--services 100000] [--runs 60]
 
@@ -8,13 +8,16 @@ services spread over France by population) when it exists (it is only read), els
 builds `offre_bench_pages` (migrations, référentiel, demo catalogue, copies of the
 demo services up to --services, all of them in the Aisne: a commune alone then finds
 a third of the catalogue); `--database offre_bench_pages` measures that one. Queries mix communes of the Aisne, SPIE
-thematics, free text and filters. It prints its figures; it is not a test.
+thematics, free text and filters (the département that deploys the service: its
+people search there, whatever the catalogue). SEARCH_CACHE_SIZE as configured
+(search.cache: the filter counts of a commune are shared by its searches). It prints its figures; it is not a test.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import random
 import statistics
 import sys
@@ -72,7 +75,8 @@ def main() -> None:
     from web.app import create_app
     from web.settings import Settings
 
-    app = create_app(Settings(database_url=url, tiles_url="", offre_env="development"))
+    app = create_app(Settings(database_url=url, tiles_url="", offre_env="development",
+                              search_cache_size=int(os.environ.get("SEARCH_CACHE_SIZE", "1000"))))
     client = app.test_client()
     engine = app.extensions["offre"]["engine"]
     with engine.connect() as c:
@@ -115,7 +119,7 @@ def main() -> None:
     engine_ms.sort()
     print(f"results page /recherche — {name}: {n} published services, {len(urls)} queries (2 cores)")
     print(f"  whole page:           p50 {statistics.median(timings):.0f} ms, p95 {p95(timings):.0f} ms, "
-          f"max {timings[-1]:.0f} ms (target: p95 <= 150 ms)")
+          f"max {timings[-1]:.0f} ms (target: p95 <= 60 ms)")
     print(f"  of which the engine:  p50 {statistics.median(engine_ms):.0f} ms, p95 {p95(engine_ms):.0f} ms")
     print(f"  page without engine:  p50 {statistics.median(own):.0f} ms, p95 {p95(own):.0f} ms")
     print(f"  page size: median {statistics.median(sizes) / 1024:.0f} KiB")

@@ -2,13 +2,21 @@
 
     .venv/bin/python bench/search.py --services 100000 [--queries 500] [--reuse]
     .venv/bin/python bench/search.py --services 100000 --reuse --broad --clients 8 --queries 2000
+    .venv/bin/python bench/search.py --services 1000000 --multiply --clients 1
 
 Builds a database `offre_bench_<n>` from the test template (migrations + the whole
 référentiel) and imports into it the national-shaped benchmark catalogue of `n`
 services (bench/catalogue.py), then runs a fixed mix of queries
 through GET /api/v1/services/search served by gunicorn with 2 workers, and prints
 p50/p95/p99 latency, queries per second, and the EXPLAIN ANALYZE plans of one
-query of each kind.
+query of each kind. The API's quota per address is off (API_RATE_LIMIT_PER_MINUTE=0:
+the bench is one address), the search cache as configured (SEARCH_CACHE_SIZE).
+
+`--multiply`: a catalogue of n = k × 100,000 services built in SQL from
+`offre_bench_100000` (built first if missing), importing 1,000,000 services being too
+long here: the database copied, then each structure and service copied k - 1 times
+(new ids, source_id suffixed `#i`, same places and contents), the search rows written
+by the triggers as for any insert (the audit triggers off during the copy).
 """
 
 from __future__ import annotations
@@ -61,6 +69,11 @@ def build(server: str, n: int, reuse: bool) -> str:
         exists = c.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
     url = dbsetup._with_db(server, name)
     if exists and reuse:
+        from alembic import command
+
+        from web.commands.base import alembic_config
+
+        command.upgrade(alembic_config(url), "head")  # a bench database of an older schema
         return url
     template = dbsetup.build_template(server)
     with admin.connect() as c:
@@ -78,6 +91,62 @@ def build(server: str, n: int, reuse: bool) -> str:
         conn.execute(text("VACUUM ANALYZE"))
     print(f"imported the benchmark catalogue ({n} services) in {time.monotonic() - started:.0f} s -> {name}")
     engine.dispose()
+    return url
+
+
+def multiply(server: str, n: int, reuse: bool, base: int = 100_000) -> str:
+    """`offre_bench_<n>` as n / base copies of `offre_bench_<base>` (see the module)."""
+    name = f"offre_bench_{n}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        exists = c.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+    url = dbsetup._with_db(server, name)
+    if exists and reuse:
+        admin.dispose()
+        return url
+    with admin.connect() as c:
+        if not c.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": f"offre_bench_{base}"}):
+            build(server, base, reuse=False)
+    started = time.monotonic()
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "offre_bench_{base}"'))
+    admin.dispose()
+    from alembic import command
+
+    from web.commands.base import alembic_config
+
+    command.upgrade(alembic_config(url), "head")  # a copy of an older schema
+    engine = create_engine(url)
+    audit = [("service", "service_audit_insert"), ("structure", "structure_audit_insert")]
+    with engine.connect() as c:
+        columns = {t: c.scalars(text(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
+            "AND table_name = :t AND is_generated = 'NEVER' ORDER BY ordinal_position"), {"t": t}).all()
+            for t in ("structure", "service")}
+        for table, trigger in audit:
+            c.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}"))
+        c.execute(text("CREATE TEMP TABLE o_structure AS SELECT * FROM structure; "
+                       "CREATE TEMP TABLE o_service AS SELECT * FROM service"))
+        c.commit()
+        copied = {"id": "md5(id::text || :i)::uuid", "source_id": "source_id || '#' || :i",
+                  "structure_id": "md5(structure_id::text || :i)::uuid",
+                  "duplicate_of_id": "md5(duplicate_of_id::text || :i)::uuid"}
+        for i in range(1, n // base):
+            for table in ("structure", "service"):
+                cols = columns[table]
+                values = ", ".join(copied.get(col, col) for col in cols)
+                c.execute(text(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {values} FROM o_{table}"),
+                          {"i": str(i)})
+            c.commit()
+            print(f"  copy {i}/{n // base - 1}: {time.monotonic() - started:.0f} s", flush=True)
+        for table, trigger in audit:
+            c.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}"))
+        c.commit()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
+    print(f"built {name} ({n} services) from offre_bench_{base} in SQL in {time.monotonic() - started:.0f} s")
     return url
 
 
@@ -143,7 +212,8 @@ def explain(url: str, mix) -> None:
 
 
 def run(url: str, mix, port: int, clients: int) -> None:
-    env = {"OFFRE_ENV": "development", **os.environ, "DATABASE_URL": url, "SEARCH_BACKEND": "postgres"}
+    env = {"OFFRE_ENV": "development", **os.environ, "DATABASE_URL": url, "SEARCH_BACKEND": "postgres",
+           "API_RATE_LIMIT_PER_MINUTE": "0"}
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
          "--log-level", "warning", "web.app:create_app()"],
@@ -207,8 +277,11 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="reuse the bench database if it exists")
     parser.add_argument("--broad", action="store_true",
                         help="only broad searches (a large city + a SPIE thematic); use with --clients 8")
+    parser.add_argument("--multiply", action="store_true",
+                        help="build the catalogue in SQL from copies of the 100,000 one (see the module)")
     args = parser.parse_args()
-    url = build(dbsetup.server_url(), args.services, args.reuse)
+    make = multiply if args.multiply else build
+    url = make(dbsetup.server_url(), args.services, args.reuse)
     mix = query_mix(url, args.queries, broad=args.broad)
     explain(url, mix)
     run(url, mix, args.port, args.clients)

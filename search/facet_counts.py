@@ -12,8 +12,10 @@ catalogue is the truth."""
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 from catalogue import facet_keys, vocabulary
+from search.cache import SearchCache
 from search.contract import SearchQuery
 from search.postgres import KEY_FILTER_FIELDS, PostgresBackend, filter_keys
 
@@ -30,15 +32,22 @@ FACET_NAMES = {
 ALL_PUBLICS = facet_keys.key("publics", vocabulary.TOUS_PUBLICS)
 
 
-def click_counts(backend: PostgresBackend, query: SearchQuery) -> dict[str, dict[str, int]]:
+def click_counts(backend: PostgresBackend, query: SearchQuery,
+                 shared: SearchCache | None = None) -> dict[str, dict[str, int]]:
     """{facet name: {value: count}} (the shape of SearchPage.facets); values with no
-    result are left out unless ticked."""
+    result are left out unless ticked. The tallies are kept in `shared` when given:
+    those of a search without its thematiques (a commune's whole offer, the costliest)
+    serve every thematique searched there."""
     selected = filter_keys(query)
     cache: dict[tuple, dict] = {}
 
     def tallies(q: SearchQuery, chosen: tuple[str, ...]) -> dict:
         if (q, chosen) not in cache:
-            cache[(q, chosen)] = backend.key_tallies(q, list(chosen), ALL_PUBLICS)
+            # What the tallies do not depend on (the page, its size) left out of the key.
+            common = replace(q, page=1, size=20, cursor=None, with_facets=True)
+            compute = partial(backend.key_tallies, common, list(chosen), ALL_PUBLICS)
+            cache[(q, chosen)] = (shared.get(backend.session, ("tallies", common, chosen), compute)
+                                  if shared is not None else compute())
         return cache[(q, chosen)]
 
     counts: dict[str, dict[str, int]] = {}

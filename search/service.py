@@ -11,6 +11,8 @@ It holds
   cannot even be set up), PostgreSQL answers, from the catalogue itself; a recent
   fallback makes the health "degraded";
 - the listeners, called after each logged search (the anonymous search log);
+- the cache of what PostgreSQL answers (pages, filter counts: search.cache), exact
+  under the catalogue's search generation, per process;
 - the health, through the engine's own `check()`;
 - rebuild and sync of the index (search.sync), for the CLI and the worker.
 """
@@ -26,9 +28,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalogue.db import transaction
 from search import sync
+from search.cache import SearchCache
 from search.contract import SearchBackend, SearchPage, SearchQuery
 from search.documents import all_documents
 from search.errors import SearchError, SearchUnavailable, UnsupportedFilter
+from search.facet_counts import click_counts
 from search.meilisearch_ import MeilisearchBackend
 from search.postgres import PostgresBackend
 
@@ -81,7 +85,7 @@ class SearchService:
 
     def __init__(self, engine: str = DEFAULT_ENGINE, options: EngineOptions = EngineOptions(), *,
                  observe: Callable[[str, float], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, cache_size: int = 0):
         self.name = engine
         self.options = options
         self.listeners: list[Listener] = []
@@ -89,6 +93,7 @@ class SearchService:
         self.clock = clock
         self.fallback_at: float | None = None
         self.last_error: str | None = None
+        self.cache = SearchCache(cache_size)
         self._postgres = PostgresBackend.connect(options)
         try:
             self._bind = bind_engine(engine, options)
@@ -105,6 +110,7 @@ class SearchService:
         the same attributes) describe."""
         options = EngineOptions(url=settings.meilisearch_url, key=settings.meilisearch_key,
                                 index=settings.meilisearch_index)
+        kwargs.setdefault("cache_size", settings.search_cache_size)
         return cls(settings.search_backend, options, **kwargs)
 
     # --- engines ------------------------------------------------------------------
@@ -152,6 +158,8 @@ class SearchService:
             self._note_fallback(exc)
             return self.postgres(session).search(query), DEFAULT_ENGINE
         try:
+            if backend.name == DEFAULT_ENGINE:
+                return self.cache.get(session, ("page", query), lambda: backend.search(query)), backend.name
             return backend.search(query), backend.name
         except UnsupportedFilter:
             # What the engine cannot answer exactly (opening hours, cursors), PostgreSQL does.
@@ -161,6 +169,11 @@ class SearchService:
                 raise
             self._note_fallback(exc)
             return self.postgres(session).search(query), DEFAULT_ENGINE
+
+    def click_counts(self, session: Session, query: SearchQuery) -> dict[str, dict[str, int]]:
+        """The filter counts of a results page (search.facet_counts), from the
+        catalogue itself whatever the engine, kept in the cache."""
+        return self.cache.get(session, ("counts", query), lambda: click_counts(self.postgres(session), query, self.cache))
 
     def _note_fallback(self, exc: Exception) -> None:
         self.fallback_at = self.clock()

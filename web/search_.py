@@ -51,9 +51,7 @@ def run_search(query: SearchQuery, *, log: bool = True) -> SearchPage:
 def click_counts(query: SearchQuery) -> dict[str, dict[str, int]]:
     """The filter counts of a results page: for each value, the number of results
     ticking it would give (search.facet_counts), from the catalogue itself."""
-    from search.facet_counts import click_counts as count
-
-    return count(service().postgres(get_session()), query)
+    return service().click_counts(get_session(), query)
 
 
 def load_services(session: Session, hits: tuple[Hit, ...] | list[Hit]):

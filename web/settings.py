@@ -55,6 +55,10 @@ class Settings:
     search_backend: str = setting(
         "postgres", "Moteur de recherche : postgres (par défaut) ou meilisearch."
     )
+    search_cache_size: int = setting(
+        1000, "Recherches gardées par processus (pages, réponses de l'API, comptes des filtres ; "
+        "50 Ko au plus chacune), invalidées à chaque changement du catalogue ; 0 : sans cache."
+    )
     meilisearch_url: str = setting("", "URL de Meilisearch (vide : non utilisé).")
     meilisearch_key: str = setting("", "Clé d'API de Meilisearch.")
     meilisearch_index: str = setting("services", "Nom de l'index Meilisearch des services.")

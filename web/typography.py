@@ -11,6 +11,7 @@ back-office pages, French. Elision and plural words stay French helpers."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
@@ -30,14 +31,19 @@ def _locale() -> str:
     return _LOCALES.get(i18n.current(), LOCALE)
 TIME_ZONE = ZoneInfo("Europe/Paris")
 
+# Babel parses the locale and the pattern at each call (80 µs; a results page writes
+# a hundred counts): the same number in the same locale is written once.
+_decimal = lru_cache(maxsize=8192, typed=True)(format_decimal)
+
+
 def number(value: int | float | None, digits: int | None = None) -> str:
     """« 1 500 », « 12,5 » (a narrow no-break space between thousands)."""
     if value is None:
         return "—"
     if digits is not None:
-        return format_decimal(round(value, digits), format=f"#,##0.{'0' * digits}" if digits else "#,##0",
-                              locale=_locale())
-    return format_decimal(value, locale=_locale())
+        return _decimal(round(value, digits), format=f"#,##0.{'0' * digits}" if digits else "#,##0",
+                        locale=_locale())
+    return _decimal(value, locale=_locale())
 
 
 def percent(value: float | None, digits: int = 1, *, ratio: bool = False) -> str:

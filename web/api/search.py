@@ -7,7 +7,7 @@ holds each service with its catalogue id and provenance, and its distance.
 from __future__ import annotations
 
 from data_inclusion.schema import v1
-from flask import jsonify
+from flask import current_app, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from geoalchemy2.shape import to_shape
@@ -18,7 +18,7 @@ from search.contract import SearchQuery
 from search.errors import InvalidQuery
 from web.api import problem
 from web.db import get_session
-from web.search_ import SEARCH_ARGS, load_services, run_search
+from web.search_ import SEARCH_ARGS, load_services, run_search, service
 
 blp = Blueprint(
     "search_api", __name__, url_prefix="/api/v1", description="Recherche de services (offre d'insertion)."
@@ -123,5 +123,8 @@ class ServiceSearch(MethodView):
             return problem(400, f"{exc.field} : {exc.message}", {exc.field: [exc.message]})
         # The dict is already the documented SearchResult (tests/search/test_api.py
         # checks that dumping it through the schema changes nothing): sent as it is,
-        # without the schema's dump (a sixth of a search request's time).
-        return jsonify(search_page_dict(page, load_services(get_session(), page.hits)))
+        # without the schema's dump (a sixth of a search request's time). The same for
+        # whoever asks: kept, encoded, in the search cache (search.cache) until the catalogue changes.
+        body = service().cache.get(get_session(), ("api", query), lambda: jsonify(
+            search_page_dict(page, load_services(get_session(), page.hits))).get_data())
+        return current_app.response_class(body, mimetype="application/json")
