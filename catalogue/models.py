@@ -132,7 +132,7 @@ class Structure(_Record, Base):
         UniqueConstraint("source", "source_id", name="uq_structure_source_source_id"),
         CheckConstraint(HIDDEN_HAS_LINK, name="duplicate_hidden_link"),
         Index("ix_structure_location", "location", postgresql_using="gist"),
-        # The public map's « its structure is published » (migration 0025_map_index).
+        # The public map's « its structure is published » (migration 0026_map_index).
         Index("ix_structure_hidden", "id", postgresql_where=text("status <> 'publie'")),
     )
 
@@ -181,7 +181,7 @@ class Service(_Record, Base):
         CheckConstraint(HIDDEN_HAS_LINK, name="duplicate_hidden_link"),
         Index("ix_service_location", "location", postgresql_using="gist"),
         Index("ix_service_thematiques", "thematiques", postgresql_using="gin"),
-        # The public map's scans (catalogue/map_queries.py, migration 0025_map_index).
+        # The public map's scans (catalogue/map_queries.py, migration 0026_map_index).
         Index("ix_service_map_commune", "code_insee",
               postgresql_include=["id", "structure_id", "location", "thematiques"],
               postgresql_where=text("status = 'publie' AND location IS NOT NULL AND NOT duplicate_hidden")),

@@ -1,7 +1,7 @@
 """map: indexes of the public map (issue 22, point 5)
 
-Revision ID: 0025_map_index
-Revises: 0024_orient_attach
+Revision ID: 0026_map_index
+Revises: 0025_srch_generation
 
 The map's clusters and its list by commune read the published, located offers
 that are not hidden as duplicates, by commune code (a département is a range of
@@ -13,8 +13,8 @@ published, so that « its structure is published » is one small hashed set.
 
 from alembic import op
 
-revision = "0025_map_index"
-down_revision = "0024_orient_attach"
+revision = "0026_map_index"
+down_revision = "0025_srch_generation"
 branch_labels = None
 depends_on = None
 
