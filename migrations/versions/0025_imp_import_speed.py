@@ -1,7 +1,14 @@
-"""imp_audit_update: the audit of updates builds each row's JSON once
+"""imp_import_speed: the audit of updates builds each row's JSON once; the digests
+of the records an import wrote (issue #22)
 
-Revision ID: 0025_imp_audit_update
+Revision ID: 0025_imp_import_speed
 Revises: 0024_orient_attach
+
+import_digest: for each (kind, source, source_id) written by an import, the digest
+of the record as read (and of what its row depends on) and the version (xmin) of the
+row it produced. The next import counts a record with the same digest, whose row
+has not changed since, « inchangé » without preparing it (importers/digests.py).
+No trigger, no audit: it is the import's memory, not the catalogue's.
 
 offre_audit_update (catalogue/sql/offre_audit_update.sql) wrote the same audit rows
 at 10 ms a service updated: PostgreSQL inlined the subquery that turns the old and
@@ -14,7 +21,7 @@ its time there). Frozen text of the file at this revision, and the previous one
 
 from alembic import op
 
-revision = "0025_imp_audit_update"
+revision = "0025_imp_import_speed"
 down_revision = "0024_orient_attach"
 branch_labels = None
 depends_on = None
@@ -73,9 +80,23 @@ END $function$;
 """
 
 
+DIGEST_TABLE = """
+CREATE TABLE import_digest (
+  kind varchar(20) NOT NULL,
+  source varchar(100) NOT NULL,
+  source_id varchar(300) NOT NULL,
+  digest bytea NOT NULL,
+  row_version bigint NOT NULL,
+  CONSTRAINT pk_import_digest PRIMARY KEY (kind, source, source_id)
+)
+"""
+
+
 def upgrade() -> None:
     op.execute(NEW)
+    op.execute(DIGEST_TABLE)
 
 
 def downgrade() -> None:
+    op.execute("DROP TABLE import_digest")
     op.execute(PREVIOUS)
