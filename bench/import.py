@@ -4,7 +4,12 @@ NDJSON, structures and services in their own files), imported end to end (framin
 outbox triggers on, duplicates) into a dedicated database, then imported again
 (everything unchanged). Prints throughput and peak RSS.
 
-    .venv/bin/python bench/import.py [--structures 25000] [--services 100000] [--keep]
+    .venv/bin/python bench/import.py [--structures 25000] [--services 100000] [--keep] [--durable]
+
+The tests' cluster (var/pg-test) runs without durability (fsync, synchronous_commit and
+full_page_writes off). --durable runs on a cluster of its own, var/pg-bench-durable,
+started by bin/pgcluster as production runs (all three on): the difference is what
+durability costs. The mode measured is printed.
 """
 
 from __future__ import annotations
@@ -33,6 +38,36 @@ def _catalogue_module():
     return module
 
 
+def _durable_server() -> str:
+    """The URL of a cluster of its own with production's durability (bin/pgcluster's
+    default), started if need be."""
+    env = dict(os.environ, OFFRE_PG_DATA=str(ROOT / "var" / "pg-bench-durable"), OFFRE_PG_DURABLE="1")
+    subprocess.run([str(ROOT / "bin/pgcluster"), "start"], check=True, env=env)
+    return subprocess.run([str(ROOT / "bin/pgcluster"), "url", "postgres"], check=True,
+                          capture_output=True, text=True, env=env).stdout.strip()
+
+
+def _durability(engine) -> str:
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        values = [conn.scalar(text(f"SHOW {name}")) for name in ("fsync", "synchronous_commit", "full_page_writes")]
+    return "fsync {}, synchronous_commit {}, full_page_writes {}".format(*values)
+
+
+def _peak_mb(reset: bool = False) -> float:
+    """The process's peak RSS (VmHWM) in MB; `reset` starts it afresh (Linux's
+    clear_refs), so that each import's own peak is measured."""
+    status = Path("/proc/self/status").read_text()
+    peak = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
+    if reset:
+        try:
+            Path("/proc/self/clear_refs").write_text("5")
+        except OSError:
+            pass
+    return peak
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--structures", type=int, default=25_000)
@@ -40,8 +75,11 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--durable", action="store_true",
+                        help="on a durable cluster (fsync, synchronous_commit, full_page_writes on)")
     args = parser.parse_args()
-
+    if args.durable:
+        os.environ["TEST_DATABASE_URL"] = _durable_server()
 
     from catalogue.db import make_engine, make_sessionmaker
     from importers import load, registry
@@ -55,6 +93,7 @@ def main() -> None:
     try:
         catalogue = _catalogue_module()
         communes = catalogue.load_communes(url)
+        print(f"durability: {_durability(engine)}")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "catalogue"
             t0 = time.perf_counter()
@@ -63,6 +102,7 @@ def main() -> None:
             print(f"generated {', '.join(f.name for f in files)}: {args.structures} structures + "
                   f"{args.services} services, {size:.0f} MB in {time.perf_counter() - t0:.1f} s")
             for label in ("first import (all created)", "second import (all unchanged)"):
+                _peak_mb(reset=True)
                 t0 = time.perf_counter()
                 loader = registry.run_import(sessions, "data-inclusion", str(path), Path(tmp),
                                              batch_size=args.batch_size)
@@ -78,7 +118,9 @@ def main() -> None:
                       f"{t['attente']:.1f} s waiting for the worker, {t['fin']:.1f} s final steps "
                       f"(snapshot, duplicates); worker: {t['preparation']:.1f} s preparing")
                 print(f"  of the writing: {t['lieux']:.1f} s checking the places against the communes' "
-                      f"contours (catalogue.places)")
+                      f"contours (catalogue.places); of the final steps: {t['doublons']:.1f} s flagging "
+                      f"the duplicates")
+                print(f"  peak RSS of the importing process during this import: {_peak_mb():.0f} MB")
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         # The batches are prepared in a forked worker process (importers.load).
         worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

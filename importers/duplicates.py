@@ -27,6 +27,9 @@ from sqlalchemy.orm import Session
 
 from importers import matching
 
+# Names' similarities kept while scoring the pairs of one run (matching.structure_match).
+NAMES_KEPT = 200_000
+
 # The best link of each new record: (old id, score, hidden).
 Links = dict[uuid.UUID, tuple[uuid.UUID, float, bool]]
 
@@ -96,20 +99,33 @@ def structure_pairs(session: Session, ids: list[uuid.UUID], catalogue: matching.
     joins = ("LEFT JOIN geo_commune nc ON nc.code = n.code_insee "
              "LEFT JOIN geo_commune oc ON oc.code = o.code_insee ")
     where = "WHERE n.id = ANY(CAST(:ids AS uuid[])) AND n.duplicate_of_id IS NULL"
+    if not ids:
+        return
+    if catalogue is None:
+        catalogue = structure_catalogue(session)
+    # Streamed (a national first import has 400,000 pairs within the radius: held at
+    # once, they took hundreds of MB), a pair found by both joins (the same SIRET)
+    # scored once (UNION ALL: the UNION's sort of the wide rows went to disk).
     rows = session.execute(
         text(
-            f"{select_} AND n.siret IS NOT NULL AND o.siret = n.siret {joins}{where} UNION "
+            f"{select_} AND n.siret IS NOT NULL AND o.siret = n.siret {joins}{where} UNION ALL "
             f"{select_} AND ST_DWithin(n.location, o.location, :radius) {joins}{where}"
-        ),
+        ).execution_options(stream_results=True, yield_per=5000),
         {"ids": [str(i) for i in ids], "radius": matching.RADIUS_M},
-    ).all()
-    if rows and catalogue is None:
-        catalogue = structure_catalogue(session)
+    )
     prepared: dict[uuid.UUID, matching.Record] = {}
+    same_siret: set[tuple[uuid.UUID, uuid.UUID]] = set()  # the pairs both joins can find
+    names: dict = {}
     for r in rows:
+        if r.n_siret is not None and r.n_siret == r.o_siret:
+            if (r.n_id, r.o_id) in same_siret:
+                continue
+            same_siret.add((r.n_id, r.o_id))
         a = prepared.get(r.n_id) or prepared.setdefault(r.n_id, _record(r, "n"))
         b = prepared.get(r.o_id) or prepared.setdefault(r.o_id, _record(r, "o"))
-        match = matching.structure_match(a, b, r.d, catalogue)
+        if len(names) > NAMES_KEPT:
+            names.clear()
+        match = matching.structure_match(a, b, r.d, catalogue, names)
         yield r.n_id, r.o_id, match, match.hide
 
 

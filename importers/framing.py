@@ -6,6 +6,7 @@ rows as the JSON text that the upsert reads."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -67,6 +68,11 @@ class Referentiel:
         self._centres = {r.code: (r.lon, r.lat) for r in rows if r.lon is not None}
         self.zone_codes = zones.KnownCodes.load(session, self.communes)
         self._zones: dict[tuple[str, ...], list[str]] = {}
+        # What the rows prepared with it depend on (importers.digests).
+        self.fingerprint = hashlib.blake2b(orjson.dumps(
+            [sorted(tuple(r) for r in rows), sorted(self.zone_codes.departements),
+             sorted(self.zone_codes.epcis), sorted(self.zone_codes.regions.items())],
+            default=str), digest_size=16).digest()
 
     def normalise_zone(self, codes: list[str]) -> list[str]:
         key = tuple(codes)
@@ -112,6 +118,10 @@ class _Prepared:
     rejected_inputs: set[int] = field(default_factory=set)
     seconds: float = 0.0  # spent preparing it
     created: dict[str, list[uuid.UUID]] = field(default_factory=lambda: {STRUCTURE: [], SERVICE: []})
+    # Records recognised unchanged by their digest, not prepared (importers.digests):
+    # their keys; and the digests of the rows prepared that may be kept.
+    skipped: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: {STRUCTURE: [], SERVICE: []})
+    digests: dict[str, dict[tuple[str, str], bytes]] = field(default_factory=lambda: {STRUCTURE: {}, SERVICE: {}})
 
     def attempt(self) -> _Prepared:
         """A copy for one attempt at writing it: what writing changes (quarantine,
@@ -120,7 +130,8 @@ class _Prepared:
             count=self.count, rows=None, payloads=dict(self.payloads), keys=self.keys,
             unplaced=self.unplaced, located=self.located, origin=self.origin, quarantine=list(self.quarantine),
             report=copy.deepcopy(self.report), seen=self.seen,
-            rejected_inputs=set(self.rejected_inputs), seconds=self.seconds,
+            rejected_inputs=set(self.rejected_inputs), seconds=self.seconds, skipped=self.skipped,
+            digests={kind: dict(d) for kind, d in self.digests.items()},
         )
 
 

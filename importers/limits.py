@@ -37,8 +37,9 @@ _ABRIDGED_LIST = 50
 # C0 control characters and DEL, except tab, line feed and carriage return.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # The same in JSON text as orjson writes it: \u0000-\u001f escaped (\b and \f short),
-# DEL as it is. Searched in a batch's bytes: under a millisecond for 2,000 records.
-_CONTROL_JSON = re.compile(rb"\\(?:u00[01]|[bf])|\x7f")
+# DEL as it is (the pattern \\(?:u00[01]|[bf])|\x7f, as five byte searches: a regular
+# expression over a batch's megabyte took 30 ms).
+_CONTROL_JSON_NEEDLES = (b"\\u000", b"\\u001", b"\\b", b"\\f", b"\x7f")
 
 
 def _size_text(n: int) -> str:
@@ -116,7 +117,7 @@ def payload_may_hold_control(payload: bytes) -> bool:
     """Whether the JSON text of a batch (orjson's bytes) may hold a control character.
     A false positive (an escaped backslash before u00, b or f, or \\u0009 for a tab)
     only costs the slow path."""
-    return _CONTROL_JSON.search(payload) is not None
+    return any(needle in payload for needle in _CONTROL_JSON_NEEDLES)
 
 
 def check_workbook(path: Path, limit: int = MAX_XLSX_BYTES) -> None:

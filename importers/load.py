@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from catalogue import moderation, places
 from catalogue.db import set_actor
 from catalogue.models import OwnSource
-from importers import duplicates, limits, snapshot
+from importers import digests, duplicates, limits, snapshot
 from importers.framing import ANALYZED, SCHEMAS, TABLES, Referentiel, _Prepared, dumps
 from importers.models import ImportRun
 from importers.readers import RawRecord
@@ -98,6 +98,12 @@ class Loader(_Preparing, _Writing):
         # the batches): their services need no check that the catalogue has them.
         self._file_structures: set[tuple[str, str]] = set()
         self._sql: dict[str, str] = {}
+        # Unchanged records recognised by their digest (importers.digests): the digests
+        # of the run (None with a geocoder: its answers may change), those known with
+        # their rows as written, and the keys met in the run (in the worker process).
+        self._digests: digests.Digests | None = None
+        self._known: digests.Known = {}
+        self._run_keys: set[tuple[str, str, str]] = set()
         self.seen: dict[str, set[tuple[str, str]]] = {STRUCTURE: set(), SERVICE: set()}
         self.created: dict[str, list[uuid.UUID]] = {STRUCTURE: [], SERVICE: []}
         # Input positions whose records were all loaded (used by retries).
@@ -158,7 +164,12 @@ class Loader(_Preparing, _Writing):
             with self.sessions() as session:
                 self.referentiel = Referentiel(session)
                 self._sql = {kind: _upsert_sql(kind, _column_types(session, TABLES[kind])) for kind in TABLES}
+        if self.geocoder is None:
+            self._digests = digests.Digests(self.source, self.options, self.referentiel.fingerprint)
+            with self.sessions() as session:
+                self._known = digests.known(session)
         self._pipeline(self._batches(records))
+        self._known = {}
         started = time.perf_counter()
         refused: snapshot.ArchiveShareExceeded | None = None
         with self.sessions() as session, session.begin():
@@ -174,10 +185,12 @@ class Loader(_Preparing, _Writing):
             for kind, table in TABLES.items():
                 if len(self.created[kind]) > 1000:
                     session.execute(text(f"ANALYZE {table} ({', '.join(ANALYZED[kind])})"))
+            flagging = time.perf_counter()
             for kind, found in duplicates.flag(session, self.created).items():
                 self.report.counts[kind]["doublons"] += found
             # Each new duplicate suggestion goes to the moderators' queue.
             moderation.sync_duplicates(session)
+            self.timings["doublons"] += time.perf_counter() - flagging
             self._save_report(session, finished=True, error=str(refused) if refused else None)
         self.timings["fin"] += time.perf_counter() - started
         if refused is not None:

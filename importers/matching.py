@@ -370,8 +370,11 @@ def _rare(shared: int) -> float:
     return 1.0 if shared <= 2 else 0.4 if shared <= 5 else 0.0
 
 
-def structure_match(a: Record, b: Record, distance_m: float | None, catalogue: Catalogue) -> Match:
-    """Whether two structures of different sources are the same organisation."""
+def structure_match(a: Record, b: Record, distance_m: float | None, catalogue: Catalogue,
+                    names: dict | None = None) -> Match:
+    """Whether two structures of different sources are the same organisation. `names`
+    keeps the names' similarities of a run (pure for one catalogue: a national import
+    compares the same two names, in the same commune, many times)."""
     if a.siret and b.siret and a.siret != b.siret:
         return Match(0.0, ["SIRET différents"])
     # The words of the commune both are in (« Paris » for Paris and Paris 5e): written
@@ -382,7 +385,12 @@ def structure_match(a: Record, b: Record, distance_m: float | None, catalogue: C
     def weight(w: str) -> float:
         return catalogue.weight(w) * (COMMUNE_WEIGHT if w in place else 1.0)
 
-    name = name_similarity(a.words, b.words, weight)
+    key = (a.words, b.words, place)
+    name = names.get(key) if names is not None else None
+    if name is None:
+        name = name_similarity(a.words, b.words, weight)
+        if names is not None:
+            names[key] = name
     # Names weigh most, but a name written quite differently (« Pôle emploi » and
     # « France Travail ») can still be proposed on the strength of the rest.
     z = 0.5 + max(NAME_SLOPE * (name - 0.75), -4.0)

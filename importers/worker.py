@@ -167,36 +167,22 @@ class _Preparing:
 
     def _prepare(self, batch: list[tuple[int, RawRecord]]) -> _Prepared:
         """Normalise and validate one batch: no database, no shared state (its counts
-        and warnings go to the batch's own report, merged when the batch is written)."""
+        and warnings go to the batch's own report, merged when the batch is written).
+        A record known unchanged by its digest is only counted (importers.digests);
+        should another record of the batch have its key, the batch is prepared again
+        without skipping any (a repeated record is compared with the one before it)."""
         started = time.perf_counter()
-        prepared = _Prepared(len(batch))
+        prepared, pending, added = self._read(batch, skip=True)
+        if pending is None:
+            self._run_keys.difference_update(added)
+            prepared, pending, _ = self._read(batch, skip=False)
+        self._file_structures.update(prepared.skipped[STRUCTURE])
         report = prepared.report
         rows, origin, quarantine = prepared.rows, prepared.origin, prepared.quarantine
-        pending: list[tuple[int, RawRecord, Item]] = []
-        for position, record in batch:
-            # The caps (importers.limits), before the normaliser spends anything on it;
-            # an ordinary record costs one comparison.
-            if record.size is None or record.size > limits.SMALL:
-                over = limits.check_record(record.data, record.size)
-                if over is not None:
-                    data = record.data
-                    kind = record.kind or (SERVICE if "structure_id" in data else "enregistrement")
-                    source, ident = (str(data.get(k) or "")[:300] if isinstance(data.get(k), (str, int)) else ""
-                                     for k in ("source", "id"))
-                    record = RawRecord(limits.abridge(data), kind=record.kind, line=record.line)
-                    pending.append((position, record, Item(kind=kind, source=source[:100], source_id=ident,
-                                                           data={}, raw=None, errors=over)))
-                    continue
-            try:
-                items = self.normalise(record, self.options)
-            except Exception as exc:  # a normaliser bug must not lose the record
-                items = [Item(kind="enregistrement", source="", source_id="", data={}, raw=record.data,
-                              errors={"enregistrement": [f"illisible : {exc}"]})]
-            for item in items:
-                pending.append((position, record, item))
-        for position, record, item in pending:
+        for position, record, item, digest in pending:
             kind = item.kind if item.kind in (STRUCTURE, SERVICE) else STRUCTURE
             report.counts[kind]["lus"] += 1
+            warned = report.warnings.total()
             for warning in item.warnings:
                 report.warnings[warning] += 1
             if not (item.source_id.isprintable() and item.source.isprintable()
@@ -219,8 +205,12 @@ class _Preparing:
                 quarantine.append(self._reject(prepared, kind, item, record, position, errors))
                 continue
             key = (item.source, item.source_id)
+            if digest is not None and not item.warnings and report.warnings.total() == warned \
+                    and key not in rows[kind]:
+                prepared.digests[kind][key] = digest
             if key in rows[kind]:
                 # Repeated (a partner's structure on each row of its offers): counted once.
+                prepared.digests[kind].pop(key, None)
                 report.counts[kind]["lus"] -= 1
                 previous = {k: v for k, v in rows[kind][key].items() if k not in ("id", "raw")}
                 if previous != {k: v for k, v in row.items() if k not in ("id", "raw")}:
@@ -231,6 +221,56 @@ class _Preparing:
         self._serialise(prepared)
         prepared.seconds = time.perf_counter() - started
         return prepared
+
+    def _read(self, batch: list[tuple[int, RawRecord]], skip: bool) -> tuple[_Prepared, list | None, list]:
+        """The batch's records normalised: (position, record, item, the record's digest
+        when it gives one item), the records known unchanged counted instead (`skip`);
+        None when a record repeats the key of one skipped. And the keys new to the run."""
+        prepared = _Prepared(len(batch))
+        pending: list[tuple[int, RawRecord, Item, bytes | None]] = []
+        digests, known, run_keys = self._digests, self._known if skip else {}, self._run_keys
+        skipped: set[tuple[str, str, str]] = set()
+        added: list[tuple[str, str, str]] = []
+        for position, record in batch:
+            # The caps (importers.limits), before the normaliser spends anything on it;
+            # an ordinary record costs one comparison.
+            if record.size is None or record.size > limits.SMALL:
+                over = limits.check_record(record.data, record.size)
+                if over is not None:
+                    data = record.data
+                    kind = record.kind or (SERVICE if "structure_id" in data else "enregistrement")
+                    source, ident = (str(data.get(k) or "")[:300] if isinstance(data.get(k), (str, int)) else ""
+                                     for k in ("source", "id"))
+                    record = RawRecord(limits.abridge(data), kind=record.kind, line=record.line)
+                    pending.append((position, record, Item(kind=kind, source=source[:100], source_id=ident,
+                                                           data={}, raw=None, errors=over), None))
+                    continue
+            digest = digests.of(record) if digests is not None else None
+            hit = known.get(digest) if digest is not None else None
+            if hit is not None and hit not in run_keys:
+                kind, key = hit[0], hit[1:]
+                run_keys.add(hit)
+                added.append(hit)
+                skipped.add(hit)
+                prepared.skipped[kind].append(key)
+                prepared.seen[kind].add(key)
+                prepared.report.counts[kind]["lus"] += 1
+                prepared.report.counts[kind]["inchanges"] += 1
+                continue
+            try:
+                items = self.normalise(record, self.options)
+            except Exception as exc:  # a normaliser bug must not lose the record
+                items = [Item(kind="enregistrement", source="", source_id="", data={}, raw=record.data,
+                              errors={"enregistrement": [f"illisible : {exc}"]})]
+            for item in items:
+                run_key = (item.kind, item.source, item.source_id)
+                if run_key in skipped:
+                    return prepared, None, added
+                if run_key not in run_keys:
+                    run_keys.add(run_key)
+                    added.append(run_key)
+                pending.append((position, record, item, digest if len(items) == 1 else None))
+        return prepared, pending, added
 
     def _serialise(self, prepared: _Prepared) -> None:
         """Place the rows (source coordinates, else the commune's centre; with a
@@ -250,7 +290,7 @@ class _Preparing:
             prepared.keys[kind] = list(kind_rows)
             payload = orjson.dumps(list(kind_rows.values()), default=_json_default)
             if limits.payload_may_hold_control(payload):  # rare: one search of the batch's bytes
-                payload = self._strip_control(prepared, kind_rows)
+                payload = self._strip_control(prepared, kind, kind_rows)
             prepared.payloads[kind] = payload.decode()
         prepared.origin = {
             key: value for key, value in prepared.origin.items()
@@ -273,11 +313,12 @@ class _Preparing:
                 item.structure_key = tuple(limits.strip_control(list(item.structure_key)))
 
     @staticmethod
-    def _strip_control(prepared: _Prepared, rows: dict) -> bytes:
+    def _strip_control(prepared: _Prepared, kind: str, rows: dict) -> bytes:
         """The rows' control characters removed (PostgreSQL refuses \\u0000; the
         others are invisible noise), each field named in a warning."""
-        for row in rows.values():
+        for key, row in rows.items():
             for name in limits.fields_with_control(row):
+                prepared.digests[kind].pop(key, None)
                 row[name] = limits.strip_control(row[name])
                 label = "donnée brute" if name == "raw" else name
                 prepared.report.warnings[f"caractères de contrôle retirés : {label}"] += 1

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from catalogue import places
 from catalogue.db import set_actor
+from importers import digests
 from importers.framing import COLUMNS, TABLES, _Prepared, dumps
 from importers.models import QuarantinedRecord
 from importers.records import SERVICE, STRUCTURE, Item
@@ -181,12 +182,17 @@ class _Writing:
                 {"structure_id": [f"structure inconnue : {structure_key[1]} (source {structure_key[0]})"]},
             ))
         services = [k for k in keys[SERVICE] if k not in orphans]
+        for key in orphans:
+            prepared.digests[SERVICE].pop(key, None)
         payloads[SERVICE] = self._keep_taken_over(session, prepared, services)
         # The orphans' rows stay in the payload: the upsert's join leaves them out.
         self._upsert(session, prepared, SERVICE, len(services))
         if quarantine:
             session.execute(insert(QuarantinedRecord), quarantine)
+        for kind, written in prepared.digests.items():
+            digests.save(session, kind, written)
         loaded = [(STRUCTURE, *k) for k in keys[STRUCTURE]] + [(SERVICE, *k) for k in services]
+        loaded += [(kind, *k) for kind, skipped in prepared.skipped.items() for k in skipped]
         if loaded:
             session.execute(
                 text(
@@ -238,6 +244,8 @@ class _Writing:
             resolved = (outcome.code_insee, outcome.code_postal, outcome.commune)
             if resolved != (code, cp, name):
                 changes.setdefault(kind, {})[index] = resolved
+            if outcome.error or outcome.repairs or resolved != (code, cp, name):
+                prepared.digests[kind].pop(prepared.keys[kind][index], None)
         for kind, changed in changes.items():
             rows = orjson.loads(prepared.payloads[kind])
             for index, (code, cp, name) in changed.items():
@@ -320,5 +328,6 @@ class _Writing:
                 elif name in row:
                     row[name] = current.get(name)
             prepared.report.warnings["champs repris par la structure conservés"] += 1
+            prepared.digests[SERVICE].pop((row["source"], row["source_id"]), None)
 
         return self._patch(payload, keep)
