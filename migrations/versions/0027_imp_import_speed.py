@@ -1,8 +1,8 @@
 """imp_import_speed: the audit of updates builds each row's JSON once; the digests
 of the records an import wrote (issue #22)
 
-Revision ID: 0025_imp_import_speed
-Revises: 0024_orient_attach
+Revision ID: 0027_imp_import_speed
+Revises: 0026_map_index
 
 import_digest: for each (kind, source, source_id) written by an import, the digest
 of the record as read (and of what its row depends on) and the version (xmin) of the
@@ -21,8 +21,8 @@ its time there). Frozen text of the file at this revision, and the previous one
 
 from alembic import op
 
-revision = "0025_imp_import_speed"
-down_revision = "0024_orient_attach"
+revision = "0027_imp_import_speed"
+down_revision = "0026_map_index"
 branch_labels = None
 depends_on = None
 
