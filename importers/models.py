@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import BYTEA, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from catalogue.models import Base
@@ -63,3 +63,18 @@ class QuarantinedRecord(Base):
     __table_args__ = (
         Index("ix_import_quarantine_record", "kind", "record_source", "record_id"),
     )
+
+
+class ImportDigest(Base):
+    """What an import last wrote for a record (importers/digests.py, migration
+    0027_imp_import_speed): the digest of the record as read and of what prepared it,
+    with the row's version then; an unchanged record is recognised without being
+    prepared again."""
+
+    __tablename__ = "import_digest"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    source: Mapped[str] = mapped_column(String(100), primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    digest: Mapped[bytes] = mapped_column(BYTEA)
+    row_version: Mapped[int] = mapped_column(BigInteger)

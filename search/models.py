@@ -22,6 +22,7 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -133,3 +134,15 @@ class SearchEngineState(Base):
     rebuilt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+
+class SearchGeneration(Base):
+    """The catalogue's search generation (migration 0025_srch_generation): the sum of
+    `n` over the rows grows at each committed change of the search rows (one row per
+    backend slot, so that writers do not queue on one row); search/cache.py keys its
+    entries by it."""
+
+    __tablename__ = "search_generation"
+
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, server_default="0")
