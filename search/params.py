@@ -311,6 +311,12 @@ class SearchArgs(Schema):
             raise first_error(self, exc.messages) from None
 
 
+def blank_as_absent(_converter, field, **_kwargs) -> dict:
+    """apispec parameter attribute function: a search parameter left blank counts as
+    absent (SearchArgs._one_value_each), which OpenAPI says with allowEmptyValue."""
+    return {"allowEmptyValue": True} if isinstance(field.parent, SearchArgs) and not field.required else {}
+
+
 def first_error(schema: Schema, messages) -> InvalidQuery:
     """The error of the first wrong parameter, as an InvalidQuery."""
     if not isinstance(messages, dict) or not messages:

@@ -121,9 +121,11 @@ def init_app(app) -> None:
         "jeton",
         {"type": "http", "scheme": "bearer", "description": "Jeton d'API de la structure (créé dans l'espace partenaire)."},
     )
+    from search.params import blank_as_absent
     from web.input_guard import SpecPlugin
 
     api.spec.plugins.append(SpecPlugin())  # the control characters the guard refuses
+    api.ma_plugin.converter.add_parameter_attribute_function(blank_as_absent)  # search/params.py
     for module in api_blueprints():
         api.register_blueprint(module.blp)
     app.extensions["offre"]["api"] = api
