@@ -4,6 +4,8 @@ searches: the counts shown beside the filters are unchanged."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import text
 from werkzeug.datastructures import MultiDict
@@ -86,3 +88,16 @@ def test_the_tallies_and_counts_equal_the_plain_sql_ones(db, catalogue, monkeypa
     assert counts == click_counts(backend, query)
     if args.get("thematiques") != "logement":
         assert counted["totals"][0] + counted["totals"][1] > 0
+
+
+@pytest.mark.parametrize("args", [a for a in SEARCHES if set(a) & set(postgres.KEY_FILTER_FIELDS)])
+def test_the_search_as_it_is_is_the_rows_inside_its_filter(db, catalogue, args):
+    """What click_counts reads instead of counting the search as it is: the rows of the
+    search without a filter that are inside it."""
+    query = query_from_args(MultiDict(args))
+    backend = PostgresBackend(db)
+    as_is = backend.key_tallies(query, [], ALL_PUBLICS)
+    for field, keys in postgres.filter_keys(query).items():
+        without = backend.key_tallies(replace(query, **{field: ()}), sorted(keys), ALL_PUBLICS)
+        assert {k: (0, t[0], 0, t[2]) for k, t in without["keys"].items() if t[0]} == as_is["keys"]
+        assert (0, without["totals"][0], 0, without["totals"][2]) == as_is["totals"]
