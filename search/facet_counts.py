@@ -12,7 +12,8 @@ when none has, whatever engine served the page — the catalogue is the truth.""
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import cache as once, partial
+from functools import cache as once
+from functools import partial
 
 from catalogue import facet_keys, vocabulary
 from search.cache import SearchCache

@@ -41,9 +41,9 @@ from sqlalchemy.orm import Session
 from catalogue import facet_keys, vocabulary
 from search import cursor as cursors
 from search import queries, textquery
-from search.tallies import count as tallies_of
 from search.contract import FACETS, Hit, SearchPage, SearchQuery, ServiceDocument, Sort
 from search.errors import InvalidQuery, SearchUnavailable
+from search.tallies import count as tallies_of
 
 WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
 TEXT_WEIGHT, PROXIMITY_WEIGHT, FRESHNESS_WEIGHT = 0.7, 0.2, 0.1
