@@ -3,11 +3,9 @@
 
     .venv/bin/python bench/pages.py [--database NAME] [--services 100000] [--runs 60]
 
-Uses the search benchmark's catalogue `offre_bench_<services>` (bench/search.py:
-services spread over France by population) when it exists (it is only read), else
-builds `offre_bench_pages` (migrations, référentiel, demo catalogue, copies of the
-demo services up to --services, all of them in the Aisne: a commune alone then finds
-a third of the catalogue); `--database offre_bench_pages` measures that one. Queries mix communes of the Aisne, SPIE
+Reads the search benchmark's catalogue `offre_bench_<services>` (built first by
+bench/search.py --services N: services spread over France by population), or
+`--database NAME` of the same cluster. Queries mix communes of the Aisne, SPIE
 thematics, free text and filters (the département that deploys the service: its
 people search there, whatever the catalogue). SEARCH_CACHE_SIZE as configured
 (search.cache: the filter counts of a commune are shared by its searches). It prints its figures; it is not a test.
@@ -16,7 +14,6 @@ people search there, whatever the catalogue). SEARCH_CACHE_SIZE as configured
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import random
 import statistics
@@ -27,18 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine, make_url, text  # noqa: E402
 
 COMMUNES = ["02408", "02691", "02722", "02173", "02381", "02168", "02810", "02049"]
 GROUPS = ["mobilite", "logement", "emploi-formation", "sante", "garde-enfant-famille", "acces-aux-droits", ""]
 EXTRA = ["", "", "&frais=gratuit", "&publics=jeunes", "&q=permis", "&q=numerique", "&tri=distance", "&page=2"]
-
-
-def _map_bench():
-    spec = importlib.util.spec_from_file_location("bench_map", Path(__file__).parent / "map.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _exists(name: str, server_url: str) -> bool:
@@ -62,15 +52,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=6)
     args = parser.parse_args()
 
-    bench = _map_bench()
-    name = args.database
-    search_db = f"offre_bench_{args.services}"  # bench/search.py --services N builds it
-    if name is None:
-        name = search_db if _exists(search_db, bench.database_url("postgres")) else "offre_bench_pages"
-    if name == search_db:
-        url = bench.database_url(name)  # the search benchmark's catalogue: read only
-    else:
-        url = bench.ensure_catalogue(name, args.services)
+    from tests import dbsetup
+
+    server = dbsetup.server_url()
+    name = args.database or f"offre_bench_{args.services}"  # bench/search.py --services N builds it
+    if not _exists(name, server):
+        sys.exit(f"{name} is missing: build it with bench/search.py --services {args.services}")
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)  # read only
 
     from web.app import create_app
     from web.settings import Settings
@@ -123,6 +111,9 @@ def main() -> None:
     print(f"  of which the engine:  p50 {statistics.median(engine_ms):.0f} ms, p95 {p95(engine_ms):.0f} ms")
     print(f"  page without engine:  p50 {statistics.median(own):.0f} ms, p95 {p95(own):.0f} ms")
     print(f"  page size: median {statistics.median(sizes) / 1024:.0f} KiB")
+    import hostspeed  # bench/, beside this script
+
+    print(f"  {hostspeed.describe()}")
     engine.dispose()
 
 

@@ -5,13 +5,14 @@ search's own rules (OR within one filter, AND across filters; a public also matc
 value already ticked, the number of current results that have it.
 
 Counted in the database from the key sets of the result set
-(PostgresBackend.key_tallies): one query for the search as it is, and one per filter
-that has a selection (that filter left out), whatever engine served the page — the
-catalogue is the truth."""
+(PostgresBackend.key_tallies): one query per filter that has a selection (that filter
+left out; the rows inside it are the search as it is), or one for the search as it is
+when none has, whatever engine served the page — the catalogue is the truth."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cache as once
 from functools import partial
 
 from catalogue import facet_keys, vocabulary
@@ -50,12 +51,23 @@ def click_counts(backend: PostgresBackend, query: SearchQuery,
                                   if shared is not None else compute())
         return cache[(q, chosen)]
 
+    @once
+    def as_is() -> dict:
+        """The tallies of the search as it is (every row outside): when a filter has
+        a selection, the rows inside it of the search without it — no query of its own."""
+        field = next((f for f in KEY_FILTER_FIELDS if selected.get(f)), None)
+        if field is None:
+            return tallies(query, ())
+        found = tallies(replace(query, **{field: ()}), tuple(sorted(selected[field])))
+        return {"keys": {k: (0, t[0], 0, t[2]) for k, t in found["keys"].items() if t[0]},
+                "totals": (0, found["totals"][0], 0, found["totals"][2])}
+
     counts: dict[str, dict[str, int]] = {}
     ticked = _ticked(query)
     for field in KEY_FILTER_FIELDS:
         chosen = tuple(sorted(selected.get(field, ())))
         prefixes = tuple(p + ":" for p in FACET_NAMES[field])
-        found = tallies(replace(query, **{field: ()}) if chosen else query, chosen)
+        found = tallies(replace(query, **{field: ()}), chosen) if chosen else as_is()
         keys, total_in = found["keys"], found["totals"][0]
         publics = field == "publics"
         candidates = {k for k in keys if k.startswith(prefixes)} | set(chosen)

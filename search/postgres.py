@@ -43,6 +43,7 @@ from search import cursor as cursors
 from search import queries, textquery
 from search.contract import FACETS, Hit, SearchPage, SearchQuery, ServiceDocument, Sort
 from search.errors import InvalidQuery, SearchUnavailable
+from search.tallies import count as tallies_of
 
 WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
 TEXT_WEIGHT, PROXIMITY_WEIGHT, FRESHNESS_WEIGHT = 0.7, 0.2, 0.1
@@ -287,7 +288,7 @@ class PostgresBackend:
             for branch in plan.branches
         )
         if tallies is not None:
-            return self._tallies(union, plan.params, *tallies)
+            return tallies_of(self.session, union, plan.params, *tallies)
         sql, reference = self._page_sql(query, plan, union)
         if self.explain_into is not None:
             explained = self.session.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + sql), plan.params)
@@ -425,38 +426,6 @@ class PostgresBackend:
                    {facets_sql} AS facets
         """
         return sql, reference
-
-    def _tallies(self, union: str, params: dict, inside_keys: list[str], marker: str) -> dict:
-        """key_tallies' counts over the rows of `union`."""
-        params.update(inside_keys=list(inside_keys), marker=marker)
-        row = self.session.execute(text(f"""
-            WITH base AS ({union}),
-            sets AS (SELECT facet_keys, count(*) AS n FROM base GROUP BY facet_keys),
-            marked AS (SELECT id FROM search_key WHERE key = :marker),
-            t AS (
-                SELECT c.facet_keys, c.n,
-                       coalesce(c.facet_keys && ARRAY(SELECT id FROM search_key
-                                                      WHERE key = ANY(CAST(:inside_keys AS text[]))), false) AS inside,
-                       coalesce((SELECT id FROM marked) = ANY(c.facet_keys), false) AS marked
-                FROM sets c
-            ),
-            k AS (
-                SELECT u.id, sum(t.n) FILTER (WHERE t.inside) AS i, sum(t.n) FILTER (WHERE NOT t.inside) AS o,
-                       sum(t.n) FILTER (WHERE t.inside AND t.marked) AS im,
-                       sum(t.n) FILTER (WHERE NOT t.inside AND t.marked) AS om
-                FROM t, unnest(t.facet_keys) AS u(id) GROUP BY u.id
-            )
-            SELECT (SELECT json_agg(json_build_array(sk.key, coalesce(k.i, 0), coalesce(k.o, 0),
-                                                     coalesce(k.im, 0), coalesce(k.om, 0)))
-                    FROM k JOIN search_key sk ON sk.id = k.id) AS keys,
-                   (SELECT json_build_array(coalesce(sum(n) FILTER (WHERE inside), 0),
-                                            coalesce(sum(n) FILTER (WHERE NOT inside), 0),
-                                            coalesce(sum(n) FILTER (WHERE inside AND marked), 0),
-                                            coalesce(sum(n) FILTER (WHERE NOT inside AND marked), 0))
-                    FROM t) AS totals
-        """), params).one()
-        return {"keys": {r[0]: tuple(int(x) for x in r[1:]) for r in row.keys or []},
-                "totals": tuple(int(x) for x in row.totals)}
 
     def _page(self, query: SearchQuery, row, reference: date, tsquery: str | None) -> SearchPage:
         """The SearchPage of the page query's row: hits, next cursor, facets."""
