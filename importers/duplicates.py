@@ -33,7 +33,7 @@ NAMES_KEPT = 200_000
 CHUNK = 5000
 
 # The best link of each new record: (old id, score, hidden).
-Links = dict[uuid.UUID, tuple[uuid.UUID, float, bool]]
+Links = dict[uuid.UUID | str, tuple[uuid.UUID | str, float, bool]]
 
 
 def _best(found) -> Links:
@@ -70,7 +70,7 @@ _NEWER = (
     "AND o.status <> 'archive' AND o.duplicate_of_id IS NULL "
     "AND (o.id NOT IN (SELECT unnest(CAST(:ids AS uuid[]))) OR (o.created_at, o.id) < (n.created_at, n.id)) "
 )
-_RECORD = ("SELECT s.id, s.nom, s.siret, s.adresse, s.commune, c.nom AS commune_ref, s.telephone, s.courriel, "
+_RECORD = ("SELECT s.id::text AS id, s.nom, s.siret, s.adresse, s.commune, c.nom AS commune_ref, s.telephone, s.courriel, "
            "s.site_web FROM structure s LEFT JOIN geo_commune c ON c.code = s.code_insee "
            "WHERE s.id = ANY(CAST(:ids AS uuid[]))")
 
@@ -82,8 +82,8 @@ def structure_catalogue(session: Session) -> matching.Catalogue:
     )))
 
 
-def _records(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, matching.Record]:
-    """The structures `ids` prepared for comparison, each read once."""
+def _records(session: Session, ids: set[str]) -> dict[str, matching.Record]:
+    """The structures `ids` (as text) prepared for comparison, each read once."""
     return {
         r.id: matching.record(r.nom, siret=r.siret, telephone=r.telephone, courriel=r.courriel,
                               site_web=r.site_web, adresse=r.adresse, communes=(r.commune, r.commune_ref))
@@ -92,10 +92,11 @@ def _records(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, matching.
 
 
 def structure_pairs(session: Session, ids: list[uuid.UUID], catalogue: matching.Catalogue | None = None):
-    """(new id, old id, match, hidden) for each candidate pair of structures."""
+    """(new id, old id, match, hidden) for each candidate pair of structures (the ids
+    as text: hashed at every pair, a UUID's hash is computed in Python each time)."""
     # Two joins rather than one with OR, so that each uses its index (siret, GiST).
     select_ = (
-        "SELECT n.id AS n_id, o.id AS o_id, (n.siret IS NOT NULL AND o.siret = n.siret) AS same_siret, "
+        "SELECT n.id::text AS n_id, o.id::text AS o_id, (n.siret IS NOT NULL AND o.siret = n.siret) AS same_siret, "
         "ST_Distance(n.location, o.location) AS d "
         "FROM structure n JOIN structure o ON o.source <> n.source " + _NEWER
     )
@@ -115,10 +116,10 @@ def structure_pairs(session: Session, ids: list[uuid.UUID], catalogue: matching.
         ).execution_options(stream_results=True, yield_per=CHUNK),
         {"ids": [str(i) for i in ids], "radius": matching.RADIUS_M},
     )
-    prepared: dict[uuid.UUID, matching.Record] = {}
-    same_siret: set[tuple[uuid.UUID, uuid.UUID]] = set()  # the pairs both joins can find
+    prepared: dict[str, matching.Record] = {}
+    same_siret: set[tuple[str, str]] = set()  # the pairs both joins can find
     names: dict = {}
-    for chunk in pairs.partitions():
+    for chunk in pairs.partitions(CHUNK):
         missing = {i for r in chunk for i in (r.n_id, r.o_id) if i not in prepared}
         if missing:
             prepared.update(_records(session, missing))

@@ -55,7 +55,7 @@ def _every_pair(db, catalogue: matching.Catalogue) -> dict:
     """Each pair of a structure of the second source and one of the first that is a
     candidate (the same SIRET, or within the radius), scored: {(new, old): match}."""
     rows = db.execute(text(
-        "SELECT n.id AS n_id, o.id AS o_id, n.siret AS n_siret, o.siret AS o_siret, "
+        "SELECT n.id::text AS n_id, o.id::text AS o_id, n.siret AS n_siret, o.siret AS o_siret, "
         "ST_Distance(n.location, o.location) AS d FROM structure n JOIN structure o "
         "ON o.source = 'dora' WHERE n.source = 'cd33'"
     )).all()
@@ -75,7 +75,7 @@ def test_the_candidate_pairs_give_the_links_of_every_pair(db, run_import, tmp_pa
         if match.suggest:
             best[new] = max(best.get(new, 0.0), match.score)
     linked = {r.id: r for r in db.execute(text(
-        "SELECT id, duplicate_of_id, duplicate_score, duplicate_hidden FROM structure "
+        "SELECT id::text AS id, duplicate_of_id::text AS duplicate_of_id, duplicate_score, duplicate_hidden FROM structure "
         "WHERE source = 'cd33' AND duplicate_of_id IS NOT NULL"))}
     assert len(best) > 20 and any(r.duplicate_hidden for r in linked.values())
     assert linked.keys() == best.keys()
