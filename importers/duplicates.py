@@ -29,9 +29,11 @@ from importers import matching
 
 # Names' similarities kept while scoring the pairs of one run (matching.structure_match).
 NAMES_KEPT = 200_000
+# Candidate pairs read from the database at a time (their structures are read per chunk).
+CHUNK = 5000
 
 # The best link of each new record: (old id, score, hidden).
-Links = dict[uuid.UUID, tuple[uuid.UUID, float, bool]]
+Links = dict[uuid.UUID | str, tuple[uuid.UUID | str, float, bool]]
 
 
 def _best(found) -> Links:
@@ -68,9 +70,9 @@ _NEWER = (
     "AND o.status <> 'archive' AND o.duplicate_of_id IS NULL "
     "AND (o.id NOT IN (SELECT unnest(CAST(:ids AS uuid[]))) OR (o.created_at, o.id) < (n.created_at, n.id)) "
 )
-_SIDE = ("{t}.id AS {t}_id, {t}.nom AS {t}_nom, {t}.siret AS {t}_siret, {t}.adresse AS {t}_adresse, "
-         "{t}.commune AS {t}_commune, {t}c.nom AS {t}_commune_ref, {t}.telephone AS {t}_telephone, "
-         "{t}.courriel AS {t}_courriel, {t}.site_web AS {t}_site_web")
+_RECORD = ("SELECT s.id::text AS id, s.nom, s.siret, s.adresse, s.commune, c.nom AS commune_ref, s.telephone, s.courriel, "
+           "s.site_web FROM structure s LEFT JOIN geo_commune c ON c.code = s.code_insee "
+           "WHERE s.id = ANY(CAST(:ids AS uuid[]))")
 
 
 def structure_catalogue(session: Session) -> matching.Catalogue:
@@ -80,53 +82,56 @@ def structure_catalogue(session: Session) -> matching.Catalogue:
     )))
 
 
-def _record(row, side: str) -> matching.Record:
-    def get(field: str):
-        return getattr(row, f"{side}_{field}")
-
-    return matching.record(get("nom"), siret=get("siret"), telephone=get("telephone"), courriel=get("courriel"),
-                           site_web=get("site_web"), adresse=get("adresse"),
-                           communes=(get("commune"), get("commune_ref")))
+def _records(session: Session, ids: set[str]) -> dict[str, matching.Record]:
+    """The structures `ids` (as text) prepared for comparison, each read once."""
+    return {
+        r.id: matching.record(r.nom, siret=r.siret, telephone=r.telephone, courriel=r.courriel,
+                              site_web=r.site_web, adresse=r.adresse, communes=(r.commune, r.commune_ref))
+        for r in session.execute(text(_RECORD), {"ids": [str(i) for i in ids]})
+    }
 
 
 def structure_pairs(session: Session, ids: list[uuid.UUID], catalogue: matching.Catalogue | None = None):
-    """(new id, old id, match, hidden) for each candidate pair of structures."""
+    """(new id, old id, match, hidden) for each candidate pair of structures (the ids
+    as text: hashed at every pair, a UUID's hash is computed in Python each time)."""
     # Two joins rather than one with OR, so that each uses its index (siret, GiST).
     select_ = (
-        f"SELECT {_SIDE.format(t='n')}, {_SIDE.format(t='o')}, ST_Distance(n.location, o.location) AS d "
+        "SELECT n.id::text AS n_id, o.id::text AS o_id, (n.siret IS NOT NULL AND o.siret = n.siret) AS same_siret, "
+        "ST_Distance(n.location, o.location) AS d "
         "FROM structure n JOIN structure o ON o.source <> n.source " + _NEWER
     )
-    joins = ("LEFT JOIN geo_commune nc ON nc.code = n.code_insee "
-             "LEFT JOIN geo_commune oc ON oc.code = o.code_insee ")
     where = "WHERE n.id = ANY(CAST(:ids AS uuid[])) AND n.duplicate_of_id IS NULL"
     if not ids:
         return
     if catalogue is None:
         catalogue = structure_catalogue(session)
-    # Streamed (a national first import has 400,000 pairs within the radius: held at
-    # once, they took hundreds of MB), a pair found by both joins (the same SIRET)
-    # scored once (UNION ALL: the UNION's sort of the wide rows went to disk).
-    rows = session.execute(
+    # Only the pairs' ids and distance are streamed (a national first import has
+    # 400,000 pairs within the radius): each structure's fields are read once, by
+    # _records, for the pairs of one chunk that name it first. A pair found by both
+    # joins (the same SIRET) is scored once (UNION ALL: a UNION sorts every pair).
+    pairs = session.execute(
         text(
-            f"{select_} AND n.siret IS NOT NULL AND o.siret = n.siret {joins}{where} UNION ALL "
-            f"{select_} AND ST_DWithin(n.location, o.location, :radius) {joins}{where}"
-        ).execution_options(stream_results=True, yield_per=5000),
+            f"{select_} AND n.siret IS NOT NULL AND o.siret = n.siret {where} UNION ALL "
+            f"{select_} AND ST_DWithin(n.location, o.location, :radius) {where}"
+        ).execution_options(stream_results=True, yield_per=CHUNK),
         {"ids": [str(i) for i in ids], "radius": matching.RADIUS_M},
     )
-    prepared: dict[uuid.UUID, matching.Record] = {}
-    same_siret: set[tuple[uuid.UUID, uuid.UUID]] = set()  # the pairs both joins can find
+    prepared: dict[str, matching.Record] = {}
+    same_siret: set[tuple[str, str]] = set()  # the pairs both joins can find
     names: dict = {}
-    for r in rows:
-        if r.n_siret is not None and r.n_siret == r.o_siret:
-            if (r.n_id, r.o_id) in same_siret:
-                continue
-            same_siret.add((r.n_id, r.o_id))
-        a = prepared.get(r.n_id) or prepared.setdefault(r.n_id, _record(r, "n"))
-        b = prepared.get(r.o_id) or prepared.setdefault(r.o_id, _record(r, "o"))
-        if len(names) > NAMES_KEPT:
-            names.clear()
-        match = matching.structure_match(a, b, r.d, catalogue, names)
-        yield r.n_id, r.o_id, match, match.hide
+    for chunk in pairs.partitions(CHUNK):
+        missing = {i for r in chunk for i in (r.n_id, r.o_id) if i not in prepared}
+        if missing:
+            prepared.update(_records(session, missing))
+        for n_id, o_id, same, d in chunk:
+            if same:
+                if (n_id, o_id) in same_siret:
+                    continue
+                same_siret.add((n_id, o_id))
+            if len(names) > NAMES_KEPT:
+                names.clear()
+            match = matching.structure_match(prepared[n_id], prepared[o_id], d, catalogue, names)
+            yield n_id, o_id, match, match.hide
 
 
 def service_pairs(session: Session, ids: list[uuid.UUID]):

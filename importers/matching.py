@@ -381,21 +381,22 @@ def structure_match(a: Record, b: Record, distance_m: float | None, catalogue: C
     # or not, they cannot tell two records of that commune apart. Other communes'
     # names (two neighbouring towns' offices) do.
     place = a.place_words & b.place_words
-
-    def weight(w: str) -> float:
-        return catalogue.weight(w) * (COMMUNE_WEIGHT if w in place else 1.0)
-
     key = (a.words, b.words, place)
-    name = names.get(key) if names is not None else None
-    if name is None:
-        name = name_similarity(a.words, b.words, weight)
+    # The names' similarity and whether their numbers differ: both pure of the key.
+    known = names.get(key) if names is not None else None
+    if known is None:
+        def weight(w: str) -> float:
+            return catalogue.weight(w) * (COMMUNE_WEIGHT if w in place else 1.0)
+
+        known = (name_similarity(a.words, b.words, weight), _numbers_differ(a.words, b.words))
         if names is not None:
-            names[key] = name
+            names[key] = known
+    name, numbers_differ = known
     # Names weigh most, but a name written quite differently (« Pôle emploi » and
     # « France Travail ») can still be proposed on the strength of the rest.
     z = 0.5 + max(NAME_SLOPE * (name - 0.75), -4.0)
     reasons = [f"noms {name:.2f}"]
-    if _numbers_differ(a.words, b.words):
+    if numbers_differ:
         z -= 4.0
         reasons.append("numéros différents dans les noms")
     if a.siret and a.siret == b.siret:

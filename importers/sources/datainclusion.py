@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 from typing import Any
 
 import pydantic
@@ -35,6 +36,26 @@ _PROVENANCE = ("source", "id", "structure_id")
 # Its answers are kept (a refused address raises, and is not kept): the same result.
 if not hasattr(pydantic.networks.validate_email, "cache_info"):
     pydantic.networks.validate_email = functools.lru_cache(maxsize=50_000)(pydantic.networks.validate_email)
+
+
+def _cached_domain_check(check):
+    """email_validator's check of an address's domain (IDNA rules, a character at a
+    time: most of an uncached address's cost), kept by domain: pure, and the domains
+    repeat (a town hall's, a network's, the webmails) where the addresses do not. A
+    refused domain raises, and is not kept; each call gets its own copy of the answer."""
+    cached = functools.lru_cache(maxsize=20_000)(check)
+
+    def validate_email_domain_name(domain, test_environment=False, globally_deliverable=True):
+        return dict(cached(domain, test_environment, globally_deliverable))
+
+    validate_email_domain_name.cached = cached
+    return validate_email_domain_name
+
+
+# (The module, not the function of that name that the package exports.)
+_checker = importlib.import_module("email_validator.validate_email")
+if not hasattr(_checker.validate_email_domain_name, "cached"):
+    _checker.validate_email_domain_name = _cached_domain_check(_checker.validate_email_domain_name)
 
 _PYDANTIC_FR = {
     "missing": "champ obligatoire",
