@@ -94,7 +94,8 @@ SERIAL_OFF = text("SELECT set_config(:n, :v, true)")
 # Facet counts over the whole result set `m`: every search row carries the ids of
 # its keys (`<facet>:<value>`, each once: catalogue/facet_keys.py, then ids of
 # search_key in search_document.keys), so one pass counts them all (unnest in the
-# select list: cheaper than a lateral join), and only the counted ids are named.
+# select list, a ProjectSet: a fifth cheaper than a lateral join's Function Scan,
+# which fills a tuplestore per row), and only the counted ids are named.
 # A category or a SPIE group counts the services that its filter would find
 # (any of its thematiques), each once.
 # Rows share their key sets (a catalogue has far fewer distinct sets than offers):
@@ -102,9 +103,28 @@ SERIAL_OFF = text("SELECT set_config(:n, :v, true)")
 # result set for both), and only the distinct sets are unnested.
 FACETS_SQL = """(
     SELECT json_agg(json_build_array(k.key, f.n)) FROM (
-        SELECT u.id, sum(c.n) AS n FROM sets c, unnest(c.facet_keys) AS u(id) GROUP BY u.id
+        SELECT u.id, sum(u.n) AS n FROM (SELECT unnest(c.facet_keys) AS id, c.n FROM sets c) u GROUP BY u.id
     ) f JOIN search_key k ON k.id = f.id
 )"""
+
+
+# The thematique and category codes whose labels the free text (:tsq) matches: the
+# labels' vectors are stored (search_key.vector), nothing stemmed here. A scalar
+# subquery of the page's statement (one round trip less) or a query of its own.
+MATCHED_SQL = """(
+    SELECT coalesce(array_agg(split_part(key, ':', 2) ORDER BY key), '{}') FROM search_key
+    WHERE (key LIKE 'thematiques:%' OR key LIKE 'categories:%') AND vector @@ CAST(:tsq AS tsquery)
+)"""
+
+
+def expand_matched(codes) -> tuple[str, ...]:
+    """MATCHED_SQL's codes as thematiques (a category gives its own), each once."""
+    found: list[str] = []
+    for code in codes or ():
+        for t in vocabulary.expand_thematiques([code]):
+            if t not in found:
+                found.append(t)
+    return tuple(found)
 
 
 # The query's key filters, field by field (search.facet_counts counts with the same).
@@ -215,24 +235,7 @@ class PostgresBackend:
     # --- the query ----------------------------------------------------------
     def matched_thematiques(self, tsquery: str) -> tuple[str, ...]:
         """Thematiques whose label (or category's label) the free text matches."""
-        # The labels' vectors are stored (search_key.vector): nothing stemmed here.
-        rows = self.session.scalars(
-            text(
-                """
-                SELECT split_part(key, ':', 2) FROM search_key
-                WHERE (key LIKE 'thematiques:%' OR key LIKE 'categories:%')
-                  AND vector @@ CAST(:q AS tsquery)
-                ORDER BY key
-                """
-            ),
-            {"q": tsquery},
-        ).all()
-        found: list[str] = []
-        for code in rows:
-            for t in vocabulary.expand_thematiques([code]):
-                if t not in found:
-                    found.append(t)
-        return tuple(found)
+        return expand_matched(self.session.scalar(text(f"SELECT {MATCHED_SQL}"), {"tsq": tsquery}))
 
     def _key_filters(self, query: SearchQuery) -> list[tuple[bool, list[str]]]:
         """The key filters of the query: each (indexed, keys), matching a row that
@@ -423,7 +426,8 @@ class PostgresBackend:
             SELECT (SELECT CAST(coalesce(sum(n), 0) AS bigint) FROM sets) AS total,
                    (SELECT coalesce(json_agg(json_build_array(id, distance, score, CAST(sortkey AS text))
                                               ORDER BY sortkey, id), '[]') FROM p) AS hits,
-                   {facets_sql} AS facets
+                   {facets_sql} AS facets,
+                   {MATCHED_SQL if plan.tsquery else 'NULL'} AS matched
         """
         return sql, reference
 
@@ -457,5 +461,5 @@ class PostgresBackend:
             size=query.size,
             next_cursor=next_cursor,
             facets=facets,
-            matched_thematiques=self.matched_thematiques(tsquery) if tsquery else (),
+            matched_thematiques=expand_matched(row.matched) if tsquery else (),
         )

@@ -10,15 +10,14 @@ from data_inclusion.schema import v1
 from flask import current_app, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from geoalchemy2.shape import to_shape
 from marshmallow import Schema, fields
 
-from catalogue.models import Service
 from search.contract import SearchQuery
 from search.errors import InvalidQuery
+from search.rows import api_services
 from web.api import problem
 from web.db import get_session
-from web.search_ import SEARCH_ARGS, load_services, run_search, service
+from web.search_ import SEARCH_ARGS, run_search, service
 
 blp = Blueprint(
     "search_api", __name__, url_prefix="/api/v1", description="Recherche de services (offre d'insertion)."
@@ -63,37 +62,10 @@ class SearchResult(Schema):
     thematiques_reconnues = fields.List(fields.String(), metadata={"description": "Thématiques reconnues dans le texte libre."})
 
 
-def service_dict(service: Service) -> dict:
-    """A service as JSON: catalogue id, provenance, and every data·inclusion v1 field."""
-    out: dict = {}
-    for name in v1.Service.model_fields:
-        if name in ("id", "source", "structure_id", "longitude", "latitude"):
-            continue
-        value = getattr(service, name, None)
-        out[name] = value.isoformat() if hasattr(value, "isoformat") else value
-    lon = lat = None
-    if service.location is not None:
-        point = to_shape(service.location)
-        lon, lat = point.x, point.y
-    out.update(
-        id=str(service.id),
-        source=service.source,
-        source_id=service.source_id,
-        structure_id=str(service.structure_id),
-        structure={"id": str(service.structure.id), "nom": service.structure.nom},
-        longitude=lon,
-        latitude=lat,
-        statut=service.status.value,
-        confirmed_at=service.confirmed_at.isoformat() if service.confirmed_at else None,
-        updated_at=service.updated_at.isoformat() if service.updated_at else None,
-    )
-    return out
-
-
-def search_page_dict(page, services: list[Service]) -> dict:
-    distances = {h.id: h.distance_m for h in page.hits}
+def search_page_dict(page, items: list[dict]) -> dict:
+    """The SearchResult of a page whose hits are `items` (search.rows.api_services)."""
     return {
-        "items": [{"service": service_dict(s), "distance": distances.get(s.id)} for s in services],
+        "items": items,
         "facets": page.facets,
         "total": page.total,
         "page": page.page,
@@ -126,5 +98,5 @@ class ServiceSearch(MethodView):
         # without the schema's dump (a sixth of a search request's time). The same for
         # whoever asks: kept, encoded, in the search cache (search.cache) until the catalogue changes.
         body = service().cache.get(get_session(), ("api", query), lambda: jsonify(
-            search_page_dict(page, load_services(get_session(), page.hits))).get_data())
+            search_page_dict(page, api_services(get_session(), page.hits))).get_data())
         return current_app.response_class(body, mimetype="application/json")
