@@ -107,6 +107,9 @@ class _Prepared:
     # lon, lat)).
     located: list[tuple[str, int, tuple]] = field(default_factory=list)
     located_seconds: float = 0.0  # spent checking them (writer)
+    # Their places as repaired by the writer: kind -> {index in the payload: (code,
+    # postal code, commune)}, applied by the upsert (the payload is not parsed again).
+    fixes: dict[str, dict[int, tuple]] = field(default_factory=dict)
     # Services whose structure the file has not given (so far): the raw record, to
     # quarantine the service if the catalogue has not the structure either.
     origin: dict[tuple[str, str, str], tuple[int, RawRecord, tuple[str, str]]] = field(default_factory=dict)

@@ -36,6 +36,8 @@ WRITERS = 2
 # (batches are idempotent). None is expected: batches written at once share no
 # record, and the typo dictionary's new words are inserted in one order (0011).
 DEADLOCK_RETRIES = 3
+# The fields of a place that the writer may repair (_check_places).
+PLACE_FIELDS = ("code_insee", "code_postal", "commune")
 # Place answers kept per run (each a few hundred bytes) before starting afresh.
 PLACE_CACHE = 200_000
 
@@ -61,13 +63,23 @@ def _upsert_sql(kind: str, types: dict[str, str]) -> str:
     insert_cols = ["id", "source", "source_id", "raw", "status", "source_status", *columns]
     read_cols = [c for c in insert_cols if c != "structure_id"]
     declared = ", ".join(f'"{c}" {types[c]}' for c in read_cols)
-    selected = ", ".join("st.id" if c == "structure_id" else f"r.{c}" for c in insert_cols)
-    source = f"jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({declared}"
+    fixed = [c for c in PLACE_FIELDS if c in read_cols]
+    selected = ", ".join(
+        "st.id" if c == "structure_id" else f"CASE WHEN f.i IS NULL THEN r.{c} ELSE f.{c} END" if c in fixed
+        else f"r.{c}" for c in insert_cols
+    )
+    # Each row with its position in the payload (WITH ORDINALITY, 1 for the first).
+    source = f"ROWS FROM (jsonb_to_recordset(CAST(:rows AS jsonb)) AS ({declared}"
+    columns_read = ", ".join(f'"{c}"' for c in read_cols)
     if kind == SERVICE:
-        source += (", structure_source text, structure_source_id text) "
+        source += (", structure_source text, structure_source_id text)) WITH ORDINALITY "
+                   f"AS r({columns_read}, structure_source, structure_source_id, i) "
                    "JOIN structure st ON st.source = r.structure_source AND st.source_id = r.structure_source_id")
     else:
-        source += ")"
+        source += f")) WITH ORDINALITY AS r({columns_read}, i)"
+    # The places the writer repaired (_check_places), by their position in the payload.
+    fixes = ", ".join(f'"{c}" {types[c]}' for c in fixed)
+    source += f" LEFT JOIN jsonb_to_recordset(CAST(:fixes AS jsonb)) AS f(i bigint, {fixes}) ON f.i = r.i"
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in ["raw", "source_status", *columns])
     # The source's status is applied when the source's own words for it changed
     # (a moderator's decision on a record the source did not change stands).
@@ -246,10 +258,19 @@ class _Writing:
                 changes.setdefault(kind, {})[index] = resolved
             if outcome.error or outcome.repairs or resolved != (code, cp, name):
                 prepared.digests[kind].pop(prepared.keys[kind][index], None)
-        for kind, changed in changes.items():
+        # Applied by the upsert: parsing and writing a batch's payload again cost more
+        # than the check itself.
+        prepared.fixes = changes
+
+    @staticmethod
+    def _apply_fixes(prepared: _Prepared, kind: str) -> None:
+        """The repaired places written into the payload itself, before a change that
+        must take precedence over them (fields a structure took over)."""
+        changed = prepared.fixes.pop(kind, None)
+        if changed:
             rows = orjson.loads(prepared.payloads[kind])
-            for index, (code, cp, name) in changed.items():
-                rows[index].update(code_insee=code, code_postal=cp, commune=name)
+            for index, values in changed.items():
+                rows[index].update(zip(PLACE_FIELDS, values, strict=True))
             prepared.payloads[kind] = dumps(rows)
 
     def _orphans(self, session: Session, prepared: _Prepared) -> set[tuple[str, str]]:
@@ -286,7 +307,10 @@ class _Writing:
         orphans, left out by the statement)."""
         if not expected:
             return
-        result = session.execute(text(self._sql[kind]), {"rows": prepared.payloads[kind]}).all()
+        fixes = [{"i": index + 1, **dict(zip(PLACE_FIELDS, values, strict=True))}
+                 for index, values in prepared.fixes.get(kind, {}).items()]
+        result = session.execute(text(self._sql[kind]),
+                                 {"rows": prepared.payloads[kind], "fixes": dumps(fixes)}).all()
         counts = prepared.report.counts[kind]
         for r in result:
             if r.inserted:
@@ -316,6 +340,8 @@ class _Writing:
         if not found:
             return payload
         kept = {(source, source_id): (fields, current) for source, source_id, fields, current in found}
+        self._apply_fixes(prepared, SERVICE)
+        payload = prepared.payloads[SERVICE]
 
         def keep(row: dict) -> None:
             if (row["source"], row["source_id"]) not in kept:
