@@ -2,10 +2,10 @@
 scripts, style sheets and icons each page cites, fetched from the application as a
 browser would on a first visit, with no compression, with gzip, with brotli.
 
-    .venv/bin/python bench/static.py [--database offre_bench_static]
+    .venv/bin/python bench/static.py
 
-The database (migrations, référentiel, demo catalogue) is made by bench/map.py's
-ensure_catalogue if missing. Images that a style sheet cites (Leaflet's) are loaded
+The pages are served from a fresh database of the test cluster (migrations and
+référentiel, tests/dbsetup.py), dropped at the end. Images that a style sheet cites (Leaflet's) are loaded
 only when shown and left out. It prints its figures; it is not a test.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import re
 import sys
 import time
@@ -40,13 +39,19 @@ def cited(html: str) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", default="offre_bench_static")
-    args = parser.parse_args()
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     hostspeed = _load("hostspeed")
-    os.environ.setdefault("OFFRE_ENV", "development")  # the `offre` commands of ensure_catalogue
-    url = _load("map").ensure_catalogue(args.database, 0)
+    from tests import dbsetup
 
+    server = dbsetup.server_url()
+    url = dbsetup.create_test_database(server, dbsetup.build_template(server), label="bench_static_")
+    try:
+        _measure(url, hostspeed)
+    finally:
+        dbsetup.drop_database(server, url)
+
+
+def _measure(url: str, hostspeed) -> None:
     from web.app import create_app
     from web.settings import Settings
 
