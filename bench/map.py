@@ -27,7 +27,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -44,42 +43,17 @@ from tests import dbsetup  # noqa: E402
 LIMIT_GZ = 300 * 1024
 
 
-def _catalogue_module():
-    spec = importlib.util.spec_from_file_location("bench_catalogue", Path(__file__).parent / "catalogue.py")
+def _bench_search():
+    """bench/search.py as a module: its `build` makes the benchmark databases."""
+    spec = importlib.util.spec_from_file_location("bench_search", Path(__file__).parent / "search.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_catalogue"] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
 
 def build(server: str, n: int, reuse: bool) -> str:
     """`offre_bench_map_<n>`: the test template and the national-shaped catalogue imported."""
-    from catalogue.db import make_engine, make_sessionmaker
-    from importers import registry
-
-    name = f"offre_bench_map_{n}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        exists = c.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-    url = dbsetup._with_db(server, name)
-    if exists and reuse:
-        admin.dispose()
-        return url
-    template = dbsetup.build_template(server)
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    admin.dispose()
-    started = time.monotonic()
-    catalogue = _catalogue_module()
-    engine = make_engine(url)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "catalogue"
-        catalogue.generate(folder, max(1, n // 4), n, catalogue.load_communes(url))
-        registry.run_import(make_sessionmaker(engine), "data-inclusion", str(folder), Path(tmp))
-    engine.dispose()
-    print(f"imported the benchmark catalogue ({n} services) in {time.monotonic() - started:.0f} s -> {name}")
-    return url
+    return _bench_search().build(server, n, reuse, name=f"offre_bench_map_{n}")
 
 
 _PUBLIC = ("FROM service s JOIN structure st ON st.id = s.structure_id "

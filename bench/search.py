@@ -48,7 +48,8 @@ from catalogue import vocabulary  # noqa: E402
 from tests import dbsetup  # noqa: E402
 
 
-def _catalogue_module():
+def catalogue_module():
+    """bench/catalogue.py as a module (bench/ is not a package): the other benchmarks use it too."""
     spec = importlib.util.spec_from_file_location("bench_catalogue", Path(__file__).parent / "catalogue.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules["bench_catalogue"] = module  # its dataclasses look their module up
@@ -56,14 +57,15 @@ def _catalogue_module():
     return module
 
 
-def build(server: str, n: int, reuse: bool) -> str:
-    """The database `offre_bench_<n>`: the test template (migrations, référentiel) and
-    the national-shaped benchmark catalogue (bench/catalogue.py: n / 4 structures and n
-    services) imported by the importer, as a département would load it."""
+def build(server: str, n: int, reuse: bool, name: str | None = None) -> str:
+    """The database `name` (`offre_bench_<n>` by default): the test template (migrations,
+    référentiel) and the national-shaped benchmark catalogue (bench/catalogue.py: n / 4
+    structures and n services) imported by the importer, as a département would load it
+    (bench/map.py builds its own the same way)."""
     from catalogue.db import make_engine, make_sessionmaker
     from importers import registry
 
-    name = f"offre_bench_{n}"
+    name = name or f"offre_bench_{n}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         exists = c.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
@@ -81,7 +83,7 @@ def build(server: str, n: int, reuse: bool) -> str:
         c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     admin.dispose()
     started = time.monotonic()
-    catalogue = _catalogue_module()
+    catalogue = catalogue_module()
     engine = make_engine(url)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "catalogue"
