@@ -107,6 +107,18 @@ def _translations():
     return g.offre_translations
 
 
+def translate(string: str, **variables) -> str:
+    """flask_babel.gettext on this request's translations (looked up once)."""
+    text = _translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def translate_plural(singular: str, plural: str, num: int, **variables) -> str:
+    """flask_babel.ngettext likewise."""
+    variables.setdefault("num", num)
+    return _translations().ungettext(singular, plural, num) % variables
+
+
 def label(text: str | None) -> str | None:
     """A data label (French) in the page's language."""
     if not text:

@@ -23,6 +23,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     make_response,
     redirect,
@@ -102,8 +103,13 @@ def _done(message: str, ids: list, service_id=None):
 # ------------------------------------------------------------------ template helpers
 
 def selection_ids() -> set[str]:
-    """The ids (as text) of the offers in the visitor's selection (for the buttons)."""
-    return {str(i) for i in _ids()}
+    """The ids (as text) of the offers in the visitor's selection (for the buttons),
+    read once per request and cookie value."""
+    raw = session.get(KEY)
+    kept = g.get("offre_selection")
+    if kept is None or kept[0] != raw:
+        kept = g.offre_selection = (list(raw) if isinstance(raw, list) else raw, {str(i) for i in _ids()})
+    return set(kept[1])
 
 
 def selection_back(service_id: str) -> str:

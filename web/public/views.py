@@ -4,11 +4,10 @@ Templates render these dicts; nothing here knows about HTTP."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import humanize
-from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from catalogue import hours, vocabulary
 from catalogue.models import LocationPrecision, Service, Structure
@@ -17,6 +16,10 @@ from web import hours_fr, i18n, typography
 from web.public import wording
 
 PARIS = ZoneInfo("Europe/Paris")
+_ = i18n.translate
+ngettext = i18n.translate_plural
+# Words that depend on their arguments and the language alone, kept per process.
+_AGO: dict[tuple[str, int], str] = {}
 
 
 def now_paris() -> datetime:
@@ -47,7 +50,14 @@ def freshness(service: Service, today: date) -> dict:
 
 def _ago(days: int) -> str:
     """« il y a 3 mois » (humanize's French words; the catalogue's elsewhere)."""
-    if i18n.current() == "fr":
+    lang = i18n.current()
+    if (lang, days) not in _AGO:
+        _AGO[lang, days] = _ago_words(days, lang)
+    return _AGO[lang, days]
+
+
+def _ago_words(days: int, lang: str) -> str:
+    if lang == "fr":
         humanize.i18n.activate("fr_FR")
         return humanize.naturaltime(timedelta(days=days))
     if days < 30:
@@ -104,6 +114,12 @@ def open_state(expression: str | None, at: datetime) -> dict | None:
     « Fermé · ouvre à 14 h ». None without hours or when they cannot be read."""
     if not expression:
         return None
+    state = _open_state(expression, at, i18n.current())
+    return dict(state) if state else state
+
+
+@lru_cache(maxsize=512)  # a page's results often share their hours; `at` is the request's moment
+def _open_state(expression: str, at: datetime, lang: str) -> dict | None:
     is_open = hours.is_open(expression, at)
     if is_open is None:
         return None

@@ -58,11 +58,22 @@ SOURCE_NAMES = {code: name.removeprefix("les ").removeprefix("le ").removeprefix
 
 
 def who_asks(codes: list[str] | None) -> list[str]:
-    return [str(WHO_ASKS.get(c, c)) for c in codes or []]
+    return _words(WHO_ASKS, codes)
 
 
 def how_to_ask(codes: list[str] | None) -> list[str]:
-    return [str(HOW_TO_ASK.get(c, c)) for c in codes or []]
+    return _words(HOW_TO_ASK, codes)
+
+
+def _words(table: dict, codes: list[str] | None) -> list[str]:
+    """The words of `codes` in the page's language (kept per process and language)."""
+    key = (id(table), i18n.current(), tuple(codes or ()))
+    if key not in _SAID:
+        _SAID[key] = [str(table.get(c, c)) for c in codes or []]
+    return list(_SAID[key])
+
+
+_SAID: dict[tuple, list[str]] = {}
 
 
 def publics(codes: list[str] | None) -> list[str]:
