@@ -113,12 +113,6 @@ def translate(string: str, **variables) -> str:
     return text % variables if variables else text
 
 
-def translate_plural(singular: str, plural: str, num: int, **variables) -> str:
-    """flask_babel.ngettext likewise."""
-    variables.setdefault("num", num)
-    return _translations().ungettext(singular, plural, num) % variables
-
-
 def label(text: str | None) -> str | None:
     """A data label (French) in the page's language."""
     if not text:

@@ -105,11 +105,10 @@ def _done(message: str, ids: list, service_id=None):
 def selection_ids() -> set[str]:
     """The ids (as text) of the offers in the visitor's selection (for the buttons),
     read once per request and cookie value."""
-    raw = session.get(KEY)
-    kept = g.get("offre_selection")
-    if kept is None or kept[0] != raw:
-        kept = g.offre_selection = (list(raw) if isinstance(raw, list) else raw, {str(i) for i in _ids()})
-    return set(kept[1])
+    raw = repr(session.get(KEY))
+    if g.get("offre_selection", ("",))[0] != raw:
+        g.offre_selection = (raw, {str(i) for i in _ids()})
+    return set(g.offre_selection[1])
 
 
 def selection_back(service_id: str) -> str:

@@ -8,6 +8,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import humanize
+from flask_babel import ngettext
 
 from catalogue import hours, vocabulary
 from catalogue.models import LocationPrecision, Service, Structure
@@ -17,9 +18,6 @@ from web.public import wording
 
 PARIS = ZoneInfo("Europe/Paris")
 _ = i18n.translate
-ngettext = i18n.translate_plural
-# Words that depend on their arguments and the language alone, kept per process.
-_AGO: dict[tuple[str, int], str] = {}
 
 
 def now_paris() -> datetime:
@@ -50,12 +48,10 @@ def freshness(service: Service, today: date) -> dict:
 
 def _ago(days: int) -> str:
     """« il y a 3 mois » (humanize's French words; the catalogue's elsewhere)."""
-    lang = i18n.current()
-    if (lang, days) not in _AGO:
-        _AGO[lang, days] = _ago_words(days, lang)
-    return _AGO[lang, days]
+    return _ago_words(days, i18n.current())
 
 
+@lru_cache(maxsize=4096)  # the words of a number of days in a language, kept per process
 def _ago_words(days: int, lang: str) -> str:
     if lang == "fr":
         humanize.i18n.activate("fr_FR")
