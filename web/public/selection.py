@@ -103,8 +103,7 @@ def _done(message: str, ids: list, service_id=None):
 # ------------------------------------------------------------------ template helpers
 
 def selection_ids() -> set[str]:
-    """The ids (as text) of the offers in the visitor's selection (for the buttons),
-    read once per request and cookie value."""
+    """The ids (as text) of the offers in the visitor's selection (for the buttons), read once a request."""
     raw = repr(session.get(KEY))
     if g.get("offre_selection", ("",))[0] != raw:
         g.offre_selection = (raw, {str(i) for i in _ids()})
