@@ -23,7 +23,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     jsonify,
     make_response,
     redirect,
@@ -103,11 +102,8 @@ def _done(message: str, ids: list, service_id=None):
 # ------------------------------------------------------------------ template helpers
 
 def selection_ids() -> set[str]:
-    """The ids (as text) of the offers in the visitor's selection (for the buttons), read once a request."""
-    raw = repr(session.get(KEY))
-    if g.get("offre_selection", ("",))[0] != raw:
-        g.offre_selection = (raw, {str(i) for i in _ids()})
-    return set(g.offre_selection[1])
+    """The ids (as text) of the offers in the visitor's selection (for the buttons)."""
+    return {str(i) for i in _ids()}
 
 
 def selection_back(service_id: str) -> str:
