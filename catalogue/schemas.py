@@ -81,16 +81,17 @@ class MaxChars(validate.Validator):
 
 
 URL_FIELDS = ("lien_source", "site_web", "accessibilite_lieu", "lien_mobilisation")
+_ALL_LIMITS = tuple({**TEXT_LIMITS, **dict.fromkeys(URL_FIELDS, URL_MAX)}.items())
 
 
 def text_limit_errors(data: dict) -> dict[str, list[str]]:
     """The length limits alone, for records already validated by data·inclusion's own
     models (importers): field -> reasons, the same messages as the schemas'."""
     errors: dict[str, list[str]] = {}
-    limits = {**TEXT_LIMITS, **dict.fromkeys(URL_FIELDS, URL_MAX)}
-    for name, limit in limits.items():
+    for name, limit in _ALL_LIMITS:
         value = data.get(name)
-        if isinstance(value, str):
+        # The length tested first: a validator built for a value over its limit only.
+        if isinstance(value, str) and len(value) > limit:
             try:
                 MaxChars(limit)(value)
             except ValidationError as exc:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import orjson
+from psycopg.types.json import Jsonb
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -91,13 +92,14 @@ class _Prepared:
     """One batch normalised and validated, ready to be written. The rows cross to
     the writer as the JSON text that the upsert reads (`payloads`, one array per
     kind; `keys` in the same order): passing text between processes costs far less
-    than pickling the rows (42 µs a record, measured)."""
+    than pickling the rows (42 µs a record, measured). The text stays orjson's UTF-8
+    bytes up to the database (never decoded, pickled and encoded again: 30 ms a batch)."""
 
     count: int  # records read
     rows: dict[str, dict[tuple[str, str], dict]] | None = field(
         default_factory=lambda: {STRUCTURE: {}, SERVICE: {}}
     )
-    payloads: dict[str, str] = field(default_factory=dict)
+    payloads: dict[str, bytes] = field(default_factory=dict)
     keys: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     # Rows still to be placed by the writer (a geocoder is configured: it reads the
     # database): their `_place` is in the payload.
@@ -149,3 +151,17 @@ def _json_default(value):
 def dumps(value) -> str:
     """JSON text (orjson: dates, datetimes and UUIDs as ISO strings, NaN as null)."""
     return orjson.dumps(value, default=_json_default).decode()
+
+
+def dumps_bytes(value) -> bytes:
+    """As dumps, the UTF-8 bytes (a batch's payload)."""
+    return orjson.dumps(value, default=_json_default)
+
+
+def _as_is(payload: bytes) -> bytes:
+    return payload
+
+
+def jsonb(payload: bytes) -> Jsonb:
+    """A payload's bytes as a jsonb parameter, sent as they are (no str in between)."""
+    return Jsonb(payload, dumps=_as_is)

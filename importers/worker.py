@@ -35,6 +35,8 @@ from importers.writers import _Writers
 
 # Prepared batches that may wait for the writer (each is batch_size records).
 PIPELINE_DEPTH = 2
+# Batches between two full garbage collections of the worker (_prepare_all).
+FULL_GC_EVERY = 10
 
 
 @dataclass
@@ -140,16 +142,17 @@ class _Preparing:
         The worker dies with its parent (a killed import leaves no process behind).
         The cyclic garbage collector runs once per batch instead of every 700
         allocations (it took a third of the preparation: records make many objects,
-        and no cycles)."""
+        and no cycles): the youngest generation after each batch, all of them every
+        FULL_GC_EVERY batches (a full pass walks the run's sets of keys each time)."""
         die_with_parent(self._parent_pid)
         bind = self.sessions.kw.get("bind")
         if isinstance(bind, Engine):  # never touch a connection of the parent's pool
             bind.dispose(close=False)
         gc.disable()
         try:
-            for batch in batches:
+            for number, batch in enumerate(batches, start=1):
                 queue.put(self._prepare(batch))
-                gc.collect()
+                gc.collect(2 if number % FULL_GC_EVERY == 0 else 0)
             queue.put(None)
         except BaseException as exc:  # given to the writer, which raises it
             try:
@@ -291,7 +294,7 @@ class _Preparing:
             payload = orjson.dumps(list(kind_rows.values()), default=_json_default)
             if limits.payload_may_hold_control(payload):  # rare: one search of the batch's bytes
                 payload = self._strip_control(prepared, kind, kind_rows)
-            prepared.payloads[kind] = payload.decode()
+            prepared.payloads[kind] = payload
         prepared.origin = {
             key: value for key, value in prepared.origin.items()
             if value[2] not in self._file_structures

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from catalogue import places
 from catalogue.db import set_actor
 from importers import digests
-from importers.framing import COLUMNS, TABLES, _Prepared, dumps
+from importers.framing import COLUMNS, TABLES, _Prepared, dumps, dumps_bytes, jsonb
 from importers.models import QuarantinedRecord
 from importers.records import SERVICE, STRUCTURE, Item
 
@@ -271,7 +271,7 @@ class _Writing:
             rows = orjson.loads(prepared.payloads[kind])
             for index, values in changed.items():
                 rows[index].update(zip(PLACE_FIELDS, values, strict=True))
-            prepared.payloads[kind] = dumps(rows)
+            prepared.payloads[kind] = dumps_bytes(rows)
 
     def _orphans(self, session: Session, prepared: _Prepared) -> set[tuple[str, str]]:
         """Services of the batch whose structure neither the file (so far) nor the
@@ -290,13 +290,13 @@ class _Writing:
         return {key[1:] for key, value in prepared.origin.items() if value[2] not in found}
 
     @staticmethod
-    def _patch(payload: str, change: Callable[[dict], None]) -> str:
+    def _patch(payload: bytes, change: Callable[[dict], None]) -> bytes:
         """The rows of a payload changed by the writer (a rare path: geocoding,
         fields taken over by a structure)."""
         rows = orjson.loads(payload)
         for row in rows:
             change(row)
-        return dumps(rows)
+        return dumps_bytes(rows)
 
     def _place_row(self, row: dict) -> None:
         if "_place" in row:
@@ -310,7 +310,7 @@ class _Writing:
         fixes = [{"i": index + 1, **dict(zip(PLACE_FIELDS, values, strict=True))}
                  for index, values in prepared.fixes.get(kind, {}).items()]
         result = session.execute(text(self._sql[kind]),
-                                 {"rows": prepared.payloads[kind], "fixes": dumps(fixes)}).all()
+                                 {"rows": jsonb(prepared.payloads[kind]), "fixes": dumps(fixes)}).all()
         counts = prepared.report.counts[kind]
         for r in result:
             if r.inserted:
@@ -320,7 +320,7 @@ class _Writing:
                 counts["modifies"] += 1
         counts["inchanges"] += expected - len(result)
 
-    def _keep_taken_over(self, session: Session, prepared: _Prepared, services: list[tuple[str, str]]) -> str:
+    def _keep_taken_over(self, session: Session, prepared: _Prepared, services: list[tuple[str, str]]) -> bytes:
         """The fields a structure took over (edited itself, table taken_over_field)
         keep their current value: the import writes them back unchanged. One query
         per batch; the payload is rewritten only when such fields exist."""
