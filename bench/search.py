@@ -255,7 +255,7 @@ def stop_server(server: subprocess.Popen) -> str:
     counts = [0, 0, 0]
     for line in out.splitlines():
         if line.startswith("search-cache "):
-            counts = [a + int(b) for a, b in zip(counts, line.split()[1:])]
+            counts = [a + int(b) for a, b in zip(counts, line.split()[1:], strict=True)]
     hits, shared, misses = counts
     return f"cache : {hits} trouvées dans le processus, {shared} dans le cache partagé, {misses} calculées"
 
