@@ -218,6 +218,53 @@ def explain(url: str, mix) -> None:
     engine.dispose()
 
 
+def _api_search(sessions, cache, query) -> float:
+    """The milliseconds of one API search through `cache` (as web/api/search.py)."""
+    from flask import json
+
+    from search.postgres import PostgresBackend
+    from search.rows import api_services
+    from web.api.search import search_page_dict
+
+    with sessions() as s:
+        s.execute(text("SELECT 1"))  # the connection taken and the transaction begun, as in a request
+        started = time.perf_counter()
+        page = cache.get(s, ("page", query), lambda: PostgresBackend(s).search(query))
+        cache.get(s, ("api", query), lambda: json.dumps(search_page_dict(page, api_services(s, page.hits))))
+        return (time.perf_counter() - started) * 1000
+
+
+def cache_costs(url: str, mix, rounds: int = 30) -> None:
+    """What one broad API search costs in the cache (search/cache.py), page and
+    encoded answer, in this process: computed (a miss), read from the shared table
+    (another worker computed it), kept in the process (a local hit)."""
+    from flask import Flask
+    from werkzeug.datastructures import MultiDict
+
+    from catalogue.db import make_engine, make_sessionmaker
+    from search.cache import SearchCache
+    from search.params import query_from_args
+
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    queries = [query_from_args(MultiDict({k: str(v) for k, v in p.items()})) for _, p in mix[:rounds]]
+    times: dict[str, list[float]] = {"calculée sans partage": [], "calculée": [], "partagée": [], "locale": []}
+    with Flask(__name__).app_context():
+        for i, query in enumerate(queries):
+            with sessions() as s:
+                s.execute(text("DELETE FROM search_cache_entry"))
+                s.commit()
+            shared = SearchCache(10, 10)
+            # The two computations in turn first (the second finds the pages in PostgreSQL's buffers).
+            misses = [("calculée sans partage", SearchCache(10, 0)), ("calculée", SearchCache(10, 10))][::1 - 2 * (i % 2)]
+            for kind, cache in (*misses, ("partagée", shared), ("locale", shared)):
+                times[kind].append(_api_search(sessions, cache, query))
+    engine.dispose()
+    print("coût d'une recherche large de l'API dans le cache (page et réponse encodée), médianes sur "
+          f"{len(queries)} : " + ", ".join(f"{k} {statistics.median(v):.2f} ms" for k, v in times.items())
+          + f" ; {hostspeed.describe()}")
+
+
 # The issue's protocol (issue 22): one broad search, repeated by 8 clients for 20 s.
 SAME = ("Lille+numérique (répétée)", {"code_commune": "59350", "thematiques": "numerique", "size": 20})
 
@@ -347,12 +394,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
     parser.add_argument("--no-explain", action="store_true", help="skip the EXPLAIN ANALYZE plans")
+    parser.add_argument("--cache-costs", action="store_true",
+                        help="only measure a miss, a shared hit and a local hit of the search cache")
     parser.add_argument("--multiply", action="store_true",
                         help="build the catalogue in SQL from copies of the 100,000 one (see the module)")
     args = parser.parse_args()
     make = multiply if args.multiply else build
     url = make(dbsetup.server_url(), args.services, args.reuse)
     mix = [SAME] * args.queries if args.same else query_mix(url, args.queries, broad=args.broad)
+    if args.cache_costs:
+        return cache_costs(url, mix)
     if not args.no_explain:
         explain(url, mix)
     run(url, mix, args.port, args.clients, args.seconds, args.workers, args.threads)

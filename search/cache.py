@@ -16,7 +16,7 @@ least recently used out; 0 turns the cache off): a hit costs the generation's re
 alone. Behind it, the workers share the UNLOGGED table search_cache_entry (migration
 0029, SEARCH_SHARED_CACHE_SIZE rows; 0: not shared): a search computed by one worker
 is read by the others (one indexed read and the unpickling of its value) instead of
-computed again. Its rows are written on a connection of their own, committed at once
+computed again. Its rows are written on a connection of their own, in autocommit
 (the request's transaction stays read-only), and are keyed by the digest of the key
 and of the code (a value of another version of the application is never read).
 """
@@ -110,13 +110,12 @@ class SharedStore:
         bind = session.get_bind()
         engine = bind.engine if isinstance(bind, Connection) else bind
         try:
-            with engine.connect() as conn:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(WRITE_SQL, {"g": current, "d": day, "k": digest, "v": raw})
                 self._writes += 1
                 if self._pruned != (current, day) or self._writes % PRUNE_EVERY == 0:
                     self._pruned = (current, day)
                     conn.execute(PRUNE_SQL, {"g": current, "d": day, "size": self.size})
-                conn.commit()
         except Exception:  # noqa: BLE001 (the cache is an optimisation)
             logger.exception("search cache: the shared entry could not be written")
 
