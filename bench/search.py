@@ -29,7 +29,9 @@ import argparse
 import importlib.util
 import os
 import random
+import re
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -271,10 +273,14 @@ SAME = ("Lille+numérique (répétée)", {"code_commune": "59350", "thematiques"
 # Written beside the server: each worker prints its search cache's counters as it
 # stops (no route, nothing in the application: gunicorn's worker_exit hook).
 STATS_HOOK = """
+import os
+
+
 def worker_exit(server, worker):
     from web.search_ import service
     cache = service(worker.wsgi).cache
-    print("search-cache", cache.hits, getattr(cache, "shared_hits", 0), cache.misses, flush=True)
+    line = f"search-cache {cache.hits} {getattr(cache, 'shared_hits', 0)} {cache.misses}\\n"
+    os.write(1, line.encode())  # one write: the workers' lines are not interleaved
 """
 
 
@@ -287,6 +293,8 @@ def start_server(url: str, port: int, workers: int, threads: int, hook: Path) ->
         cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
     )
     for _ in range(100):
+        if server.poll() is not None:  # the port taken (by another benchmark?): never measure another server
+            raise SystemExit(f"gunicorn stopped ({server.returncode}), port {port}")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
             break
@@ -295,16 +303,19 @@ def start_server(url: str, port: int, workers: int, threads: int, hook: Path) ->
     return server
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def stop_server(server: subprocess.Popen) -> str:
     """Stops the server; its workers' cache counters, summed, as a sentence."""
     server.send_signal(signal.SIGTERM)
     out, _ = server.communicate(timeout=30)
-    counts = [0, 0, 0]
-    for line in out.splitlines():
-        if line.startswith("search-cache "):
-            counts = [a + int(b) for a, b in zip(counts, line.split()[1:], strict=True)]
-    hits, shared, misses = counts
-    return f"cache : {hits} trouvées dans le processus, {shared} dans le cache partagé, {misses} calculées"
+    workers = re.findall(r"^search-cache (\d+) (\d+) (\d+)$", out, re.MULTILINE)
+    hits, shared, misses = (sum(int(w[i]) for w in workers) for i in range(3))
+    return f"cache ({len(workers)} workers) : {hits} trouvées dans le processus, {shared} dans le cache partagé, {misses} calculées"
 
 
 def drive(base: str, mix, clients: int, seconds: float | None) -> tuple[list, list[str], float]:
@@ -346,6 +357,10 @@ def drive(base: str, mix, clients: int, seconds: float | None) -> tuple[list, li
 
 def run(url: str, mix, port: int, clients: int, seconds: float | None = None,
         workers: int = 2, threads: int = 1) -> None:
+    engine = create_engine(url)
+    with engine.begin() as c:  # the shared search cache (search/cache.py) starts empty, as after a change
+        c.execute(text("DELETE FROM search_cache_entry"))
+    engine.dispose()
     with tempfile.TemporaryDirectory() as tmp:
         hook = Path(tmp) / "bench_hook.py"
         hook.write_text(STATS_HOOK)
@@ -383,7 +398,7 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--clients", type=int, default=2)
-    parser.add_argument("--port", type=int, default=18765)
+    parser.add_argument("--port", type=int, help="the server's port (default: a free one)")
     parser.add_argument("--reuse", action="store_true", help="reuse the bench database if it exists")
     parser.add_argument("--broad", action="store_true",
                         help="only broad searches (a large city + a SPIE thematic); use with --clients 8")
@@ -406,7 +421,7 @@ def main() -> None:
         return cache_costs(url, mix)
     if not args.no_explain:
         explain(url, mix)
-    run(url, mix, args.port, args.clients, args.seconds, args.workers, args.threads)
+    run(url, mix, args.port or free_port(), args.clients, args.seconds, args.workers, args.threads)
 
 
 if __name__ == "__main__":
