@@ -18,7 +18,10 @@ alone. Behind it, the workers share the UNLOGGED table search_cache_entry (migra
 is read by the others (one indexed read and the unpickling of its value) instead of
 computed again. Its rows are written on a connection of their own, in autocommit
 (the request's transaction stays read-only), and are keyed by the digest of the key
-and of the code (a value of another version of the application is never read).
+and of the code (a value of another version of the application is never read);
+values are pickled: the table is the application's own, as the rest of its database.
+Threads of a worker (gunicorn --threads) share its cache; a write takes a second
+connection of the pool for a moment.
 """
 
 from __future__ import annotations
