@@ -32,9 +32,11 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     false,
+    func,
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR, UUID
@@ -146,3 +148,19 @@ class SearchGeneration(Base):
 
     slot: Mapped[int] = mapped_column(Integer, primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class SearchCacheEntry(Base):
+    """The search cache shared by the processes (migration 0029_srch_shared_cache,
+    an UNLOGGED table: emptied after a crash): a value (pickled) under the search
+    generation and the day it was computed for, and the digest of its key
+    (search/cache.py)."""
+
+    __tablename__ = "search_cache_entry"
+    __table_args__ = {"prefixes": ["UNLOGGED"]}
+
+    generation: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    digest: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

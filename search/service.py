@@ -85,7 +85,8 @@ class SearchService:
 
     def __init__(self, engine: str = DEFAULT_ENGINE, options: EngineOptions = EngineOptions(), *,
                  observe: Callable[[str, float], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic, cache_size: int = 0):
+                 clock: Callable[[], float] = time.monotonic, cache_size: int = 0,
+                 shared_cache_size: int = 0):
         self.name = engine
         self.options = options
         self.listeners: list[Listener] = []
@@ -93,7 +94,7 @@ class SearchService:
         self.clock = clock
         self.fallback_at: float | None = None
         self.last_error: str | None = None
-        self.cache = SearchCache(cache_size)
+        self.cache = SearchCache(cache_size, shared_cache_size)
         self._postgres = PostgresBackend.connect(options)
         try:
             self._bind = bind_engine(engine, options)
@@ -111,6 +112,7 @@ class SearchService:
         options = EngineOptions(url=settings.meilisearch_url, key=settings.meilisearch_key,
                                 index=settings.meilisearch_index)
         kwargs.setdefault("cache_size", settings.search_cache_size)
+        kwargs.setdefault("shared_cache_size", settings.search_shared_cache_size)
         return cls(settings.search_backend, options, **kwargs)
 
     # --- engines ------------------------------------------------------------------

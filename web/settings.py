@@ -59,6 +59,11 @@ class Settings:
         1000, "Recherches gardées par processus (pages, réponses de l'API, comptes des filtres ; "
         "50 Ko au plus chacune), invalidées à chaque changement du catalogue ; 0 : sans cache."
     )
+    search_shared_cache_size: int = setting(
+        10000, "Recherches gardées pour tous les processus dans la table search_cache_entry, derrière "
+        "le cache de chaque processus : une recherche calculée par l'un est lue par les autres ; "
+        "invalidées à chaque changement du catalogue ; 0 : non partagé."
+    )
     meilisearch_url: str = setting("", "URL de Meilisearch (vide : non utilisé).")
     meilisearch_key: str = setting("", "Clé d'API de Meilisearch.")
     meilisearch_index: str = setting("services", "Nom de l'index Meilisearch des services.")

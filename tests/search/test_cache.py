@@ -35,9 +35,9 @@ def committed(pg_server_url, template_db):
     dbsetup.drop_database(pg_server_url, url)
 
 
-def _app(url: str, size: int = 100):
+def _app(url: str, size: int = 100, shared: int = 100):
     app = create_app(Settings(database_url=url, secret_key="test-secret", tiles_url="", offre_env="test",
-                              search_cache_size=size))
+                              search_cache_size=size, search_shared_cache_size=shared))
     app.config["TESTING"] = True
     return app
 
@@ -171,3 +171,65 @@ def test_size_zero_turns_the_cache_off(committed):
     _ids(client)
     _ids(client)
     assert web_search.service(app).cache.hits == 0
+
+
+def _shared_rows(sessions) -> list[tuple[int, bytes]]:
+    with sessions() as s:
+        return s.execute(text("SELECT generation, digest FROM search_cache_entry ORDER BY 1, 2")).all()
+
+
+def test_a_search_computed_by_one_process_is_read_by_the_others_until_a_change(committed):
+    url, sessions = committed
+    a = _service(sessions, nom="Garage solidaire")
+    first, second = _app(url), _app(url)  # two gunicorn workers: the table between them
+    one, two = web_search.service(first).cache, web_search.service(second).cache
+    assert _ids(first.test_client()) == {str(a.id)}
+    assert (one.hits, one.shared_hits, one.misses) == (0, 0, 2)  # its page and its JSON computed
+    assert len(_shared_rows(sessions)) == 2
+    assert _ids(second.test_client()) == {str(a.id)}
+    assert (two.hits, two.shared_hits, two.misses) == (0, 2, 0)  # read, not computed
+    assert _ids(second.test_client()) == {str(a.id)}
+    assert two.hits == 2  # then kept in the process
+
+    b = _service(sessions, nom="Atelier vélo")  # committed: the very next search misses
+    assert _ids(second.test_client()) == {str(a.id), str(b.id)}
+    assert two.misses == 2
+    assert _ids(first.test_client()) == {str(a.id), str(b.id)}
+    assert one.shared_hits == 2
+    with sessions() as s:
+        current = search_cache.generation(s)
+    assert {g for g, _ in _shared_rows(sessions)} == {current}  # the stale rows pruned
+
+    _change(sessions, b.id, status=Status.BROUILLON)
+    for app in (first, second):
+        assert _ids(app.test_client()) == {str(a.id)}
+
+
+def test_a_transaction_that_wrote_writes_no_shared_row(committed):
+    url, sessions = committed
+    _service(sessions, nom="Garage solidaire")
+    service = web_search.service(_app(url))
+    query = SearchQuery(code_commune=LAON)
+    with sessions() as s:
+        f.use(s)
+        f.ServiceFactory(nom="Atelier vélo")
+        s.flush()
+        assert service.search(s, query, log=False).total == 2
+        s.rollback()
+    assert _shared_rows(sessions) == []
+    other = web_search.service(_app(url))
+    with sessions() as s:
+        assert other.search(s, query, log=False).total == 1
+    assert other.cache.misses == 1 and len(_shared_rows(sessions)) == 1
+
+
+def test_shared_size_zero_shares_nothing_and_the_rows_are_capped(committed, monkeypatch):
+    url, sessions = committed
+    _service(sessions)
+    _ids(_app(url, shared=0).test_client())
+    assert _shared_rows(sessions) == []
+    monkeypatch.setattr(search_cache, "PRUNE_EVERY", 1)
+    client = _app(url, shared=3).test_client()
+    for page in range(1, 5):
+        client.get(URL, query_string={"code_commune": LAON, "page": page})
+    assert len(_shared_rows(sessions)) <= 3
