@@ -189,10 +189,13 @@ class _Plan:
 class PostgresBackend:
     name = "postgres"
 
-    def __init__(self, session: Session, *, explain_into: list | None = None):
+    def __init__(self, session: Session, *, explain_into: list | None = None, restore: bool = True):
         self.session = session
         # When a list is given, the plan (EXPLAIN ANALYZE) of each search is appended.
         self.explain_into = explain_into
+        # False: the parallel setting is left to the end of the transaction (one round
+        # trip less), for a caller whose transaction then only reads rows by id.
+        self.restore = restore
 
     @classmethod
     def connect(cls, options=None):
@@ -210,7 +213,7 @@ class PostgresBackend:
                 aborted = True  # the transaction's rollback puts the setting back
                 raise
             finally:
-                if not aborted:
+                if not aborted and self.restore:
                     self.session.execute(SERIAL_OFF, {"n": PARALLEL_SETTING, "v": prelude.previous})
         except DBAPIError as exc:
             if exc.connection_invalidated:

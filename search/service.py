@@ -150,8 +150,10 @@ class SearchService:
                  log: bool = True) -> T:
         """`render(page)` of the search's page (the JSON API's body: `name` says
         which rendering), kept in the cache with the page, so that one read of the
-        search generation serves both. An external engine is asked each time, its
-        rendering alone kept (as search() then the cache would)."""
+        search generation serves both. `render` only reads rows by id (the PostgreSQL
+        engine's parallel setting is left to the end of the transaction, not put back:
+        one round trip less). An external engine is asked each time, its rendering
+        alone kept (as search() then the cache would)."""
         if self.external:
             page = self.search(session, query, log=log)
             return self.cache.get(session, (name, query), lambda: render(page))
@@ -159,7 +161,7 @@ class SearchService:
 
         def compute() -> tuple[SearchPage, T]:
             started = time.perf_counter()
-            page = self.postgres(session).search(query)
+            page = PostgresBackend(session, restore=False).search(query)
             spent.append(time.perf_counter() - started)
             return page, render(page)
 
