@@ -76,6 +76,7 @@ def main() -> None:
 
     mix = search_module().query_mix(url, args.queries)
     client = app.test_client()
+    client.environ_base["SERVER_SOFTWARE"] = "bench"  # as under gunicorn (web/cto/searchlog.defer)
     for _, p in mix[:10]:  # warm-up
         client.get("/api/v1/services/search?" + urlencode(p)).close()
     # The same mix shifted: searches not kept by the cache of the warm-up.
@@ -98,7 +99,7 @@ def main() -> None:
             profile.disable()
         assert response.status_code == 200, response.get_data()[:300]
         on_path = stats["statements"]
-        response.close()  # as the server does once the response is sent
+        response.close()  # as a server does once the response is sent
         after["statements"] += stats["statements"] - on_path
     n = len(mix)
     print(f"{n} requêtes (client de test, en processus) ; {hostspeed.describe()}")

@@ -93,9 +93,10 @@ def write_pending(exc: BaseException | None = None) -> None:
 
 def defer(response):
     """After the view: the rows are written when the server closes the response,
-    once sent, so that the client does not wait for them. Not in tests (the test
-    client never closes a response): there at teardown."""
-    if g.get(PENDING) and not current_app.testing:
+    once sent, so that the client does not wait for them. Only under a server (it
+    names itself in SERVER_SOFTWARE, and closes every response: PEP 3333); the test
+    client never closes one: there, at teardown."""
+    if g.get(PENDING) and request.environ.get("SERVER_SOFTWARE"):
         later = g.setdefault(LATER, {})
         response.call_on_close(lambda: later and _write(later["session"], later["rows"]))
     return response

@@ -77,12 +77,12 @@ def test_one_row_per_search_not_per_page(db, client, factories):
     assert rows[0].thematiques == ["mobilite"] and rows[0].result_count == 3
 
 
-def test_written_once_the_response_is_sent(app, db, client):
-    """Outside tests, the row is written when the server closes the response (once
-    sent: the client does not wait for it), by the request's session."""
-    app.testing = False
+def test_written_once_the_response_is_sent(db, client):
+    """Under a server, the row is written when it closes the response (once sent:
+    the client does not wait for it), by the request's session."""
     assert db.scalars(select(SearchLog)).all() == []  # (its savepoint before the request's)
-    response = client.get("/api/v1/services/search", query_string={"thematiques": "mobilite"})
+    response = client.get("/api/v1/services/search", query_string={"thematiques": "mobilite"},
+                          environ_overrides={"SERVER_SOFTWARE": "gunicorn"})
     assert response.status_code == 200
     assert db.scalars(select(SearchLog)).all() == []
     response.close()
