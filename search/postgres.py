@@ -89,8 +89,10 @@ def unit_vector(lon: float, lat: float) -> tuple[float, float, float]:
 # (set_config local to the transaction, then put back).
 PARALLEL_SETTING = "parallel_setup_cost"
 PARALLEL_SETUP_COST = "1500000"
-SERIAL_ON = text(f"SELECT current_setting(:n), set_config(:n, '{PARALLEL_SETUP_COST}', true)")
+SERIAL_ON = f"current_setting(:n) AS previous, set_config(:n, '{PARALLEL_SETUP_COST}', true) AS serial"
 SERIAL_OFF = text("SELECT set_config(:n, :v, true)")
+# The ids of the filters' keys (search_key): {key: id}, NULL if none is known.
+KEY_IDS_SQL = "(SELECT json_object_agg(key, id) FROM search_key WHERE key = ANY (CAST(:k AS text[]))) AS key_ids"
 # Facet counts over the whole result set `m`: every search row carries the ids of
 # its keys (`<facet>:<value>`, each once: catalogue/facet_keys.py, then ids of
 # search_key in search_document.keys), so one pass counts them all (unnest in the
@@ -158,6 +160,17 @@ def filter_keys(query: SearchQuery) -> dict[str, list[str]]:
     return found
 
 
+@dataclass(frozen=True)
+class _Prelude:
+    """What the first statement of a search read: the parallel setting it replaced
+    (put back after the search), the row of the searched place (search.queries.place_sql;
+    None when the query has no place) and the ids of the filters' keys."""
+
+    previous: str
+    place_row: object | None
+    key_ids: dict[str, int]
+
+
 @dataclass
 class _Plan:
     """The conditions of one search on search_document `d`: its WHERE clauses,
@@ -176,10 +189,13 @@ class _Plan:
 class PostgresBackend:
     name = "postgres"
 
-    def __init__(self, session: Session, *, explain_into: list | None = None):
+    def __init__(self, session: Session, *, explain_into: list | None = None, restore: bool = True):
         self.session = session
         # When a list is given, the plan (EXPLAIN ANALYZE) of each search is appended.
         self.explain_into = explain_into
+        # False: the parallel setting is left to the end of the transaction (one round
+        # trip less), for a caller whose transaction then only reads rows by id.
+        self.restore = restore
 
     @classmethod
     def connect(cls, options=None):
@@ -189,16 +205,16 @@ class PostgresBackend:
     # --- the contract -------------------------------------------------------
     def search(self, query: SearchQuery) -> SearchPage:
         try:
-            previous = self.session.execute(SERIAL_ON, {"n": PARALLEL_SETTING}).scalar()
+            prelude = self._prelude(query)
             aborted = False
             try:
-                return self._search(query)
+                return self._search(query, prelude)
             except DBAPIError:
                 aborted = True  # the transaction's rollback puts the setting back
                 raise
             finally:
-                if not aborted:
-                    self.session.execute(SERIAL_OFF, {"n": PARALLEL_SETTING, "v": previous})
+                if not aborted and self.restore:
+                    self.session.execute(SERIAL_OFF, {"n": PARALLEL_SETTING, "v": prelude.previous})
         except DBAPIError as exc:
             if exc.connection_invalidated:
                 raise SearchUnavailable("base de données injoignable") from exc
@@ -247,19 +263,33 @@ class PostgresBackend:
         testing the rows that the zone, the place and the thematiques leave."""
         return [(field in INDEXED_FILTERS, keys) for field, keys in filter_keys(query).items()]
 
-    def _key_conditions(self, filters: list[tuple[bool, list[str]]], params: dict) -> list[str]:
-        """SQL of the key filters, with the ids of their keys in `params` (a key that
-        no service ever had has no id: a filter left with none matches nothing).
-        `arrayoverlap` is the function of `&&`, called by name so that the planner
-        tests it on the rows instead of reading the index."""
-        if not filters:
-            return []
-        wanted = sorted({k for _, keys in filters for k in keys})
-        ids = dict(
-            self.session.execute(
-                text("SELECT key, id FROM search_key WHERE key = ANY (CAST(:k AS text[]))"), {"k": wanted}
-            ).all()
-        )
+    def _prelude(self, query: SearchQuery) -> _Prelude:
+        """The first statement of a search, one round trip instead of three: the
+        parallel setting for the search's statements (SERIAL_ON), the place row and
+        the ids of the filters' keys (search_key: a key's id never changes). Checks
+        nothing: _plan raises what is wrong, in its order."""
+        params: dict = {"n": PARALLEL_SETTING}
+        columns, joins = [SERIAL_ON], ""
+        place = queries.place_sql(query)
+        if place is not None:
+            params.update(place[1])
+            columns.append("pl.*")
+            joins = f" LEFT JOIN LATERAL ({place[0]}) pl ON TRUE"
+        try:
+            wanted = sorted({k for _, keys in self._key_filters(query) for k in keys})
+        except InvalidQuery:
+            wanted = []  # raised by _plan, after what is checked before
+        if wanted:
+            params["k"] = wanted
+            columns.append(KEY_IDS_SQL)
+        row = self.session.execute(text(f"SELECT {', '.join(columns)} FROM (SELECT 1) one{joins}"), params).one()
+        return _Prelude(row.previous, row if place is not None else None, (row.key_ids if wanted else None) or {})
+
+    def _key_conditions(self, filters: list[tuple[bool, list[str]]], params: dict, ids: dict[str, int]) -> list[str]:
+        """SQL of the key filters, with the ids of their keys (`ids`, from the
+        prelude) in `params` (a key that no service ever had has no id: a filter left
+        with none matches nothing). `arrayoverlap` is the function of `&&`, called
+        by name so that the planner tests it on the rows instead of reading the index."""
         conditions = []
         for i, (indexed, keys) in enumerate(filters):
             params[f"k{i}"] = [ids[k] for k in keys if k in ids]
@@ -273,15 +303,15 @@ class PostgresBackend:
         have it, and those that have it and `marker` too; and the totals likewise.
         {"keys": {key: (in, out, in_with_marker, out_with_marker)}, "totals": (…)}:
         what search.facet_counts needs to count any filter added to the query."""
-        previous = self.session.execute(SERIAL_ON, {"n": PARALLEL_SETTING}).scalar()
+        query = replace(query, with_facets=True, cursor=None, page=1)
+        prelude = self._prelude(query)
         try:
-            return self._search(replace(query, with_facets=True, cursor=None, page=1),
-                                tallies=(inside_keys, marker))
+            return self._search(query, prelude, tallies=(inside_keys, marker))
         finally:
-            self.session.execute(SERIAL_OFF, {"n": PARALLEL_SETTING, "v": previous})
+            self.session.execute(SERIAL_OFF, {"n": PARALLEL_SETTING, "v": prelude.previous})
 
-    def _search(self, query: SearchQuery, tallies: tuple[list[str], str] | None = None):
-        plan = self._plan(query)
+    def _search(self, query: SearchQuery, prelude: _Prelude, tallies: tuple[list[str], str] | None = None):
+        plan = self._plan(query, prelude)
         union = " UNION ALL ".join(
             f"""
                 SELECT d.service_id AS id, {plan.facet_keys} AS facet_keys,
@@ -299,7 +329,7 @@ class PostgresBackend:
         row = self.session.execute(text(sql), plan.params).one()
         return self._page(query, row, reference, plan.tsquery)
 
-    def _plan(self, query: SearchQuery) -> _Plan:
+    def _plan(self, query: SearchQuery, prelude: _Prelude) -> _Plan:
         """The conditions of the search (on search_document `d`) and their parameters."""
         s = self.session
         plan = _Plan(facet_keys="d.keys" if query.with_facets else "NULL")
@@ -307,8 +337,8 @@ class PostgresBackend:
             plan.where.append("d.visible")
         if query.hide_duplicates:
             plan.where.append("NOT d.duplicate")
-        self._place(query, plan)
-        plan.where += self._key_conditions(self._key_filters(query), plan.params)
+        self._place(query, plan, prelude)
+        plan.where += self._key_conditions(self._key_filters(query), plan.params, prelude.key_ids)
         if query.structure is not None:
             queries.check_structure(s, query.structure)
             plan.params["structure"] = query.structure
@@ -330,9 +360,9 @@ class PostgresBackend:
             self._open_at(query, plan)
         return plan
 
-    def _place(self, query: SearchQuery, plan: _Plan) -> None:
+    def _place(self, query: SearchQuery, plan: _Plan, prelude: _Prelude) -> None:
         """Eligible and reachable from the searched place, and the distance to it."""
-        place = queries.resolve_place(self.session, query)
+        place = queries.place_of(query, prelude.place_row) if prelude.place_row is not None else None
         plan.placed = place is not None
         if place is None:
             if query.sort == Sort.DISTANCE:

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from catalogue import hours
-from geo.eligibility import covering_codes, covering_of
+from geo.eligibility import covering_of
 from search.contract import SearchQuery
 from search.errors import InvalidQuery
 
@@ -27,41 +27,62 @@ class Place:
     point: tuple[float, float]
 
 
-def resolve_place(session: Session, query: SearchQuery) -> Place | None:
-    """The place of the search: the commune (its centre unless a point is given),
-    or the commune that holds the point. None when neither is given."""
+# The row of a search's place: (code, parent_code, epci_code, departement_code, lon,
+# lat) of the commune :c (its centre; Paris, Lyon, Marseille: the centre of their
+# arrondissements if none), or (lon, lat NULL) of the commune that holds the point
+# (:lon, :lat). Also a subquery of the PostgreSQL engine's first statement.
+COMMUNE_PLACE_SQL = (
+    "SELECT c.code, c.parent_code, c.epci_code, c.departement_code, "
+    "ST_X(p.pt) AS lon, ST_Y(p.pt) AS lat FROM geo_commune c, "
+    "LATERAL (SELECT coalesce(c.centre::geometry, (SELECT ST_Centroid(ST_Collect(a.centre::geometry)) "
+    "FROM geo_commune a WHERE a.parent_code = c.code)) AS pt) p WHERE c.code = :c"
+)
+POINT_PLACE_SQL = (
+    "SELECT code, parent_code, epci_code, departement_code, "
+    "CAST(NULL AS double precision) AS lon, CAST(NULL AS double precision) AS lat FROM geo_commune "
+    "WHERE ST_Intersects(contour, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) "
+    "ORDER BY (type = 'ARM') DESC LIMIT 1"
+)
+
+
+def place_sql(query: SearchQuery) -> tuple[str, dict] | None:
+    """The SQL of the query's place row and its parameters; None when the query
+    names neither a commune nor a point."""
     if query.code_commune:
-        row = session.execute(
-            text(
-                # Paris, Lyon, Marseille: the centre of their arrondissements if none.
-                "SELECT c.code, c.parent_code, c.epci_code, c.departement_code, "
-                "ST_X(p.pt) AS lon, ST_Y(p.pt) AS lat FROM geo_commune c, "
-                "LATERAL (SELECT coalesce(c.centre::geometry, (SELECT ST_Centroid(ST_Collect(a.centre::geometry)) "
-                "FROM geo_commune a WHERE a.parent_code = c.code)) AS pt) p WHERE c.code = :c"
-            ),
-            {"c": query.code_commune},
-        ).first()
-        if row is None:
+        return COMMUNE_PLACE_SQL, {"c": query.code_commune}
+    if query.point:
+        lon, lat = query.point
+        return POINT_PLACE_SQL, {"lon": lon, "lat": lat}
+    return None
+
+
+def place_of(query: SearchQuery, row) -> Place:
+    """The Place of the query from its place row (place_sql; None or a row of NULLs
+    when nothing was found: InvalidQuery)."""
+    found = row is not None and row.code is not None
+    if query.code_commune:
+        if not found:
             raise InvalidQuery("code_commune", f"commune inconnue : {query.code_commune}")
         point = query.point or ((row.lon, row.lat) if row.lon is not None else None)
         if point is None:
             raise InvalidQuery("code_commune", f"la commune {row.code} n'a pas de position connue")
-        covering = covering_of(row.code, row.parent_code, row.epci_code, row.departement_code)
-        return Place(row.code, tuple(covering), point)
-    if query.point:
+    else:
         lon, lat = query.point
-        code = session.scalar(
-            text(
-                "SELECT code FROM geo_commune "
-                "WHERE ST_Intersects(contour, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) "
-                "ORDER BY (type = 'ARM') DESC LIMIT 1"
-            ),
-            {"lon": lon, "lat": lat},
-        )
-        if code is None:
+        if not found:
             raise InvalidQuery("lat", f"le point ({lat}, {lon}) n'est dans aucune commune française")
-        return Place(code, tuple(covering_codes(session, code)), (lon, lat))
-    return None
+        point = (lon, lat)
+    covering = covering_of(row.code, row.parent_code, row.epci_code, row.departement_code)
+    return Place(row.code, tuple(covering), point)
+
+
+def resolve_place(session: Session, query: SearchQuery) -> Place | None:
+    """The place of the search: the commune (its centre unless a point is given),
+    or the commune that holds the point. None when neither is given."""
+    found = place_sql(query)
+    if found is None:
+        return None
+    sql, params = found
+    return place_of(query, session.execute(text(sql), params).first())
 
 
 def territory_codes(session: Session, slug: str) -> tuple[list[str], list[str]]:

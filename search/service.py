@@ -23,6 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,6 +50,7 @@ DEFAULT_ENGINE = "postgres"
 FALLBACK_DEGRADED_S = 60
 
 Listener = Callable[[SearchQuery, SearchPage], None]
+T = TypeVar("T")
 
 
 class UnknownEngine(SearchError):
@@ -143,15 +145,43 @@ class SearchService:
         what it cannot (see the module). InvalidQuery propagates (a 400 for the caller)."""
         started = time.perf_counter()
         page, answered = self._answer(session, query)
+        self._answered(query, page, answered, time.perf_counter() - started, log)
+        return page
+
+    def rendered(self, session: Session, query: SearchQuery, name: str, render: Callable[[SearchPage], T], *,
+                 log: bool = True) -> T:
+        """`render(page)` of the search's page (the JSON API's body: `name` says
+        which rendering), kept in the cache with the page, so that one read of the
+        search generation serves both. `render` only reads rows by id (the PostgreSQL
+        engine's parallel setting is left to the end of the transaction, not put back:
+        one round trip less). An external engine is asked each time, its rendering
+        alone kept (as search() then the cache would)."""
+        if self.external:
+            page = self.search(session, query, log=log)
+            return self.cache.get(session, (name, query), lambda: render(page))
+        spent: list[float] = []
+
+        def compute() -> tuple[SearchPage, T]:
+            started = time.perf_counter()
+            page = PostgresBackend(session, restore=False).search(query)
+            spent.append(time.perf_counter() - started)
+            return page, render(page)
+
+        started = time.perf_counter()
+        page, out = self.cache.get(session, (name, query), compute)
+        self._answered(query, page, DEFAULT_ENGINE, spent[0] if spent else time.perf_counter() - started, log)
+        return out
+
+    def _answered(self, query: SearchQuery, page: SearchPage, answered: str, seconds: float, log: bool) -> None:
+        """The engine's time observed; the listeners called (logged searches)."""
         if self.observe is not None:
-            self.observe(answered, time.perf_counter() - started)
+            self.observe(answered, seconds)
         if log:
             for listener in list(self.listeners):
                 try:
                     listener(query, page)
                 except Exception:  # a listener must never break the search
                     logger.exception("search listener %r failed", listener)
-        return page
 
     def _answer(self, session: Session, query: SearchQuery) -> tuple[SearchPage, str]:
         try:

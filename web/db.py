@@ -13,6 +13,11 @@ def get_session() -> Session:
     return g.db
 
 
+def take_session() -> Session | None:
+    """The request's session if it has one, now the caller's to close."""
+    return g.pop("db", None)
+
+
 def close_session(exc: BaseException | None = None) -> None:
     session = g.pop("db", None)
     if session is not None:

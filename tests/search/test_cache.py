@@ -72,7 +72,7 @@ def test_a_committed_change_is_seen_by_the_very_next_search(committed):
     assert _ids(client) == {str(a.id), str(b.id)}
     hits = cache.hits
     assert _ids(client) == {str(a.id), str(b.id)}
-    assert cache.hits == hits + 2  # the same search again: its page and its JSON from the cache
+    assert cache.hits == hits + 1  # the same search again: its page and its JSON, kept together, from the cache
 
     _change(sessions, b.id, status=Status.BROUILLON)  # unpublished
     assert _ids(client) == {str(a.id)}

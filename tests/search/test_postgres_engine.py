@@ -32,3 +32,13 @@ def test_setting_restored_after_a_refused_query(db):
     with pytest.raises(InvalidQuery):
         PostgresBackend(db).search(SearchQuery(thematiques=("inconnue",)))
     assert db.scalar(text("SELECT current_setting('parallel_setup_cost')")) == "10"
+
+
+def test_setting_left_to_the_transaction_when_asked(db, factories):
+    """The JSON API's search (SearchService.rendered) only reads the page's rows by id
+    after it: the setting is left to the end of its transaction, one round trip less."""
+    factories.ServiceFactory()
+    db.flush()
+    db.execute(text("SET LOCAL parallel_setup_cost = 10"))
+    assert PostgresBackend(db, restore=False).search(SearchQuery(code_commune=LAON)).total == 1
+    assert float(db.scalar(text("SELECT current_setting('parallel_setup_cost')"))) == 1_500_000

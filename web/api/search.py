@@ -17,7 +17,7 @@ from search.errors import InvalidQuery
 from search.rows import api_services
 from web.api import problem
 from web.db import get_session
-from web.search_ import SEARCH_ARGS, run_search, service
+from web.search_ import SEARCH_ARGS, service
 
 blp = Blueprint(
     "search_api", __name__, url_prefix="/api/v1", description="Recherche de services (offre d'insertion)."
@@ -89,14 +89,14 @@ class ServiceSearch(MethodView):
         d'éligibilité vide ou couvrant la commune (commune, EPCI, département,
         france) ; service à distance, ou en présentiel dans le rayon.
         """
-        try:
-            page = run_search(query)
-        except InvalidQuery as exc:
-            return problem(400, f"{exc.field} : {exc.message}", {exc.field: [exc.message]})
         # The dict is already the documented SearchResult (tests/search/test_api.py
         # checks that dumping it through the schema changes nothing): sent as it is,
         # without the schema's dump (a sixth of a search request's time). The same for
-        # whoever asks: kept, encoded, in the search cache (search.cache) until the catalogue changes.
-        body = service().cache.get(get_session(), ("api", query), lambda: jsonify(
-            search_page_dict(page, api_services(get_session(), page.hits))).get_data())
+        # whoever asks: kept, encoded, with its page in the search cache (search.cache)
+        # until the catalogue changes.
+        try:
+            body = service().rendered(get_session(), query, "api", lambda page: jsonify(
+                search_page_dict(page, api_services(get_session(), page.hits))).get_data())
+        except InvalidQuery as exc:
+            return problem(400, f"{exc.field} : {exc.message}", {exc.field: [exc.message]})
         return current_app.response_class(body, mimetype="application/json")

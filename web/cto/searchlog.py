@@ -18,11 +18,12 @@ from flask import current_app, g, has_request_context, request
 from catalogue.cto import week_of, write_search_log
 from search.contract import SearchPage, SearchQuery
 from web import search_
-from web.db import close_session, get_session
+from web.db import close_session, get_session, take_session
 
 logger = logging.getLogger(__name__)
 PARIS = ZoneInfo("Europe/Paris")
 PENDING = "search_log_pending"
+LATER = "search_log_later"
 ORIGINS = {"api_root": "api", "search_api": "api", "public": "site", "exports": "export", "cto": "cto"}
 
 
@@ -75,17 +76,38 @@ def record(query: SearchQuery, page: SearchPage) -> None:
 
 def write_pending(exc: BaseException | None = None) -> None:
     """At the end of the request (teardown), the rows of its searches in their own
-    short transaction: a GET never commits the request's session. The request's
-    session is closed first (its connection back to the pool before another is
-    taken). Nothing is written when the request failed; a failure to write is
-    logged, never raised."""
-    rows = g.pop(PENDING, None)
+    short transaction: a GET never commits the request's session. Once the response
+    is sent (`defer`), by the request's session, rolled back first; else now, the
+    request's session closed first. Nothing is written when the request failed; a
+    failure to write is logged, never raised."""
+    rows, later = g.pop(PENDING, None), g.pop(LATER, None)
     if not rows or exc is not None:
         return
+    sessions = current_app.extensions["offre"]["sessionmaker"]
+    if later is not None:
+        later.update(rows=rows, session=take_session() or sessions())
+        return
     close_session()
+    _write(sessions(), rows)
+
+
+def defer(response):
+    """After the view: the rows are written when the server closes the response,
+    once sent, so that the client does not wait for them. Only under a server (it
+    names itself in SERVER_SOFTWARE, and closes every response: PEP 3333); the test
+    client never closes one: there, at teardown."""
+    if g.get(PENDING) and request.environ.get("SERVER_SOFTWARE"):
+        later = g.setdefault(LATER, {})
+        response.call_on_close(lambda: later and _write(later["session"], later["rows"]))
+    return response
+
+
+def _write(session, rows: list[dict]) -> None:
     try:
-        with current_app.extensions["offre"]["sessionmaker"]() as session, session.begin():
-            write_search_log(session, rows)
+        with session:
+            session.rollback()  # the request's reads (nothing of theirs is kept)
+            with session.begin():
+                write_search_log(session, rows)
     except Exception:  # the log must never break a search
         logger.exception("search log: %d row(s) not written", len(rows))
 
@@ -120,3 +142,4 @@ def install(app) -> None:
     search_.service(app).listen(record)
     if write_pending not in app.teardown_request_funcs.get(None, []):
         app.teardown_request(write_pending)
+        app.after_request(defer)

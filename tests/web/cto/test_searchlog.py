@@ -77,6 +77,19 @@ def test_one_row_per_search_not_per_page(db, client, factories):
     assert rows[0].thematiques == ["mobilite"] and rows[0].result_count == 3
 
 
+def test_written_once_the_response_is_sent(db, client):
+    """Under a server, the row is written when it closes the response (once sent:
+    the client does not wait for it), by the request's session."""
+    assert db.scalars(select(SearchLog)).all() == []  # (its savepoint before the request's)
+    response = client.get("/api/v1/services/search", query_string={"thematiques": "mobilite"},
+                          environ_overrides={"SERVER_SOFTWARE": "gunicorn"})
+    assert response.status_code == 200
+    assert db.scalars(select(SearchLog)).all() == []
+    response.close()
+    row = db.scalars(select(SearchLog)).one()
+    assert row.thematiques == ["mobilite"] and row.filters == {"origine": "api"}
+
+
 def test_point_is_not_kept(db, client):
     client.get("/api/v1/services/search", query_string={"lat": "49.5641", "lon": "3.6244"})
     row = db.scalars(select(SearchLog)).one()
@@ -125,13 +138,13 @@ def test_thematiques_of_the_text_when_another_engine_answered(db, app, client, f
     db.flush()
     search_.use_settings(app, app.extensions["offre"]["settings"].replace(search_backend="meilisearch"))
 
-    def engine_without_matches(query, *, log=True):
+    def engine_without_matches(session, query, *, log=True):
         page = SearchPage(hits=(), total=0, page=1, size=20)
         for listener in search_.service().listeners:
             listener(query, page)
         return page
 
-    monkeypatch.setattr("web.api.search.run_search", engine_without_matches)
+    monkeypatch.setattr(search_.service(app), "search", engine_without_matches)
     client.get("/api/v1/services/search", query_string={"q": "louer un logement"})
     row = db.scalars(select(SearchLog)).one()
     assert "logement-hebergement--louer-un-logement" in row.thematiques
