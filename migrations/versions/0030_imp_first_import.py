@@ -1,7 +1,7 @@
 """imp_first_import: the large values an import writes compressed with lz4 (issue #22)
 
 Revision ID: 0030_imp_first_import
-Revises: 0027_imp_import_speed
+Revises: 0029_srch_shared_cache
 
 A value of more than about 2 kB (a record's raw payload, a long description, an
 audit row's JSON) is compressed when it is written; pglz, PostgreSQL's default,
@@ -15,7 +15,7 @@ keeps pglz (nothing is done).
 from alembic import op
 
 revision = "0030_imp_first_import"
-down_revision = "0027_imp_import_speed"
+down_revision = "0029_srch_shared_cache"
 branch_labels = None
 depends_on = None
 
