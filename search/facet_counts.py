@@ -17,7 +17,7 @@ from functools import partial
 
 from catalogue import facet_keys, vocabulary
 from search.cache import SearchCache
-from search.contract import SearchQuery
+from search.contract import SearchQuery, Sort
 from search.postgres import KEY_FILTER_FIELDS, PostgresBackend, filter_keys
 
 # query field -> the facet names (key prefixes) whose values it takes
@@ -47,7 +47,8 @@ def click_counts(backend: PostgresBackend, query: SearchQuery,
             # What the tallies do not depend on (the page, its size) left out of the key.
             common = replace(q, page=1, size=20, cursor=None, with_facets=True)
             compute = partial(backend.key_tallies, common, list(chosen), ALL_PUBLICS)
-            cache[(q, chosen)] = (shared.get(backend.session, ("tallies", common, chosen), compute)
+            shared_key = ("tallies", replace(common, sort=Sort.PERTINENCE), chosen)  # the order finds the same rows
+            cache[(q, chosen)] = (shared.get(backend.session, shared_key, compute)
                                   if shared is not None else compute())
         return cache[(q, chosen)]
 

@@ -12,6 +12,8 @@ the ids printed and counted here cost a fraction of that (docs/performance.md)."
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -33,9 +35,12 @@ def count(session: Session, union: str, params: dict, inside_keys: list[str], ma
         SELECT inside, marked, count(*) AS n, string_agg(array_to_string(facet_keys, ' '), ' ')
                                             FILTER (WHERE cardinality(facet_keys) > 0) AS ids
         FROM c GROUP BY inside, marked
+        UNION ALL SELECT NULL, NULL, NULL, (SELECT CAST(json_object_agg(id, key) AS text) FROM search_key)
     """), params).all()
-    # per class (inside, marked): its number of rows and the rows per key id
-    classes = {(r.inside, r.marked): (int(r.n), _per_id(r.ids)) for r in rows}
+    # the keys' names (no query of their own), then per class (inside, marked): its
+    # number of rows and the rows per key id
+    names = {int(i): k for r in rows if r.n is None for i, k in json.loads(r.ids or "{}").items()}
+    classes = {(r.inside, r.marked): (int(r.n), _per_id(r.ids)) for r in rows if r.n is not None}
     size = max((len(c) for _, c in classes.values()), default=0)
     zero = np.zeros(size, dtype=np.int64)
 
@@ -46,8 +51,6 @@ def count(session: Session, union: str, params: dict, inside_keys: list[str], ma
     im, om = per_id(True, True), per_id(False, True)
     columns = np.stack([im + per_id(True, False), om + per_id(False, False), im, om])
     ids = np.flatnonzero(columns[0] + columns[1])
-    names = dict(session.execute(text("SELECT id, key FROM search_key WHERE id = ANY (CAST(:ids AS integer[]))"),
-                                 {"ids": ids.tolist()}).all()) if len(ids) else {}
     table = columns[:, ids].T.tolist()
     keys = {names[i]: tuple(t) for i, t in zip(ids.tolist(), table, strict=True) if i in names}
 

@@ -81,20 +81,22 @@ def select_locale() -> str:
 
 
 def current() -> str:
-    """The language of this request's page (French outside a request)."""
+    """The language of this request's page (French outside a request), looked up once."""
     if not has_request_context():
         return DEFAULT
-    locale = get_locale()
-    return locale.language if locale is not None else DEFAULT
+    if "offre_lang" not in g:
+        locale = get_locale()
+        g.offre_lang = locale.language if locale is not None else DEFAULT
+    return g.offre_lang
 
 
 def falc() -> bool:
-    """The easy-to-read mode: `?falc=1` (or 0) in the URL, else the cookie."""
+    """The easy-to-read mode: `?falc=1` (or 0) in the URL, else the cookie (looked up once)."""
     if not has_request_context():
         return False
-    if "falc" in request.args:
-        return request.args.get("falc") == "1"
-    return request.cookies.get(FALC_COOKIE) == "1"
+    if "offre_falc" not in g:
+        g.offre_falc = request.args["falc"] == "1" if "falc" in request.args else request.cookies.get(FALC_COOKIE) == "1"
+    return g.offre_falc
 
 
 def _translations():
@@ -105,6 +107,12 @@ def _translations():
     if "offre_translations" not in g:
         g.offre_translations = get_translations()
     return g.offre_translations
+
+
+def translate(string: str, **variables) -> str:
+    """flask_babel.gettext on this request's translations (looked up once)."""
+    text = _translations().ugettext(string)
+    return text % variables if variables else text
 
 
 def label(text: str | None) -> str | None:

@@ -34,6 +34,7 @@ TIME_ZONE = ZoneInfo("Europe/Paris")
 # Babel parses the locale and the pattern at each call (80 µs; a results page writes
 # a hundred counts): the same number in the same locale is written once.
 _decimal = lru_cache(maxsize=8192, typed=True)(format_decimal)
+_date = lru_cache(maxsize=4096, typed=True)(format_date)  # likewise for dates
 
 
 def number(value: int | float | None, digits: int | None = None) -> str:
@@ -75,7 +76,7 @@ def date_words(value) -> str:
         return "—"
     if isinstance(value, datetime):
         value = local(value).date()
-    return format_date(value, format="d MMMM y", locale=_locale())
+    return _date(value, format="d MMMM y", locale=_locale())
 
 
 def datetime_words(moment: datetime | None) -> str:

@@ -234,14 +234,14 @@ def results_view(session, args: MultiDict) -> dict:
     query = search_.parse_query(args)
     # The filters count with search.facet_counts (what ticking gives), not the engine's facets.
     page = search_.run_search(replace(query, with_facets=False), log=True)
-    services = search_.load_services(session, page.hits)
+    services = pq.services_in_order(session, [h.id for h in page.hits])
     distances = {h.id: h.distance_m for h in page.hits}
     zone_codes = {code for s in services for code in (s.zone_eligibilite or [])}
     names = pq.zone_names(session, zone_codes)
     today = views.now_paris().date()
     now = views.now_paris()
     results = [views.service_summary(s, names, today, distances.get(s.id), at=now) for s in services]
-    points = pq.points_of(session, [s.id for s in services])
+    points = pq.places_of(services)
     located = [
         maps.MapPoint(points[s.id][0], points[s.id][1], s.nom, url_for("public.service", service_id=s.id))
         for s in services

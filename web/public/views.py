@@ -4,10 +4,10 @@ Templates render these dicts; nothing here knows about HTTP."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import humanize
-from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from catalogue import hours, vocabulary
@@ -17,6 +17,7 @@ from web import hours_fr, i18n, typography
 from web.public import wording
 
 PARIS = ZoneInfo("Europe/Paris")
+_ = i18n.translate
 
 
 def now_paris() -> datetime:
@@ -47,7 +48,12 @@ def freshness(service: Service, today: date) -> dict:
 
 def _ago(days: int) -> str:
     """« il y a 3 mois » (humanize's French words; the catalogue's elsewhere)."""
-    if i18n.current() == "fr":
+    return _ago_words(days, i18n.current())
+
+
+@lru_cache(maxsize=4096)  # the words of a number of days in a language, kept per process
+def _ago_words(days: int, lang: str) -> str:
+    if lang == "fr":
         humanize.i18n.activate("fr_FR")
         return humanize.naturaltime(timedelta(days=days))
     if days < 30:
@@ -104,6 +110,12 @@ def open_state(expression: str | None, at: datetime) -> dict | None:
     « Fermé · ouvre à 14 h ». None without hours or when they cannot be read."""
     if not expression:
         return None
+    state = _open_state(expression, at, i18n.current())
+    return dict(state) if state else state
+
+
+@lru_cache(maxsize=512)  # a page's results often share their hours; `at` is the request's moment
+def _open_state(expression: str, at: datetime, lang: str) -> dict | None:
     is_open = hours.is_open(expression, at)
     if is_open is None:
         return None

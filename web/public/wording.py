@@ -16,6 +16,8 @@ and modes d'accueil are data labels, translated by the templates' `vocab` filter
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -58,11 +60,16 @@ SOURCE_NAMES = {code: name.removeprefix("les ").removeprefix("le ").removeprefix
 
 
 def who_asks(codes: list[str] | None) -> list[str]:
-    return [str(WHO_ASKS.get(c, c)) for c in codes or []]
+    return list(_said(True, i18n.current(), tuple(codes or ())))
 
 
 def how_to_ask(codes: list[str] | None) -> list[str]:
-    return [str(HOW_TO_ASK.get(c, c)) for c in codes or []]
+    return list(_said(False, i18n.current(), tuple(codes or ())))
+
+
+@lru_cache(maxsize=1024)  # per process: words of codes in a language
+def _said(who: bool, lang: str, codes: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(str((WHO_ASKS if who else HOW_TO_ASK).get(c, c)) for c in codes)
 
 
 def publics(codes: list[str] | None) -> list[str]:
