@@ -115,3 +115,16 @@ def test_rows_whose_key_sets_are_not_written_yet_are_counted_by_their_keys(db, c
     counted = backend.key_tallies(query, inside, ALL_PUBLICS)
     monkeypatch.setattr(postgres, "tallies_of", reference_tallies)
     assert counted == backend.key_tallies(query, inside, ALL_PUBLICS)
+
+
+def test_the_sets_kept_are_those_of_this_database(db, catalogue, monkeypatch):
+    """Sets kept from another database (the same ids, other keys) are not used."""
+    from search import tallies
+
+    query = query_from_args(MultiDict({"code_commune": LAON}))
+    backend = PostgresBackend(db)
+    ids = range(1, 1 + int(db.scalar(text("SELECT max(id) FROM search_keyset"))))
+    monkeypatch.setattr(tallies, "_cache", tallies.KeySets("elsewhere").with_sets([(i, [1, 2]) for i in ids]))
+    counted = backend.key_tallies(query, [], ALL_PUBLICS)
+    monkeypatch.setattr(postgres, "tallies_of", reference_tallies)
+    assert counted == backend.key_tallies(query, [], ALL_PUBLICS)
