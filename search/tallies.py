@@ -3,20 +3,20 @@ search, split into those that have one of `inside_keys` (inside) and the others
 (outside), per search key the rows that have it, and those that have it and
 `marker` too; the totals likewise.
 
-The database splits the rows into the four classes (inside or not, marked or not)
-and sends, per class, the three key sets of its rows (search_document's
+The database sends the three key sets of each row (search_document's
 thematique_keyset, public_keyset and other_keyset, ids of search_keyset: migration
-0028) as one string; numpy counts the rows per set (`bincount`), then per key: a
-key belongs to one family, so its count is the sum over the sets of its family that
-hold it. The sets' keys and the keys' names are kept here (`KeySets`): a set is
-written once and never changed, its id never reused, so only the ids not seen yet
-are looked up. A commune's whole offer (16,000 rows) has a few thousand sets where
-its whole key arrays are nearly one per row: the ids printed are 3 a row instead of
-12 (printing each row's key ids was 40 % of the query). Counting in SQL unnested
-every key id into a hash aggregate: 0.5 µs each, 100 ms for 200,000 ids
+0028) as one string, 3 ids a row where printing its key ids was some 12 (40 % of the
+query); numpy counts the rows per set and class (inside or not, marked or not: from
+the sets that hold those keys), then per key: a key belongs to one family, so its
+count is the sum over the sets of its family that hold it. The sets' keys and the
+keys' names are kept here (`KeySets`): a set is written once and never changed, its
+id never reused, so only the ids not seen yet are looked up. A commune's whole
+offer (16,000 rows) has a few thousand sets where its whole key arrays are nearly one
+per row. Counting in SQL unnested every key id into a hash aggregate: 0.5 µs each,
+100 ms for 200,000 ids; splitting the classes in SQL cost a third of the query
 (docs/performance.md). A row whose sets are not written yet (a set added by another
-transaction at the same time: search_refresh_rows writes the row again) sends its
-key ids, counted as they are."""
+transaction at the same time: search_refresh_rows writes the row again; a service
+without any key) sends its key ids, counted as they are."""
 
 from __future__ import annotations
 
@@ -59,10 +59,11 @@ class KeySets:
         known = _fit(self.known, max(len(self.known), len(sets)))
         return found[~known[found]].tolist()
 
-    def per_key(self, sets: np.ndarray, size: int) -> np.ndarray:
-        """Rows per key id, from the rows per set id."""
-        weights = _fit(sets, len(self.known))[self.owner]
-        return np.bincount(self.keys, weights=weights, minlength=size).astype(np.int64)
+    def holding(self, key_ids: list[int], size: int) -> np.ndarray:
+        """Per set id (`size` of them): whether the set holds one of `key_ids`."""
+        found = np.zeros(size, dtype=bool)
+        found[self.owner[np.isin(self.keys, key_ids)]] = True
+        return found
 
 
 _lock = threading.Lock()
@@ -92,56 +93,40 @@ def count(session: Session, union: str, params: dict, inside_keys: list[str], ma
     """{"keys": {key: (in, out, in_with_marker, out_with_marker)}, "totals": (…)}
     over the rows of `union` (whose `facet_keys` are search_key ids and whose key
     sets are FAMILIES)."""
-    params.update(inside_keys=list(inside_keys), marker=marker)
     complete = " AND ".join(f"b.{f} IS NOT NULL" for f in FAMILIES)
-    rows = session.execute(text(f"""
-        WITH base AS ({union}),
-        c AS (
-            SELECT coalesce(b.facet_keys && ARRAY(SELECT id FROM search_key
-                                                  WHERE key = ANY (CAST(:inside_keys AS text[]))), false) AS inside,
-                   coalesce((SELECT id FROM search_key WHERE key = :marker) = ANY (b.facet_keys), false) AS marked,
-                   CASE WHEN {complete} THEN concat_ws(' ', {', '.join(f"b.{f}" for f in FAMILIES)}) END AS sets,
-                   CASE WHEN NOT ({complete}) AND cardinality(b.facet_keys) > 0
-                        THEN array_to_string(b.facet_keys, ' ') END AS loose
-            FROM base b
-        )
-        SELECT inside, marked, count(*) AS n, string_agg(sets, ' ') AS sets, string_agg(loose, ' ') AS loose
-        FROM c GROUP BY inside, marked
-        UNION ALL SELECT NULL, NULL, NULL, ({ORIGIN_SQL}), NULL
-    """), params).all()
-    origin = next(r.sets for r in rows if r.n is None)
-    # per class (inside, marked): its number of rows, the rows per set id, per key id
-    classes = {(r.inside, r.marked): (int(r.n), _per_id(r.sets), _per_id(r.loose)) for r in rows if r.n is not None}
-    loose = sorted({i for c in classes.values() for i in np.flatnonzero(c[2]).tolist()})
-    cache = _key_sets(session, origin, [c[1] for c in classes.values()], loose)
-    size = max([len(cache.names), int(cache.keys.max(initial=-1)) + 1, *(len(c[2]) for c in classes.values())])
-    zero = np.zeros(size, dtype=np.int64)
-
-    def per_id(inside: bool, marked: bool) -> np.ndarray:
-        if (inside, marked) not in classes:
-            return zero
-        _, sets, own = classes[(inside, marked)]
-        return cache.per_key(sets, size) + _fit(own, size)
-
-    im, om = per_id(True, True), per_id(False, True)
-    columns = np.stack([im + per_id(True, False), om + per_id(False, False), im, om])
-    ids = np.flatnonzero(columns[0] + columns[1])
-    table = columns[:, ids].T.tolist()
-    keys = {cache.names[i]: tuple(t) for i, t in zip(ids.tolist(), table, strict=True) if i in cache.names}
-
-    def n(inside: bool, marked: bool) -> int:
-        return classes.get((inside, marked), (0, None))[0]
-
-    marked_in, marked_out = n(True, True), n(False, True)
-    return {"keys": keys, "totals": (marked_in + n(True, False), marked_out + n(False, False), marked_in, marked_out)}
-
-
-def _per_id(ids: str | None) -> np.ndarray:
-    """The number of times each id occurs in `ids` (ids separated by spaces)."""
-    if not ids or ids.isspace():
-        return np.zeros(0, dtype=np.int64)
-    # (fromstring's text mode parses in C; a Python split would cost 4 times more)
-    return np.bincount(np.fromstring(ids, dtype=np.int64, sep=" "))
+    row = session.execute(text(f"""
+        WITH base AS ({union})
+        SELECT string_agg(concat_ws(' ', {', '.join(f"b.{f}" for f in FAMILIES)}), ' ') FILTER (WHERE {complete}) AS sets,
+               string_agg(coalesce(array_to_string(b.facet_keys, ' '), ''), ',') FILTER (WHERE NOT ({complete})) AS loose,
+               ({ORIGIN_SQL}) AS origin
+        FROM base b
+    """), params).one()
+    # each row's three sets; the key ids of each row without them
+    rows = np.fromstring(row.sets, dtype=np.int64, sep=" ").reshape(-1, 3) if row.sets else np.zeros((0, 3), np.int64)
+    loose = [[int(i) for i in r.split()] for r in row.loose.split(",")] if row.loose is not None else []
+    cache = _key_sets(session, origin=row.origin, sets=[np.bincount(rows.ravel())] if rows.size else [],
+                      key_ids=sorted({i for r in loose for i in r}))
+    ids_of = {k: i for i, k in cache.names.items()}
+    inside_ids, marker_ids = [ids_of[k] for k in inside_keys if k in ids_of], [ids_of[marker]] if marker in ids_of else []
+    # the class of each row: 2 if inside (it has one of inside_keys), + 1 if marked
+    n_sets = max(len(cache.known), int(rows.max(initial=-1)) + 1)
+    classes = sum(weight * cache.holding(ids, n_sets)[rows].any(axis=1)
+                  for weight, ids in ((2, inside_ids), (1, marker_ids)) if ids) + np.zeros(len(rows), np.int64)
+    per_set = np.bincount((4 * rows + classes[:, None]).ravel(), minlength=4 * n_sets).reshape(-1, 4)
+    size = max([len(cache.names), int(cache.keys.max(initial=-1)) + 1, *(i + 1 for r in loose for i in r)])
+    per_key = np.stack([np.bincount(cache.keys, weights=per_set[cache.owner, c], minlength=size) for c in range(4)])
+    per_key = per_key.astype(np.int64)
+    rows_per_class = np.bincount(classes, minlength=4)
+    for ids in loose:  # (rare) counted as they are, as their keys say
+        c = 2 * any(i in inside_ids for i in ids) + any(i in marker_ids for i in ids)
+        rows_per_class[c] += 1
+        np.add.at(per_key[c], ids, 1)
+    columns = np.stack([per_key[2] + per_key[3], per_key[0] + per_key[1], per_key[3], per_key[1]])
+    found = np.flatnonzero(columns[0] + columns[1])
+    table = columns[:, found].T.tolist()
+    keys = {cache.names[i]: tuple(t) for i, t in zip(found.tolist(), table, strict=True) if i in cache.names}
+    n = rows_per_class.tolist()
+    return {"keys": keys, "totals": (n[2] + n[3], n[0] + n[1], n[3], n[1])}
 
 
 def _fit(counts: np.ndarray, size: int) -> np.ndarray:
