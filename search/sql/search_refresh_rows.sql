@@ -7,12 +7,6 @@
 -- remote offers first, then by commune, so that rows found together share pages
 -- (migration 0011); a row is hidden as a duplicate only when its link is sure
 -- (duplicate_hidden, migration 0015).
--- The keys are also written as three key sets, ids of search_keyset (created here
--- when new): the thematique family (thematiques, their categories and SPIE groups),
--- the publics, and the other keys; a search counts its facets per key set, on
--- integers, of which a catalogue has a few thousand (migration 0028). A set that
--- another transaction adds at the same time may be invisible to this statement:
--- those rows are returned too, and written again.
 CREATE OR REPLACE FUNCTION public.search_refresh_rows(ids uuid[])
  RETURNS uuid[]
  LANGUAGE plpgsql
@@ -33,38 +27,13 @@ BEGIN
     SELECT n.service_id AS id,
            coalesce(array_agg(k.id ORDER BY k.id) FILTER (WHERE k.id IS NOT NULL), '{}') AS keys,
            tsvector_agg(k.vector ORDER BY k.id) FILTER (WHERE k.vector IS NOT NULL) AS labels,
-           bool_or(k.id IS NULL) AS incomplete,
-           array_agg(k.id ORDER BY k.id) FILTER (WHERE k.id IS NOT NULL AND n.family = 't') AS t,
-           array_agg(k.id ORDER BY k.id) FILTER (WHERE k.id IS NOT NULL AND n.family = 'p') AS p,
-           array_agg(k.id ORDER BY k.id) FILTER (WHERE k.id IS NOT NULL AND n.family = 'o') AS o
-    FROM (SELECT n.service_id, n.key,
-                 CASE WHEN n.key LIKE 'thematiques%' OR n.key LIKE 'categories:%' THEN 't'
-                      WHEN n.key LIKE 'publics:%' THEN 'p' ELSE 'o' END AS family
-          FROM search_named_keys(ids) n) n
-    LEFT JOIN search_key k ON k.key = n.key
+           bool_or(k.id IS NULL) AS incomplete
+    FROM search_named_keys(ids) n LEFT JOIN search_key k ON k.key = n.key
     GROUP BY n.service_id
-  ),
-  rowsets AS MATERIALIZED (
-    SELECT src.id, coalesce(kk.t, '{}') AS t, coalesce(kk.p, '{}') AS p, coalesce(kk.o, '{}') AS o
-    FROM src LEFT JOIN keyed kk ON kk.id = src.id
-  ),
-  wanted AS MATERIALIZED (SELECT t AS keys FROM rowsets UNION SELECT p FROM rowsets UNION SELECT o FROM rowsets),
-  -- In one order for every transaction: two batches adding the same sets wait for
-  -- each other but never deadlock.
-  new_sets AS (
-    INSERT INTO search_keyset (keys) SELECT keys FROM wanted ORDER BY keys
-    ON CONFLICT (keys) DO NOTHING
-    RETURNING id, keys
-  ),
-  sets AS MATERIALIZED (
-    SELECT id, keys FROM new_sets
-    UNION ALL
-    SELECT s.id, s.keys FROM search_keyset s JOIN wanted w ON w.keys = s.keys
   ),
   documents AS (
     INSERT INTO search_document AS d (service_id, document, visible, duplicate, remote, on_site,
-                                      zone, x, y, z, structure_id, code_insee, fresh_date, keys,
-                                      thematique_keyset, public_keyset, other_keyset)
+                                      zone, x, y, z, structure_id, code_insee, fresh_date, keys)
     SELECT src.id,
            setweight(to_tsvector('french_unaccent', coalesce(src.nom, '') || ' ' || coalesce(src.structure_nom, '')), 'A')
         || setweight(coalesce(kk.labels, ''), 'B')
@@ -83,9 +52,8 @@ BEGIN
            cos(radians(ST_Y(src.location::geometry))) * cos(radians(ST_X(src.location::geometry))),
            cos(radians(ST_Y(src.location::geometry))) * sin(radians(ST_X(src.location::geometry))),
            sin(radians(ST_Y(src.location::geometry))),
-           src.structure_id, src.code_insee, src.fresh_date, coalesce(kk.keys, '{}'), st.id, sp.id, so.id
-    FROM src LEFT JOIN keyed kk ON kk.id = src.id JOIN rowsets rs ON rs.id = src.id
-    LEFT JOIN sets st ON st.keys = rs.t LEFT JOIN sets sp ON sp.keys = rs.p LEFT JOIN sets so ON so.keys = rs.o
+           src.structure_id, src.code_insee, src.fresh_date, coalesce(kk.keys, '{}')
+    FROM src LEFT JOIN keyed kk ON kk.id = src.id
     -- National remote offers first, by their first thematique (so by category),
     -- then the others by commune: rows found together share pages.
     ORDER BY NOT ('a-distance' = ANY (src.modes_accueil) AND (src.zone_eligibilite = '{}' OR 'france' = ANY (src.zone_eligibilite))),
@@ -96,9 +64,7 @@ BEGIN
       remote = EXCLUDED.remote, on_site = EXCLUDED.on_site, zone = EXCLUDED.zone,
       x = EXCLUDED.x, y = EXCLUDED.y, z = EXCLUDED.z,
       structure_id = EXCLUDED.structure_id,
-      code_insee = EXCLUDED.code_insee, fresh_date = EXCLUDED.fresh_date, keys = EXCLUDED.keys,
-      thematique_keyset = EXCLUDED.thematique_keyset, public_keyset = EXCLUDED.public_keyset,
-      other_keyset = EXCLUDED.other_keyset
+      code_insee = EXCLUDED.code_insee, fresh_date = EXCLUDED.fresh_date, keys = EXCLUDED.keys
   ),
   -- Words of the names (each distinct name once) for typo correction: one string,
   -- unaccented and split once (twice as fast as a call per name).
@@ -114,11 +80,6 @@ BEGIN
     ORDER BY w
     ON CONFLICT DO NOTHING
   )
-  SELECT array_agg(id) INTO incomplete FROM (
-    SELECT id FROM keyed WHERE keyed.incomplete
-    UNION
-    SELECT rs.id FROM rowsets rs
-    WHERE NOT (rs.t IN (SELECT keys FROM sets) AND rs.p IN (SELECT keys FROM sets) AND rs.o IN (SELECT keys FROM sets))
-  ) missing;
+  SELECT array_agg(id) INTO incomplete FROM keyed WHERE keyed.incomplete;
   RETURN incomplete;
 END $function$;
