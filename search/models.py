@@ -9,8 +9,7 @@ flag, zone (its codes prefixed `r:` when the service is offered remotely, `p:` w
 it is on site only; `*` stands for an empty zone, eligible everywhere; and the grid
 cell `g:<row>:<column>` of an on-site place), remote / on-site, place (unit vector),
 freshness date, and the service's keys as ids of `search_key` (its facet keys and
-`mobilisable_par:<code>`; the filters are overlaps of these ids), also as three
-ids of `search_keyset` (the facets count rows per set). `search_key` also
+`mobilisable_par:<code>`; the filters are overlaps of these ids). `search_key` also
 holds each labelled key's vector, concatenated into the documents. `search_word` is the dictionary of words of
 names and labels (unaccented, lower case) that typo correction looks up with
 pg_trgm. `search_label` holds the vocabulary labels the triggers write into the
@@ -65,11 +64,6 @@ class SearchDocument(Base):
     code_insee: Mapped[str | None] = mapped_column(String(5))
     fresh_date: Mapped[date | None] = mapped_column(Date)
     keys: Mapped[list[int]] = mapped_column(ARRAY(Integer), server_default="{}")
-    # The same keys as three sets, ids of search_keyset (migration 0028): the
-    # thematiques with their categories and SPIE groups, the publics, the others.
-    thematique_keyset: Mapped[int | None] = mapped_column(Integer)
-    public_keyset: Mapped[int | None] = mapped_column(Integer)
-    other_keyset: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         # One GIN index for zone, keys and text: ANDed in one scan (migration 0010).
@@ -88,16 +82,6 @@ class SearchKey(Base):
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
     key: Mapped[str] = mapped_column(Text, unique=True)
     vector = mapped_column(TSVECTOR, nullable=True)
-
-
-class SearchKeyset(Base):
-    """A set of search keys (ids of search_key, in order) of one family, written once
-    by search_refresh_rows and never changed; search_document's key sets are its ids."""
-
-    __tablename__ = "search_keyset"
-
-    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
-    keys: Mapped[list[int]] = mapped_column(ARRAY(Integer), unique=True)
 
 
 class SearchWord(Base):

@@ -98,22 +98,12 @@ SERIAL_OFF = text("SELECT set_config(:n, :v, true)")
 # which fills a tuplestore per row), and only the counted ids are named.
 # A category or a SPIE group counts the services that its filter would find
 # (any of its thematiques), each once.
-# Rows share key sets: each row's keys split into three families (thematiques with
-# their categories and SPIE groups; publics; the others), each family's array an id
-# of search_keyset (migration 0028), of which a catalogue has a few thousand while
-# its whole arrays are nearly one per row (95,800 of 100,000 in the bench's). The
-# rows are counted per set of each family (`sets`, one pass of three hash tables
-# over integers), and only the counted sets are unnested: a key is in one family,
-# so its count, the sum over the sets of its family that hold it, is the number of
-# rows that have it.
-KEYSETS = ("thematique_keyset", "public_keyset", "other_keyset")
-SETS_SQL = f"""SELECT coalesce({', '.join(KEYSETS)}) AS keyset, count(*) AS n FROM m
-               GROUP BY GROUPING SETS ({', '.join(f'({k})' for k in KEYSETS)})"""
+# Rows share their key sets (a catalogue has far fewer distinct sets than offers):
+# the rows are counted per set (`sets`, whose sum is the total: one pass over the
+# result set for both), and only the distinct sets are unnested.
 FACETS_SQL = """(
     SELECT json_agg(json_build_array(k.key, f.n)) FROM (
-        SELECT u.id, sum(u.n) AS n FROM (
-            SELECT unnest(s.keys) AS id, c.n FROM sets c JOIN search_keyset s ON s.id = c.keyset
-        ) u GROUP BY u.id
+        SELECT u.id, sum(u.n) AS n FROM (SELECT unnest(c.facet_keys) AS id, c.n FROM sets c) u GROUP BY u.id
     ) f JOIN search_key k ON k.id = f.id
 )"""
 
@@ -292,10 +282,9 @@ class PostgresBackend:
 
     def _search(self, query: SearchQuery, tallies: tuple[list[str], str] | None = None):
         plan = self._plan(query)
-        keysets = "".join(f"d.{k} AS {k}, " for k in KEYSETS) if query.with_facets else ""
         union = " UNION ALL ".join(
             f"""
-                SELECT d.service_id AS id, {plan.facet_keys} AS facet_keys, {keysets}
+                SELECT d.service_id AS id, {plan.facet_keys} AS facet_keys,
                        {plan.distance} AS distance, {plan.rank} AS rank, d.fresh_date AS fresh
                 FROM search_document d
                 WHERE {' AND '.join(plan.where)} AND {branch}"""
@@ -423,19 +412,18 @@ class PostgresBackend:
             offset = (query.page - 1) * query.size
         params.update(limit=query.size + 1, offset=offset)
         facets_sql = FACETS_SQL if query.with_facets else "NULL"
-        keysets = "".join(f"{k}, " for k in KEYSETS) if query.with_facets else ""
         sql = f"""
             WITH base AS ({union}),
-            scored AS (SELECT id, {keysets}distance, fresh, {score} AS score FROM base),
+            scored AS (SELECT id, facet_keys, distance, fresh, {score} AS score FROM base),
             m AS MATERIALIZED (
-                SELECT id, {keysets}distance, score, {sort_key} AS sortkey FROM scored
+                SELECT id, facet_keys, distance, score, {sort_key} AS sortkey FROM scored
             ),
-            {f"sets AS ({SETS_SQL})," if query.with_facets else ""}
+            sets AS (SELECT facet_keys, count(*) AS n FROM m GROUP BY facet_keys),
             p AS (
                 SELECT id, distance, score, sortkey FROM m WHERE {keyset}
                 ORDER BY sortkey, id LIMIT :limit OFFSET :offset
             )
-            SELECT (SELECT count(*) FROM m) AS total,
+            SELECT (SELECT CAST(coalesce(sum(n), 0) AS bigint) FROM sets) AS total,
                    (SELECT coalesce(json_agg(json_build_array(id, distance, score, CAST(sortkey AS text))
                                               ORDER BY sortkey, id), '[]') FROM p) AS hits,
                    {facets_sql} AS facets,

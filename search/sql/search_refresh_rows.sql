@@ -7,19 +7,9 @@
 -- remote offers first, then by commune, so that rows found together share pages
 -- (migration 0011); a row is hidden as a duplicate only when its link is sure
 -- (duplicate_hidden, migration 0015).
--- The keys are also written as three key sets, ids of search_keyset (created here
--- when new): the thematique family (thematiques, their categories and SPIE groups),
--- the publics, and the other keys; a search counts its facets per key set, on
--- integers, of which a catalogue has a few thousand (migration 0028). A set that
--- another transaction adds at the same time may be invisible to this statement:
--- those rows are returned too, and written again. (A service without any key has
--- no key set: it counts in no facet either way.) No JIT: the planner cannot
--- count the rows of the CTEs, overestimates the joins by orders of magnitude and
--- compiled the statement for 2 s of a 4 s batch of 20,000 services.
 CREATE OR REPLACE FUNCTION public.search_refresh_rows(ids uuid[])
  RETURNS uuid[]
  LANGUAGE plpgsql
- SET jit TO 'off'
 AS $function$
 DECLARE
   incomplete uuid[];
@@ -35,47 +25,15 @@ BEGIN
   ),
   keyed AS MATERIALIZED (
     SELECT n.service_id AS id,
-           coalesce(array_agg(n.id ORDER BY n.id) FILTER (WHERE n.id IS NOT NULL), '{}') AS keys,
-           tsvector_agg(n.vector ORDER BY n.id) FILTER (WHERE n.vector IS NOT NULL) AS labels,
-           bool_or(n.id IS NULL) AS incomplete,
-           -- The family sets take the rows in the order of the sorted input (an
-           -- ORDER BY in each aggregate would sort each service's keys once more
-           -- per set); a set's order does not change what it counts.
-           array_agg(n.id) FILTER (WHERE n.id IS NOT NULL AND n.family = 't') AS t,
-           array_agg(n.id) FILTER (WHERE n.id IS NOT NULL AND n.family = 'p') AS p,
-           array_agg(n.id) FILTER (WHERE n.id IS NOT NULL AND n.family = 'o') AS o
-    FROM (SELECT n.service_id, k.id, k.vector,
-                 CASE WHEN n.key LIKE 'thematiques%' OR n.key LIKE 'categories:%' THEN 't'
-                      WHEN n.key LIKE 'publics:%' THEN 'p' ELSE 'o' END AS family
-          FROM search_named_keys(ids) n LEFT JOIN search_key k ON k.key = n.key
-          ORDER BY n.service_id, k.id) n
+           coalesce(array_agg(k.id ORDER BY k.id) FILTER (WHERE k.id IS NOT NULL), '{}') AS keys,
+           tsvector_agg(k.vector ORDER BY k.id) FILTER (WHERE k.vector IS NOT NULL) AS labels,
+           bool_or(k.id IS NULL) AS incomplete
+    FROM search_named_keys(ids) n LEFT JOIN search_key k ON k.key = n.key
     GROUP BY n.service_id
-  ),
-  wanted AS MATERIALIZED (
-    SELECT coalesce(t, '{}') AS keys FROM keyed UNION SELECT coalesce(p, '{}') FROM keyed
-    UNION SELECT coalesce(o, '{}') FROM keyed
-  ),
-  -- In one order for every transaction: two batches adding the same sets wait for
-  -- each other but never deadlock.
-  new_sets AS (
-    INSERT INTO search_keyset (keys) SELECT keys FROM wanted ORDER BY keys
-    ON CONFLICT (keys) DO NOTHING
-    RETURNING id, keys
-  ),
-  sets AS MATERIALIZED (
-    SELECT id, keys FROM new_sets
-    UNION ALL
-    SELECT s.id, s.keys FROM search_keyset s JOIN wanted w ON w.keys = s.keys
-  ),
-  ided AS MATERIALIZED (
-    SELECT kk.id, kk.keys, kk.labels, kk.incomplete, st.id AS t, sp.id AS p, so.id AS o
-    FROM keyed kk LEFT JOIN sets st ON st.keys = coalesce(kk.t, '{}')
-    LEFT JOIN sets sp ON sp.keys = coalesce(kk.p, '{}') LEFT JOIN sets so ON so.keys = coalesce(kk.o, '{}')
   ),
   documents AS (
     INSERT INTO search_document AS d (service_id, document, visible, duplicate, remote, on_site,
-                                      zone, x, y, z, structure_id, code_insee, fresh_date, keys,
-                                      thematique_keyset, public_keyset, other_keyset)
+                                      zone, x, y, z, structure_id, code_insee, fresh_date, keys)
     SELECT src.id,
            setweight(to_tsvector('french_unaccent', coalesce(src.nom, '') || ' ' || coalesce(src.structure_nom, '')), 'A')
         || setweight(coalesce(kk.labels, ''), 'B')
@@ -94,8 +52,8 @@ BEGIN
            cos(radians(ST_Y(src.location::geometry))) * cos(radians(ST_X(src.location::geometry))),
            cos(radians(ST_Y(src.location::geometry))) * sin(radians(ST_X(src.location::geometry))),
            sin(radians(ST_Y(src.location::geometry))),
-           src.structure_id, src.code_insee, src.fresh_date, coalesce(kk.keys, '{}'), kk.t, kk.p, kk.o
-    FROM src LEFT JOIN ided kk ON kk.id = src.id
+           src.structure_id, src.code_insee, src.fresh_date, coalesce(kk.keys, '{}')
+    FROM src LEFT JOIN keyed kk ON kk.id = src.id
     -- National remote offers first, by their first thematique (so by category),
     -- then the others by commune: rows found together share pages.
     ORDER BY NOT ('a-distance' = ANY (src.modes_accueil) AND (src.zone_eligibilite = '{}' OR 'france' = ANY (src.zone_eligibilite))),
@@ -106,9 +64,7 @@ BEGIN
       remote = EXCLUDED.remote, on_site = EXCLUDED.on_site, zone = EXCLUDED.zone,
       x = EXCLUDED.x, y = EXCLUDED.y, z = EXCLUDED.z,
       structure_id = EXCLUDED.structure_id,
-      code_insee = EXCLUDED.code_insee, fresh_date = EXCLUDED.fresh_date, keys = EXCLUDED.keys,
-      thematique_keyset = EXCLUDED.thematique_keyset, public_keyset = EXCLUDED.public_keyset,
-      other_keyset = EXCLUDED.other_keyset
+      code_insee = EXCLUDED.code_insee, fresh_date = EXCLUDED.fresh_date, keys = EXCLUDED.keys
   ),
   -- Words of the names (each distinct name once) for typo correction: one string,
   -- unaccented and split once (twice as fast as a call per name).
@@ -124,7 +80,6 @@ BEGIN
     ORDER BY w
     ON CONFLICT DO NOTHING
   )
-  SELECT array_agg(id) INTO incomplete FROM ided
-  WHERE ided.incomplete OR ided.t IS NULL OR ided.p IS NULL OR ided.o IS NULL;
+  SELECT array_agg(id) INTO incomplete FROM keyed WHERE keyed.incomplete;
   RETURN incomplete;
 END $function$;
