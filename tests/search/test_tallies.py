@@ -101,30 +101,3 @@ def test_the_search_as_it_is_is_the_rows_inside_its_filter(db, catalogue, args):
         without = backend.key_tallies(replace(query, **{field: ()}), sorted(keys), ALL_PUBLICS)
         assert {k: (0, t[0], 0, t[2]) for k, t in without["keys"].items() if t[0]} == as_is["keys"]
         assert (0, without["totals"][0], 0, without["totals"][2]) == as_is["totals"]
-
-
-@pytest.mark.parametrize("args", SEARCHES[:6])
-def test_rows_whose_key_sets_are_not_written_yet_are_counted_by_their_keys(db, catalogue, monkeypatch, args):
-    """A row without its key sets (one added by another transaction at the same time,
-    written again by search_refresh_rows) counts as its keys say."""
-    db.execute(text("UPDATE search_document SET public_keyset = NULL WHERE service_id IN "
-                    "(SELECT service_id FROM search_document ORDER BY service_id LIMIT 3)"))
-    query = query_from_args(MultiDict(args))
-    backend = PostgresBackend(db)
-    inside = [k for group in postgres.filter_keys(query).values() for k in group]
-    counted = backend.key_tallies(query, inside, ALL_PUBLICS)
-    monkeypatch.setattr(postgres, "tallies_of", reference_tallies)
-    assert counted == backend.key_tallies(query, inside, ALL_PUBLICS)
-
-
-def test_the_sets_kept_are_those_of_this_database(db, catalogue, monkeypatch):
-    """Sets kept from another database (the same ids, other keys) are not used."""
-    from search import tallies
-
-    query = query_from_args(MultiDict({"code_commune": LAON}))
-    backend = PostgresBackend(db)
-    ids = range(1, 1 + int(db.scalar(text("SELECT max(id) FROM search_keyset"))))
-    monkeypatch.setattr(tallies, "_cache", tallies.KeySets("elsewhere").with_sets([(i, [1, 2]) for i in ids]))
-    counted = backend.key_tallies(query, [], ALL_PUBLICS)
-    monkeypatch.setattr(postgres, "tallies_of", reference_tallies)
-    assert counted == backend.key_tallies(query, [], ALL_PUBLICS)
