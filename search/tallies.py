@@ -23,11 +23,13 @@ def count(session: Session, union: str, params: dict, inside_keys: list[str], ma
     """{"keys": {key: (in, out, in_with_marker, out_with_marker)}, "totals": (…)}
     over the rows of `union` (whose `facet_keys` are search_key ids)."""
     params.update(inside_keys=list(inside_keys), marker=marker)
+    # (no key inside, as for the search as it is: no row is, without testing each)
+    inside = ("coalesce(b.facet_keys && ARRAY(SELECT id FROM search_key WHERE key = ANY (CAST(:inside_keys AS text[]))), false)"
+              if inside_keys else "false")
     rows = session.execute(text(f"""
         WITH base AS ({union}),
         c AS (
-            SELECT coalesce(b.facet_keys && ARRAY(SELECT id FROM search_key
-                                                  WHERE key = ANY (CAST(:inside_keys AS text[]))), false) AS inside,
+            SELECT {inside} AS inside,
                    coalesce((SELECT id FROM search_key WHERE key = :marker) = ANY (b.facet_keys), false) AS marked,
                    b.facet_keys
             FROM base b
