@@ -72,12 +72,18 @@ class Digests:
         self._base.update(orjson.dumps([importer, options], default=str, option=orjson.OPT_SORT_KEYS))
 
     def of(self, record: RawRecord) -> bytes | None:
-        try:
-            data = orjson.dumps(record.data, default=_json_default)
-        except TypeError:
-            return None
+        """Over the text the record was parsed from when it has it (the same text,
+        the same record: half the cost of dumping it again), else over its JSON;
+        each marked apart, so that the two never meet."""
+        if record.text is not None:
+            data, mark = record.text, b"\1"
+        else:
+            try:
+                data, mark = orjson.dumps(record.data, default=_json_default), b"\0"
+            except TypeError:
+                return None
         h = self._base.copy()
-        h.update((record.kind or "").encode() + b"\0")
+        h.update((record.kind or "").encode() + mark)
         h.update(data)
         return h.digest()
 

@@ -48,6 +48,9 @@ class RawRecord:
     # Characters read for it (its JSON text, its cells): the record caps are checked
     # on it before anything else (None: unknown, its fields are looked at).
     size: int | None = None
+    # The text it was parsed from when that alone makes it (an NDJSON line), UTF-8:
+    # its digest is taken over it (importers.digests) instead of its JSON dumped again.
+    text: bytes | None = None
 
 
 @dataclass
@@ -248,7 +251,8 @@ def iter_ndjson(path: Path, encoding: str) -> Iterator[RawRecord]:
                 ) from exc
             if not isinstance(obj, dict):
                 raise FileFormatError(f"{path.name}, ligne {number} : un objet JSON est attendu")
-            yield RawRecord(obj, line=number, size=len(line))
+            # orjson has just made the line's UTF-8 (kept by the str): encode copies it
+            yield RawRecord(obj, line=number, size=len(line), text=line.encode("utf-8"))
 
 
 # --- CSV ----------------------------------------------------------------------

@@ -74,3 +74,40 @@ def test_a_key_repeated_in_the_file_is_prepared_the_last_one_winning(db, run_imp
     # And again: the first copy is known unchanged no more (its row is the second's).
     again = run_import("data-inclusion", _folder(tmp_path, repeated, "v3"))
     assert counts(again, "service")["modifies"] == 0 and counts(again, "service")["lus"] == 4
+
+
+def _ndjson_folder(tmp_path, name, edit=None):
+    """The same fixtures as NDJSON lines (the bulk path: digests over each line's text)."""
+    folder = tmp_path / name
+    folder.mkdir()
+    for kind in ("structures", "services"):
+        items = json.loads((DATA / f"di-v1-{kind}.json").read_text())
+        if edit is not None:
+            items = [edit(kind, item) for item in items]
+        (folder / f"{kind}.ndjson").write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in items) + "\n")
+    return folder
+
+
+def test_ndjson_lines_are_recognised_unchanged_and_a_changed_line_is_prepared(db, run_import, tmp_path):
+    run_import("data-inclusion", _ndjson_folder(tmp_path, "a"))
+    skipping = run_import("data-inclusion", _ndjson_folder(tmp_path, "b"))
+    assert counts(skipping, "structure")["inchanges"] == 3 and counts(skipping, "service")["inchanges"] == 4
+
+    def rename(kind, item):
+        return {**item, "nom": "Autre nom"} if item.get("id") == "dora--svc-0101" else item
+
+    changed = run_import("data-inclusion", _ndjson_folder(tmp_path, "c", rename))
+    assert counts(changed, "service")["modifies"] == 1
+    assert db.scalar(select(Service.nom).where(Service.source_id == "dora--svc-0101")) == "Autre nom"
+
+
+def test_a_digest_over_the_text_read_never_meets_one_over_the_json():
+    from importers.digests import Digests
+    from importers.readers import RawRecord
+
+    digests = Digests("data-inclusion", {}, b"referentiel")
+    line = '{"id": "a", "nom": "Épicerie"}'
+    by_text = digests.of(RawRecord(json.loads(line), kind="service", text=line.encode()))
+    assert by_text == digests.of(RawRecord(json.loads(line), kind="service", text=line.encode()))
+    assert by_text != digests.of(RawRecord(json.loads(line), kind="service"))
+    assert by_text != digests.of(RawRecord(json.loads(line), kind="service", text=line.replace("a", "b").encode()))
