@@ -6,9 +6,10 @@ from __future__ import annotations
 from data_inclusion.schema import v1
 from geoalchemy2 import Geometry
 from sqlalchemy import bindparam, cast, func, select
-from sqlalchemy.orm import Session, defer, selectinload
+from sqlalchemy.orm import Session
 
 from catalogue.models import Service, Structure
+from catalogue.public_queries import services_in_order
 from search.contract import Hit
 
 # The data·inclusion v1 fields of a service that are columns of `service`, in the
@@ -26,17 +27,9 @@ _API_ROWS = _API_ROW.where(Service.id.in_(bindparam("ids", expanding=True)))
 
 
 def load_services(session: Session, hits: tuple[Hit, ...] | list[Hit]) -> list[Service]:
-    """The catalogue rows of the hits, in hit order, structures loaded."""
-    ids = [h.id for h in hits]
-    if not ids:
-        return []
-    # The source's raw record (1 KB of JSON a row) is not shown: loaded only if read.
-    rows = session.scalars(
-        select(Service).where(Service.id.in_(ids))
-        .options(defer(Service.raw), selectinload(Service.structure).defer(Structure.raw))
-    ).all()
-    by_id = {r.id: r for r in rows}
-    return [by_id[i] for i in ids if i in by_id]
+    """The catalogue rows of the hits, in hit order, structures loaded (one query,
+    the raw records left out: catalogue.public_queries.services_in_order)."""
+    return services_in_order(session, [h.id for h in hits])
 
 
 def _iso(value):
