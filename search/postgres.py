@@ -41,44 +41,15 @@ from sqlalchemy.orm import Session
 from catalogue import facet_keys, vocabulary
 from search import cursor as cursors
 from search import queries, textquery
+from search.cache import SearchCache
 from search.contract import FACETS, Hit, SearchPage, SearchQuery, ServiceDocument, Sort
 from search.errors import InvalidQuery, SearchUnavailable
+from search.queries import EARTH_RADIUS_M, GRID_DEGREES, grid_cells, unit_vector  # noqa: F401 (theirs)
 from search.tallies import count as tallies_of
 
 WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
 TEXT_WEIGHT, PROXIMITY_WEIGHT, FRESHNESS_WEIGHT = 0.7, 0.2, 0.1
 REMOTE_PROXIMITY = 0.5
-# Distances on the sphere: within 0.5 % of the spheroid at these ranges, what
-# Meilisearch's _geo uses, and far cheaper. PostGIS's sphere (its mean radius), in
-# plain arithmetic on the unit vectors stored in search_document (x, y, z): the
-# same metres as ST_Distance(…, use_spheroid => false) to the millimetre, without
-# the 4 µs per row that each PostGIS geography call costs.
-EARTH_RADIUS_M = 6371008.7714
-
-
-# Size of the grid cells of on-site places (search_document.zone holds
-# `g:<floor(lat / step)>:<floor(lon / step)>`, written by search_refresh_rows of
-# migration 0010 with the same step): about 28 km north-south.
-GRID_DEGREES = 0.25
-
-
-def grid_cells(lon: float, lat: float, radius_m: float) -> list[str]:
-    """The grid cells that hold every point within radius_m of (lon, lat)."""
-    dlat = math.degrees(radius_m / EARTH_RADIUS_M)
-    south, north = max(-90.0, lat - dlat), min(90.0, lat + dlat)
-    widest = max(abs(south), abs(north))
-    # The box's half-width in longitude at its latitude farthest from the equator.
-    dlon = 180.0 if widest >= 89.0 else min(180.0, dlat / math.cos(math.radians(widest)))
-    rows = range(math.floor(south / GRID_DEGREES), math.floor(north / GRID_DEGREES) + 1)
-    columns = range(math.floor((lon - dlon) / GRID_DEGREES), math.floor((lon + dlon) / GRID_DEGREES) + 1)
-    return [f"g:{i}:{j}" for i in rows for j in columns]
-
-
-def unit_vector(lon: float, lat: float) -> tuple[float, float, float]:
-    """The point (degrees) as a unit vector, as search_refresh stores it."""
-    lam, phi = math.radians(lon), math.radians(lat)
-    return (math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi))
-
 # Parallel workers only for the largest searches: on the 2 shared cores measured
 # (docs/performance.md, 2026-12-01), starting workers cost more than they saved up
 # to broad searches of 100,000 services (a commune and a thematique: 50 -> 25 ms of
@@ -183,14 +154,49 @@ class _Plan:
     distance: str = "CAST(NULL AS double precision)"
     rank: str = "0"
     placed: bool = False
+    point: tuple[float, float] | None = None  # the searched place (lon, lat)
     tsquery: str | None = None
+
+
+def union_sql(plan: _Plan, branches: list[str]) -> str:
+    """The rows of the plan's search in these branches (id, facet_keys, distance,
+    rank, fresh)."""
+    return " UNION ALL ".join(
+        f"""
+            SELECT d.service_id AS id, {plan.facet_keys} AS facet_keys,
+                   {plan.distance} AS distance, {plan.rank} AS rank, d.fresh_date AS fresh
+            FROM search_document d
+            WHERE {' AND '.join(plan.where)} AND {branch}"""
+        for branch in branches
+    )
+
+
+def score_sql(placed: bool) -> str:
+    """The score of a row of columns rank, distance and fresh (see the module), with
+    the reference date :ref. Double precision all along (numeric arithmetic per row
+    costs several times more), rounded to 6 decimals so that ties are ties."""
+    proximity = (f"(CASE WHEN distance IS NULL THEN {REMOTE_PROXIMITY} ELSE 1.0 / (1 + distance / 10000.0) END)"
+                 if placed else "0")
+    return (f"round(({TEXT_WEIGHT} * CAST(rank AS double precision) + {PROXIMITY_WEIGHT} * {proximity} "
+            f"+ {FRESHNESS_WEIGHT} / (1 + greatest(0, :ref - fresh) / CAST(365 AS double precision))) * 1e6) / 1e6")
+
+
+# The sort key of a scored row (columns score, distance, fresh): ascending, then the id.
+SORT_KEYS = {
+    Sort.PERTINENCE: "-score",
+    Sort.DISTANCE: "coalesce(round(distance * 1000) / 1000, 1e12)",
+    Sort.FRAICHEUR: "-CAST(fresh - DATE '2000-01-01' AS double precision)",
+}
 
 
 class PostgresBackend:
     name = "postgres"
 
-    def __init__(self, session: Session, *, explain_into: list | None = None, restore: bool = True):
+    def __init__(self, session: Session, *, explain_into: list | None = None, restore: bool = True,
+                 cache: SearchCache | None = None):
         self.session = session
+        # The cache of what does not depend on the place (search.national): None, none.
+        self.cache = cache if cache is not None and cache.size else None
         # When a list is given, the plan (EXPLAIN ANALYZE) of each search is appended.
         self.explain_into = explain_into
         # False: the parallel setting is left to the end of the transaction (one round
@@ -312,14 +318,13 @@ class PostgresBackend:
 
     def _search(self, query: SearchQuery, prelude: _Prelude, tallies: tuple[list[str], str] | None = None):
         plan = self._plan(query, prelude)
-        union = " UNION ALL ".join(
-            f"""
-                SELECT d.service_id AS id, {plan.facet_keys} AS facet_keys,
-                       {plan.distance} AS distance, {plan.rank} AS rank, d.fresh_date AS fresh
-                FROM search_document d
-                WHERE {' AND '.join(plan.where)} AND {branch}"""
-            for branch in plan.branches
-        )
+        if self.cache is not None and self.explain_into is None:
+            from search import national  # (it builds on this module)
+
+            found = national.answer(self, query, plan, tallies)
+            if found is not None:
+                return found
+        union = union_sql(plan, plan.branches)
         if tallies is not None:
             return tallies_of(self.session, union, plan.params, *tallies)
         sql, reference = self._page_sql(query, plan, union)
@@ -363,7 +368,7 @@ class PostgresBackend:
     def _place(self, query: SearchQuery, plan: _Plan, prelude: _Prelude) -> None:
         """Eligible and reachable from the searched place, and the distance to it."""
         place = queries.place_of(query, prelude.place_row) if prelude.place_row is not None else None
-        plan.placed = place is not None
+        plan.placed, plan.point = place is not None, place.point if place is not None else None
         if place is None:
             if query.sort == Sort.DISTANCE:
                 raise InvalidQuery("tri", "le tri par distance demande une commune (code_commune) ou un point (lat, lon)")
@@ -416,23 +421,7 @@ class PostgresBackend:
         cursor = cursors.decode(query.cursor, query) if query.cursor else None
         reference = cursor.reference_date if cursor else date.today()
         params["ref"] = reference
-        proximity = (
-            f"(CASE WHEN distance IS NULL THEN {REMOTE_PROXIMITY} ELSE 1.0 / (1 + distance / 10000.0) END)"
-            if plan.placed
-            else "0"
-        )
-        # Double precision all along (numeric arithmetic per row costs several
-        # times more), rounded to 6 decimals so that ties are ties.
-        score = (
-            f"round(({TEXT_WEIGHT} * CAST(rank AS double precision) + {PROXIMITY_WEIGHT} * {proximity} "
-            f"+ {FRESHNESS_WEIGHT} / (1 + greatest(0, :ref - fresh) / CAST(365 AS double precision))) "
-            f"* 1e6) / 1e6"
-        )
-        sort_key = {
-            Sort.PERTINENCE: "-score",
-            Sort.DISTANCE: "coalesce(round(distance * 1000) / 1000, 1e12)",
-            Sort.FRAICHEUR: "-CAST(fresh - DATE '2000-01-01' AS double precision)",
-        }[query.sort]
+        score, sort_key = score_sql(plan.placed), SORT_KEYS[query.sort]
         keyset = "TRUE"
         offset = 0
         if cursor is not None:

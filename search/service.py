@@ -97,6 +97,8 @@ class SearchService:
         self.fallback_at: float | None = None
         self.last_error: str | None = None
         self.cache = SearchCache(cache_size, shared_cache_size)
+        # The national part of searches (search.national), its own counts and room.
+        self.national = SearchCache(cache_size, shared_cache_size)
         self._postgres = PostgresBackend.connect(options)
         try:
             self._bind = bind_engine(engine, options)
@@ -127,11 +129,11 @@ class SearchService:
         """The configured engine, bound to `session`. SearchError if it cannot be set up."""
         if self._bind is None:
             raise self.refused
-        return self._bind(session)
+        return self.postgres(session) if self._bind is PostgresBackend else self._bind(session)
 
     def postgres(self, session: Session) -> PostgresBackend:
         """The PostgreSQL engine (the fallback, and the filter counts of the pages)."""
-        return self._postgres(session)
+        return self._postgres(session, cache=self.national)
 
     # --- searching ---------------------------------------------------------------
     def listen(self, listener: Listener) -> None:
@@ -163,7 +165,7 @@ class SearchService:
 
         def compute() -> tuple[SearchPage, T]:
             started = time.perf_counter()
-            page = PostgresBackend(session, restore=False).search(query)
+            page = PostgresBackend(session, restore=False, cache=self.national).search(query)
             spent.append(time.perf_counter() - started)
             return page, render(page)
 

@@ -44,8 +44,10 @@ BEGIN
            ARRAY(SELECT CASE WHEN 'a-distance' = ANY (src.modes_accueil) THEN 'r:' ELSE 'p:' END || z
                  FROM unnest(CASE WHEN src.zone_eligibilite = '{}' THEN ARRAY['*']
                                   ELSE src.zone_eligibilite END) AS z)
-           -- The grid cell of an on-site place (search.postgres.GRID_DEGREES).
-           || CASE WHEN src.location IS NOT NULL AND NOT 'a-distance' = ANY (src.modes_accueil)
+           -- The grid cell of a place received on site (search.postgres.GRID_DEGREES),
+           -- offered remotely too or not (search.national bounds those by distance).
+           || CASE WHEN src.location IS NOT NULL
+                        AND (src.modes_accueil = '{}' OR 'en-presentiel' = ANY (src.modes_accueil))
                    THEN ARRAY['g:' || floor(ST_Y(src.location::geometry) / 0.25) || ':'
                               || floor(ST_X(src.location::geometry) / 0.25)]
                    ELSE '{}' END,

@@ -185,7 +185,7 @@ def test_a_search_computed_by_one_process_is_read_by_the_others_until_a_change(c
     one, two = web_search.service(first).cache, web_search.service(second).cache
     assert _ids(first.test_client()) == {str(a.id)}
     assert (one.hits, one.shared_hits, one.misses) == (0, 0, 1)  # its page and its JSON computed, kept as one
-    assert len(_shared_rows(sessions)) == 1
+    assert len(_shared_rows(sessions)) == 2  # the page, and its national part (search.national)
     assert _ids(second.test_client()) == {str(a.id)}
     assert (two.hits, two.shared_hits, two.misses) == (0, 1, 0)  # read, not computed
     assert _ids(second.test_client()) == {str(a.id)}
@@ -220,7 +220,7 @@ def test_a_transaction_that_wrote_writes_no_shared_row(committed):
     other = web_search.service(_app(url))
     with sessions() as s:
         assert other.search(s, query, log=False).total == 1
-    assert other.cache.misses == 1 and len(_shared_rows(sessions)) == 1
+    assert other.cache.misses == 1 and len(_shared_rows(sessions)) == 2  # the page, its national part
 
 
 def test_shared_size_zero_shares_nothing_and_the_rows_are_capped(committed, monkeypatch):
