@@ -356,10 +356,17 @@ def drive(base: str, mix, clients: int, seconds: float | None) -> tuple[list, li
 
 
 def run(url: str, mix, port: int, clients: int, seconds: float | None = None,
-        workers: int = 2, threads: int = 1) -> None:
+        workers: int = 2, threads: int = 1, warm: bool = False) -> None:
     engine = create_engine(url)
     with engine.begin() as c:  # the shared search cache (search/cache.py) starts empty, as after a change
         c.execute(text("DELETE FROM search_cache_entry"))
+    if warm:  # then what the search worker does after a change (search.national.warm)
+        started = time.perf_counter()
+        from catalogue.db import make_sessionmaker
+        from search.service import SearchService
+
+        count = SearchService(cache_size=100, shared_cache_size=10_000).warm(make_sessionmaker(engine))
+        print(f"part nationale de {count} recherches préparée en {time.perf_counter() - started:.1f} s (--warm)")
     engine.dispose()
     with tempfile.TemporaryDirectory() as tmp:
         hook = Path(tmp) / "bench_hook.py"
@@ -411,6 +418,8 @@ def main() -> None:
     parser.add_argument("--no-explain", action="store_true", help="skip the EXPLAIN ANALYZE plans")
     parser.add_argument("--cache-costs", action="store_true",
                         help="only measure a miss, a shared hit and a local hit of the search cache")
+    parser.add_argument("--warm", action="store_true",
+                        help="prepare the national parts first, as the search worker does after each change")
     parser.add_argument("--multiply", action="store_true",
                         help="build the catalogue in SQL from copies of the 100,000 one (see the module)")
     args = parser.parse_args()
@@ -421,7 +430,7 @@ def main() -> None:
         return cache_costs(url, mix)
     if not args.no_explain:
         explain(url, mix)
-    run(url, mix, args.port or free_port(), args.clients, args.seconds, args.workers, args.threads)
+    run(url, mix, args.port or free_port(), args.clients, args.seconds, args.workers, args.threads, args.warm)
 
 
 if __name__ == "__main__":

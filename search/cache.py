@@ -107,14 +107,18 @@ class SharedStore:
             logger.warning("search cache: an unreadable shared entry was ignored")
             return None
 
-    def write(self, session: Session, current: int, day: date, digest: bytes, value) -> None:
-        """Keep `value`, committed on a connection of its own (the request's
-        transaction writes nothing). A failure is logged: the search is answered."""
+    def writer(self, session: Session, current: int, day: date, digest: bytes, value) -> Callable[[], None]:
+        """What keeps `value`, committed on a connection of its own (the request's
+        transaction writes nothing), at once or once the response is sent (it needs
+        the session's engine only). A failure is logged: the search is answered."""
+        bind = session.get_bind()
+        engine = bind.engine if isinstance(bind, Connection) else bind
+        return lambda: self._write(engine, current, day, digest, value)
+
+    def _write(self, engine, current: int, day: date, digest: bytes, value) -> None:
         raw = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         if len(raw) > MAX_SHARED_BYTES:
             return
-        bind = session.get_bind()
-        engine = bind.engine if isinstance(bind, Connection) else bind
         try:
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(WRITE_SQL, {"g": current, "d": day, "k": digest, "v": raw})
@@ -137,6 +141,9 @@ class SearchCache:
         self._generation = -1
         self._lock = threading.Lock()
         self.hits = self.shared_hits = self.misses = 0
+        # later(task) -> True when `task` will run once the response is sent (the web
+        # sets it: the shared row is not written on the client's time); else run now.
+        self.later: Callable[[Callable[[], None]], bool] | None = None
 
     def get(self, session: Session, key: Hashable, compute: Callable[[], T]) -> T:
         """The value of `key` under the current generation: kept (here, or by
@@ -168,7 +175,9 @@ class SearchCache:
         if value is None:
             value = compute()
             if self.shared is not None:
-                self.shared.write(session, current, today, digest, value)
+                write = self.shared.writer(session, current, today, digest, value)
+                if self.later is None or not self.later(write):
+                    write()
         self._keep(current, full, value)
         return value
 

@@ -196,3 +196,34 @@ def _near(backend, query: SearchQuery, plan: _Plan, farthest: float) -> list:
     """
     return backend.session.execute(text(sql), params).scalar()
 
+
+
+# --- kept ready after each change ----------------------------------------------------
+
+# A commune with a position and little offer of its own: its search computes the
+# national parts (the same for every place) for little more than their own cost.
+WARM_PLACE_SQL = text(
+    "SELECT c.code FROM geo_commune c WHERE c.type = 'COM' AND c.centre IS NOT NULL "
+    "ORDER BY c.population NULLS FIRST, c.code LIMIT 1"
+)
+
+
+def warm(session, cache, place: str | None = None) -> int:
+    """Compute and keep in `cache` (search.service's `national`, shared by the web
+    workers) the national parts of the commonest searches — no thematique, each SPIE
+    thematic, each category; the API's page (pertinence) and the results pages'
+    filter counts — so that the first searches after a change do not pay them.
+    Returns the number of searches run (0 without a placed commune)."""
+    from catalogue import vocabulary
+    from search.facet_counts import click_counts
+
+    code = place or session.scalar(WARM_PLACE_SQL)
+    if code is None:
+        return 0
+    values = [(), *((g.code,) for g in vocabulary.spie_groups()), *((c,) for c in vocabulary.categories())]
+    for thematiques in values:
+        query = SearchQuery(code_commune=code, thematiques=thematiques)
+        backend = PostgresBackend(session, cache=cache)
+        backend.search(query)
+        click_counts(backend, query)
+    return len(values)

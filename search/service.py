@@ -23,13 +23,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalogue.db import transaction
-from search import sync
-from search.cache import SearchCache
+from search import national, sync
+from search.cache import SearchCache, generation
 from search.contract import SearchBackend, SearchPage, SearchQuery
 from search.documents import all_documents
 from search.errors import SearchError, SearchUnavailable, UnsupportedFilter
@@ -250,5 +251,26 @@ class SearchService:
         return sync.sync_all(sessions, self.engine, batch)
 
     def worker(self, sessions: sessionmaker[Session], **kwargs) -> None:
-        """Sync forever (search.sync.worker), switching engines first when needed."""
-        sync.worker(sessions, self.engine, configured=self.name, **kwargs)
+        """Sync forever (search.sync.worker), switching engines first when needed;
+        after each pass, the national parts of the commonest searches kept ready."""
+        warmed: list = [None, None]  # (generation, day) warmed; that of the previous pass
+        sync.worker(sessions, self.engine, configured=self.name, after=lambda: self.warm(sessions, warmed), **kwargs)
+
+    def warm(self, sessions: sessionmaker[Session], state: list | None = None) -> int:
+        """Compute the national parts of the commonest searches (search.national.warm)
+        into the cache that the web workers share. With `state` ([warmed, seen]), only
+        when the catalogue's generation or the day changed and then stayed the same for
+        one pass (an import commits batch after batch: warmed once, at its end).
+        Returns the number of searches run (0: nothing to do, or no shared cache)."""
+        if self.national.shared is None:
+            return 0
+        with sessions() as session:
+            now = (generation(session), date.today())
+            if state is not None:
+                seen, state[1] = state[1], now
+                if now == state[0] or now != seen:
+                    return 0
+            count = national.warm(session, self.national)
+        if state is not None:
+            state[0] = now
+        return count

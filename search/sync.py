@@ -80,11 +80,13 @@ def backoff_delays(base: float = 1.0, cap: float = 60.0):
 
 def worker(factory: sessionmaker[Session], make: Callable[[Session], SearchBackend], *,
            interval: float = 2.0, batch: int = 1000, stop: Callable[[], bool] = lambda: False,
-           sleep: Callable[[float], None] = time.sleep, configured: str | None = None) -> None:
+           sleep: Callable[[float], None] = time.sleep, configured: str | None = None,
+           after: Callable[[], object] | None = None) -> None:
     """Sync forever: poll every `interval` seconds; on failure retry with
     exponential backoff (the outbox keeps what was not applied). When the database
     does not feed the `configured` engine yet (a switch from PostgreSQL to
-    Meilisearch), the first pass is a full rebuild (`switch_to`)."""
+    Meilisearch), the first pass is a full rebuild (`switch_to`). `after` runs after
+    each pass that succeeded (its failure is logged, the worker goes on)."""
     delays = backoff_delays()
     while not stop():
         try:
@@ -104,6 +106,11 @@ def worker(factory: sessionmaker[Session], make: Callable[[Session], SearchBacke
         delays = backoff_delays()
         if result.rows:
             log.info("search sync: %d rows, %d indexed, %d deleted", result.rows, result.indexed, result.deleted)
+        if after is not None:
+            try:
+                after()
+            except Exception:  # noqa: BLE001 (what runs after the sync never stops it)
+                log.exception("search worker: the task after the sync failed")
         sleep(interval)
 
 

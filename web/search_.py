@@ -9,7 +9,7 @@ is (init_app), and reached through `service()`.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint, after_this_request, current_app, has_request_context, request
 from sqlalchemy.orm import Session
 
 from search.contract import Hit, SearchPage, SearchQuery
@@ -59,6 +59,20 @@ def load_services(session: Session, hits: tuple[Hit, ...] | list[Hit]):
     return _load_services(session, hits)
 
 
+def after_response(task) -> bool:
+    """Run `task` once the response is sent, under a server (which closes every
+    response: PEP 3333; cf. web.cto.searchlog.defer); False elsewhere (run it now)."""
+    if not has_request_context() or not request.environ.get("SERVER_SOFTWARE"):
+        return False
+
+    @after_this_request
+    def close_with(response):
+        response.call_on_close(task)
+        return response
+
+    return True
+
+
 def use_settings(app, settings) -> SearchService:
     """Put `settings` in force and build the search service anew from them (its
     listeners kept): what create_app does once; tests that switch engines too."""
@@ -66,6 +80,7 @@ def use_settings(app, settings) -> SearchService:
     previous = ext.get("search")
     ext["settings"] = settings
     ext["search"] = SearchService.from_settings(settings, observe=observe_search)
+    ext["search"].cache.later = ext["search"].national.later = after_response
     for listener in previous.listeners if previous is not None else ():
         ext["search"].listen(listener)
     return ext["search"]

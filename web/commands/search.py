@@ -52,6 +52,18 @@ def search_worker(interval, batch):
         click.echo("Arrêt.")
 
 
+@search_group.command("warm", help="Calcule d'avance la part nationale des recherches les plus courantes "
+                      "(fait par le worker après chaque changement du catalogue).")
+@with_appcontext
+def search_warm():
+    started = time.monotonic()
+    count = _service().warm(sessions())
+    if not count:
+        raise click.ClickException("Rien à préparer : cache de recherche partagé désactivé "
+                                   "(SEARCH_CACHE_SIZE ou SEARCH_SHARED_CACHE_SIZE à 0) ou aucune commune localisée.")
+    click.echo(f"{count} recherches préparées en {time.monotonic() - started:.1f} s.")
+
+
 @search_group.command("rebuild", help="Reconstruit tout l'index (à côté, puis bascule : sans interruption).")
 @with_appcontext
 def search_rebuild():
