@@ -208,22 +208,57 @@ WARM_PLACE_SQL = text(
 )
 
 
-def warm(session, cache, place: str | None = None) -> int:
-    """Compute and keep in `cache` (search.service's `national`, shared by the web
-    workers) the national parts of the commonest searches — no thematique, each SPIE
-    thematic, each category; the API's page (pertinence) and the results pages'
-    filter counts — so that the first searches after a change do not pay them.
-    Returns the number of searches run (0 without a placed commune)."""
+# The filters searched most often in the last four weeks (search_log: codes only,
+# never a text), the place left out: what the first searches after a change will be.
+FREQUENT_SQL = text("""
+    SELECT thematiques, filters - 'origine' - 'rayon_km' - 'point' AS filters, count(*) AS n
+    FROM search_log
+    WHERE week >= CAST(:since AS date)
+      AND NOT (filters ?| ARRAY['texte', 'territoire', 'ouvert_le'])
+    GROUP BY 1, 2 ORDER BY n DESC, CAST(thematiques AS text), CAST(filters - 'origine' - 'rayon_km' - 'point' AS text)
+    LIMIT :limit
+""")
+FILTER_FIELDS = ("publics", "frais", "types", "modes_accueil", "mobilisable_par", "sources")
+
+
+def warm_queries(session, code: str, budget: int) -> list[SearchQuery]:
+    """At most `budget` searches at `code`: without a thematique, each SPIE thematic,
+    each category, then the filters searched most often (search_log), each once."""
     from catalogue import vocabulary
+
+    found = [SearchQuery(code_commune=code, thematiques=t) for t in
+             [(), *((g.code,) for g in vocabulary.spie_groups()), *((c,) for c in vocabulary.categories())]]
+    since = date.fromordinal(date.today().toordinal() - 28)
+    for row in session.execute(FREQUENT_SQL, {"since": since, "limit": budget}):
+        filters = {f: tuple(row.filters.get(f) or ()) for f in FILTER_FIELDS}
+        query = SearchQuery(code_commune=code, thematiques=tuple(row.thematiques or ()), **filters)
+        if query not in found:
+            found.append(query)
+    return found[:budget]
+
+
+def warm(session, cache, budget: int = 200, place: str | None = None) -> int:
+    """Compute and keep in `cache` (search.service's `national`, shared by the web
+    workers) the national parts of the commonest searches (warm_queries): the API's
+    page (pertinence) and the results pages' filter counts, so that the first
+    searches after a change do not pay them. Returns the number of searches run
+    (0 without a placed commune); a search that the vocabulary no longer knows is
+    left out."""
+    from search.errors import InvalidQuery
     from search.facet_counts import click_counts
 
     code = place or session.scalar(WARM_PLACE_SQL)
-    if code is None:
+    if code is None or budget <= 0:
         return 0
-    values = [(), *((g.code,) for g in vocabulary.spie_groups()), *((c,) for c in vocabulary.categories())]
-    for thematiques in values:
-        query = SearchQuery(code_commune=code, thematiques=thematiques)
+    count = 0
+    for query in warm_queries(session, code, budget):
         backend = PostgresBackend(session, cache=cache)
-        backend.search(query)
-        click_counts(backend, query)
-    return len(values)
+        try:
+            backend.search(query)
+            click_counts(backend, query)
+            if not (query.thematiques or query.publics or query.frais):  # the results page's other sort
+                backend.search(replace(query, sort=Sort.DISTANCE))
+        except InvalidQuery:
+            continue
+        count += 1
+    return count

@@ -89,7 +89,7 @@ class SearchService:
     def __init__(self, engine: str = DEFAULT_ENGINE, options: EngineOptions = EngineOptions(), *,
                  observe: Callable[[str, float], None] | None = None,
                  clock: Callable[[], float] = time.monotonic, cache_size: int = 0,
-                 shared_cache_size: int = 0):
+                 shared_cache_size: int = 0, warm_searches: int = 200):
         self.name = engine
         self.options = options
         self.listeners: list[Listener] = []
@@ -100,6 +100,7 @@ class SearchService:
         self.cache = SearchCache(cache_size, shared_cache_size)
         # The national part of searches (search.national), its own counts and room.
         self.national = SearchCache(cache_size, shared_cache_size)
+        self.warm_searches = warm_searches  # at most, after each change (search.national.warm)
         self._postgres = PostgresBackend.connect(options)
         try:
             self._bind = bind_engine(engine, options)
@@ -118,6 +119,7 @@ class SearchService:
                                 index=settings.meilisearch_index)
         kwargs.setdefault("cache_size", settings.search_cache_size)
         kwargs.setdefault("shared_cache_size", settings.search_shared_cache_size)
+        kwargs.setdefault("warm_searches", settings.search_warm_searches)
         return cls(settings.search_backend, options, **kwargs)
 
     # --- engines ------------------------------------------------------------------
@@ -270,7 +272,7 @@ class SearchService:
                 seen, state[1] = state[1], now
                 if now == state[0] or now != seen:
                     return 0
-            count = national.warm(session, self.national)
+            count = national.warm(session, self.national, self.warm_searches)
         if state is not None:
             state[0] = now
         return count

@@ -64,6 +64,11 @@ class Settings:
         "le cache de chaque processus : une recherche calculée par l'un est lue par les autres ; "
         "invalidées à chaque changement du catalogue ; 0 : non partagé."
     )
+    search_warm_searches: int = setting(
+        200, "Recherches dont la part nationale est préparée par le worker de recherche après chaque "
+        "changement du catalogue : sans thématique, chaque thématique SPIE et catégorie, puis les filtres "
+        "les plus cherchés des quatre dernières semaines ; 0 : aucune."
+    )
     meilisearch_url: str = setting("", "URL de Meilisearch (vide : non utilisé).")
     meilisearch_key: str = setting("", "Clé d'API de Meilisearch.")
     meilisearch_index: str = setting("services", "Nom de l'index Meilisearch des services.")
