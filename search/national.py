@@ -256,7 +256,7 @@ def warm(session, cache, budget: int = 200, place: str | None = None) -> int:
         try:
             backend.search(query)
             click_counts(backend, query)
-            if not (query.thematiques or query.publics or query.frais):  # the results page's other sort
+            if not any(getattr(query, f) for f in FILTER_FIELDS):  # the results page's other sort
                 backend.search(replace(query, sort=Sort.DISTANCE))
         except InvalidQuery:
             continue
