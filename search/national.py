@@ -128,10 +128,14 @@ def _national(backend, query: SearchQuery, plan: _Plan, reference: date) -> dict
         SELECT (SELECT CAST(coalesce(sum(n), 0) AS bigint) FROM sets) AS total,
                (SELECT coalesce(json_agg(json_build_array(id, distance, score, CAST(sortkey AS text))
                                           ORDER BY sortkey, id), '[]') FROM p) AS hits,
-               {FACETS_SQL} AS facets
+               {FACETS_SQL} AS facets,
+               (SELECT max(fresh) FROM n WHERE placed) AS freshest
     """
     row = backend.session.execute(text(sql), {**plan.params, "ref": reference}).one()
-    return {"total": row.total, "hits": row.hits, "facets": row.facets or []}
+    # the largest freshness term of a placed row: what bounds their scores
+    freshness = (None if row.freshest is None
+                 else FRESHNESS_WEIGHT / (1 + max(0, (reference - row.freshest).days) / 365))
+    return {"total": row.total, "hits": row.hits, "facets": row.facets or [], "freshness": freshness}
 
 
 def _page(backend, query: SearchQuery, plan: _Plan, local: str, key: tuple, offset: int, k: int) -> SearchPage | None:
@@ -143,11 +147,12 @@ def _page(backend, query: SearchQuery, plan: _Plan, local: str, key: tuple, offs
     candidates = [*row.hits, *kept["hits"][:k]]
     if len(candidates) < k:
         return None
-    candidates.sort(key=_order)
-    bound = _farthest(query.sort, float(candidates[k - 1][3]))
-    if bound is None:
-        return None
-    candidates += _near(backend, query, plan, bound)
+    if kept["freshness"] is not None:  # N has placed rows: those near enough may enter
+        candidates.sort(key=_order)
+        bound = _farthest(query.sort, float(candidates[k - 1][3]), kept["freshness"])
+        if bound is None:
+            return None
+        candidates += _near(backend, query, plan, bound)
     candidates.sort(key=_order)
     facets = None
     if query.with_facets:
@@ -164,13 +169,14 @@ def _order(hit) -> tuple[float, uuid.UUID]:
     return float(hit[3]), uuid.UUID(hit[0])
 
 
-def _farthest(sort: Sort, last: float) -> float | None:
+def _farthest(sort: Sort, last: float, freshness: float) -> float | None:
     """The farthest distance (metres) at which a placed national row may still come
-    before or tie the k-th candidate of sort key `last`; None when unbounded."""
+    before or tie the k-th candidate of sort key `last`, their largest freshness
+    term being `freshness`; None when unbounded."""
     if sort == Sort.DISTANCE:
         return last + 1.0 if last < 1e12 and last + 1.0 <= FARTHEST_M else None
-    # score <= PROXIMITY_WEIGHT * proximity + FRESHNESS_WEIGHT (freshness at most 1)
-    least = (-last - FRESHNESS_WEIGHT - MARGIN) / PROXIMITY_WEIGHT - MARGIN
+    # score <= PROXIMITY_WEIGHT * proximity + the freshness term (no text: no rank)
+    least = (-last - freshness - MARGIN) / PROXIMITY_WEIGHT - MARGIN
     if least <= 0:
         return None
     farthest = 10000.0 * (1.0 / least - 1.0) + 1.0 if least < 1 else 1.0
@@ -186,7 +192,7 @@ def _near(backend, query: SearchQuery, plan: _Plan, farthest: float) -> list:
         WITH b AS (
             SELECT d.service_id AS id, {plan.distance} AS distance, {plan.rank} AS rank, d.fresh_date AS fresh
             FROM search_document d
-            WHERE {' AND '.join(plan.where)} AND arrayoverlap(d.zone, CAST(:national_zone AS text[]))
+            WHERE {' AND '.join(plan.where)} AND d.zone && CAST(:national_zone AS text[])
               AND d.on_site AND d.x IS NOT NULL AND d.zone && CAST(:near_cells AS text[])
               AND (d.x * :px + d.y * :py + d.z * :pz) >= :near_dot
         ),
