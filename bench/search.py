@@ -284,13 +284,13 @@ def worker_exit(server, worker):
 """
 
 
-def start_server(url: str, port: int, workers: int, threads: int, hook: Path) -> subprocess.Popen:
+def start_server(url: str, port: int, workers: int, threads: int, hook: Path, cwd: Path = ROOT) -> subprocess.Popen:
     env = {"OFFRE_ENV": "development", **os.environ, "DATABASE_URL": url, "SEARCH_BACKEND": "postgres",
            "API_RATE_LIMIT_PER_MINUTE": "0"}
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(workers), "--threads", str(threads),
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "-c", str(hook), "web.app:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+        cwd=cwd, env=env, stdout=subprocess.PIPE, text=True,
     )
     for _ in range(100):
         if server.poll() is not None:  # the port taken (by another benchmark?): never measure another server
