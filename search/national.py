@@ -232,8 +232,8 @@ def warm_queries(session, code: str, budget: int) -> list[SearchQuery]:
     each category, then the filters searched most often (search_log), each once."""
     from catalogue import vocabulary
 
-    found = [SearchQuery(code_commune=code, thematiques=t) for t in
-             [(), *((g.code,) for g in vocabulary.spie_groups()), *((c,) for c in vocabulary.categories())]]
+    codes = dict.fromkeys([*(g.code for g in vocabulary.spie_groups()), *vocabulary.categories()])
+    found = [SearchQuery(code_commune=code, thematiques=t) for t in [(), *((c,) for c in codes)]]
     since = date.fromordinal(date.today().toordinal() - 28)
     for row in session.execute(FREQUENT_SQL, {"since": since, "limit": budget}):
         filters = {f: tuple(row.filters.get(f) or ()) for f in FILTER_FIELDS}
