@@ -74,13 +74,7 @@ def main() -> None:
         n = c.scalar(text("SELECT count(*) FROM service WHERE status = 'publie'"))
 
     if args.after_change:
-        with engine.begin() as c:
-            c.execute(text("DELETE FROM search_cache_entry"))
-        t0 = time.perf_counter()
-        from web import search_ as web_search
-
-        count = web_search.service(app).warm(app.extensions["offre"]["sessionmaker"])
-        print(f"after a change: national parts of {count} searches prepared in {time.perf_counter() - t0:.1f} s")
+        after_change(app)
 
     rng = random.Random(args.seed)
     urls = [
@@ -114,6 +108,23 @@ def main() -> None:
         timings.append((time.perf_counter() - t0) * 1000)
         assert response.status_code == 200, (u, response.status_code)
         sizes.append(len(response.data))
+    report(name, n, urls, timings, engine_ms, sizes)
+    engine.dispose()
+
+
+def after_change(app) -> None:
+    """As after a catalogue change: the shared search cache emptied, then what the
+    search worker prepares (search.national.warm)."""
+    from web import search_ as web_search
+
+    with app.extensions["offre"]["engine"].begin() as c:
+        c.execute(text("DELETE FROM search_cache_entry"))
+    t0 = time.perf_counter()
+    count = web_search.service(app).warm(app.extensions["offre"]["sessionmaker"])
+    print(f"after a change: national parts of {count} searches prepared in {time.perf_counter() - t0:.1f} s")
+
+
+def report(name: str, n: int, urls: list[str], timings: list[float], engine_ms: list[float], sizes: list[int]) -> None:
     own = sorted(t - e for t, e in zip(timings, engine_ms, strict=True))
     slowest = sorted(zip(timings, engine_ms, urls, strict=True), reverse=True)[:5]
     timings.sort()
@@ -129,7 +140,6 @@ def main() -> None:
     import hostspeed  # bench/, beside this script
 
     print(f"  {hostspeed.describe()}")
-    engine.dispose()
 
 
 if __name__ == "__main__":

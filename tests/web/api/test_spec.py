@@ -169,11 +169,15 @@ def _get_operations(spec: dict) -> list[str]:
 
 
 def _is_uuid(value) -> bool:
+    """A UUID as the spec's `format: uuid` reads one (hyphenated, 36 characters):
+    Python also parses 32 hex digits, braces or `urn:uuid:`, which a negative case
+    may generate as the invalid part (replacing it would make the case valid)."""
+    text_ = str(value)
     try:
-        uuid.UUID(str(value))
+        uuid.UUID(text_)
     except ValueError:
         return False
-    return True
+    return len(text_) == 36 and all(text_[i] == "-" for i in (8, 13, 18, 23))
 
 
 def _generate(operation, excluded: list, token: str | None, structure_id, examples: int) -> int:
