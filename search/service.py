@@ -272,7 +272,10 @@ class SearchService:
                 seen, state[1] = state[1], now
                 if now == state[0] or now != seen:
                     return 0
+            started = time.perf_counter()
             count = national.warm(session, self.national, self.warm_searches)
         if state is not None:
             state[0] = now
+            logger.info("search worker: national parts of %d searches prepared in %.1f s",
+                        count, time.perf_counter() - started)
         return count
