@@ -27,7 +27,8 @@ k is among the candidates (tests/search/test_national.py compares both).
 
 Left to the whole query: no place, free text (its rank bounds nothing), opening
 hours, cursors, deep pages, the freshness sort, and a bound that does not hold
-(fewer than k candidates, or rows farther than FARTHEST_M that could still enter).
+(N has placed rows and the others are fewer than k, or rows farther than FARTHEST_M
+could still enter).
 """
 
 from __future__ import annotations
@@ -145,9 +146,9 @@ def _page(backend, query: SearchQuery, plan: _Plan, local: str, key: tuple, offs
     plan.params.update(limit=k, offset=0)  # L's first k: the page is cut from the merge
     row = backend.session.execute(text(sql), plan.params).one()
     candidates = [*row.hits, *kept["hits"][:k]]
-    if len(candidates) < k:
-        return None
     if kept["freshness"] is not None:  # N has placed rows: those near enough may enter
+        if len(candidates) < k:  # fewer than k others: any of them may, however far
+            return None
         candidates.sort(key=_order)
         bound = _farthest(query.sort, float(candidates[k - 1][3]), kept["freshness"])
         if bound is None:
