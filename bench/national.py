@@ -13,6 +13,7 @@ the second column is what a search costs once they are kept. It is not a test.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import random
 import statistics
 import sys
@@ -31,10 +32,9 @@ from search.contract import SearchQuery  # noqa: E402
 from search.postgres import PostgresBackend  # noqa: E402
 from tests import dbsetup  # noqa: E402
 
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
+_spec = importlib.util.spec_from_file_location("bench_search", ROOT / "bench" / "search.py")
+bench_search = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_search)
 
 
 def main() -> None:
@@ -70,7 +70,7 @@ def main() -> None:
 
     print(f"{len(queries)} commune + thematic searches, 20 results, same pages both ways; {hostspeed.describe()}")
     for name, values in (("whole query", whole), ("national part kept", kept)):
-        print(f"  {name:20s} p50 {statistics.median(values):5.1f} ms  p95 {pct(values, 95):5.1f} ms")
+        print(f"  {name:20s} p50 {statistics.median(values):5.1f} ms  p95 {bench_search.pct(values, 95):5.1f} ms")
 
 
 if __name__ == "__main__":

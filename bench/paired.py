@@ -39,11 +39,6 @@ bench_search = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_search)
 
 
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", required=True, help="the other code tree (a checkout of this repository)")
@@ -96,11 +91,11 @@ def main() -> None:
         line = f"  {kind:20s}"
         for name in trees:
             ms = [m for k, m in timings[name] if k == kind]
-            line += f"  {name}: p50 {statistics.median(ms):6.1f} p95 {pct(ms, 95):6.1f} ms"
+            line += f"  {name}: p50 {statistics.median(ms):6.1f} p95 {bench_search.pct(ms, 95):6.1f} ms"
         print(line)
     for name in trees:
         ms = [m for _, m in timings[name]]
-        print(f"  {'all':20s}  {name}: p50 {statistics.median(ms):6.1f} p95 {pct(ms, 95):6.1f} ms")
+        print(f"  {'all':20s}  {name}: p50 {statistics.median(ms):6.1f} p95 {bench_search.pct(ms, 95):6.1f} ms")
 
 
 if __name__ == "__main__":

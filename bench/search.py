@@ -55,6 +55,12 @@ from catalogue import vocabulary  # noqa: E402
 from tests import dbsetup  # noqa: E402
 
 
+def pct(values, q: float) -> float:
+    """The q-th percentile of `values` (the nearest rank)."""
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
+
+
 def catalogue_module():
     """bench/catalogue.py as a module (bench/ is not a package): the other benchmarks use it too."""
     spec = importlib.util.spec_from_file_location("bench_catalogue", Path(__file__).parent / "catalogue.py")
@@ -382,10 +388,6 @@ def run(url: str, mix, port: int, clients: int, seconds: float | None = None,
             results, errors, elapsed = drive(base, mix, clients, seconds)
         finally:
             stats = stop_server(server)
-
-    def pct(values, q):
-        values = sorted(values)
-        return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
     if errors:
         print(f"{len(errors)} erreurs, dont : {errors[0]}")

@@ -41,8 +41,11 @@ from types import SimpleNamespace
 
 from sqlalchemy import text
 
+from catalogue import vocabulary
 from geo.eligibility import FRANCE
 from search.contract import SearchPage, SearchQuery, Sort
+from search.errors import InvalidQuery
+from search.facet_counts import click_counts
 from search.postgres import (
     EARTH_RADIUS_M,
     FACETS_SQL,
@@ -95,11 +98,10 @@ def answer(backend: PostgresBackend, query: SearchQuery, plan: _Plan, tallies: t
 def _tallies(backend, plan: _Plan, local: str, key: tuple, tallies: tuple[list[str], str]) -> dict:
     """The tallies of L, plus those of N (kept)."""
     inside, marker = tallies
-    params = dict(plan.params)
 
     def national() -> dict:
         sql = union_sql(plan, ["d.zone && CAST(:national_zone AS text[])"])
-        return tallies_of(backend.session, sql, dict(params), inside, marker)
+        return tallies_of(backend.session, sql, dict(plan.params), inside, marker)
 
     kept = backend.cache.get(backend.session, ("national-tallies", *key, tuple(inside), marker), national)
     found = tallies_of(backend.session, local, plan.params, inside, marker)
@@ -231,8 +233,6 @@ FILTER_FIELDS = ("publics", "frais", "types", "modes_accueil", "mobilisable_par"
 def warm_queries(session, code: str, budget: int) -> list[SearchQuery]:
     """At most `budget` searches at `code`: without a thematique, each SPIE thematic,
     each category, then the filters searched most often (search_log), each once."""
-    from catalogue import vocabulary
-
     codes = dict.fromkeys([*(g.code for g in vocabulary.spie_groups()), *vocabulary.categories()])
     found = [SearchQuery(code_commune=code, thematiques=t) for t in [(), *((c,) for c in codes)]]
     since = date.fromordinal(date.today().toordinal() - 28)
@@ -251,9 +251,6 @@ def warm(session, cache, budget: int = 200, place: str | None = None) -> int:
     searches after a change do not pay them. Returns the number of searches run
     (0 without a placed commune); a search that the vocabulary no longer knows is
     left out."""
-    from search.errors import InvalidQuery
-    from search.facet_counts import click_counts
-
     code = place or session.scalar(WARM_PLACE_SQL)
     if code is None or budget <= 0:
         return 0

@@ -59,10 +59,16 @@ def load_services(session: Session, hits: tuple[Hit, ...] | list[Hit]):
     return _load_services(session, hits)
 
 
+def served() -> bool:
+    """In a request under a server, which names itself in SERVER_SOFTWARE and closes
+    every response once sent (PEP 3333); the test client never closes one."""
+    return has_request_context() and bool(request.environ.get("SERVER_SOFTWARE"))
+
+
 def after_response(task) -> bool:
-    """Run `task` once the response is sent, under a server (which closes every
-    response: PEP 3333; cf. web.cto.searchlog.defer); False elsewhere (run it now)."""
-    if not has_request_context() or not request.environ.get("SERVER_SOFTWARE"):
+    """Run `task` once the response is sent, under a server (`served`; cf.
+    web.cto.searchlog.defer); False elsewhere (run it now)."""
+    if not served():
         return False
 
     @after_this_request

@@ -24,6 +24,7 @@ from search.postgres import PostgresBackend
 from tests import dbsetup
 from tests import factories as f
 from tests.search.conftest import BARENTON, CHIVY, HIRSON, LAON, LAON_EPCI, REIMS
+from tests.search.test_cache import _change
 from tests.search.test_grid import _cell, _destination
 
 CENTRE = (3.61231090238698, 49.57078488068103)  # Laon's centre, the searched place of code_commune=LAON
@@ -237,14 +238,6 @@ def test_a_national_hybrid_tied_at_the_edge_of_the_page_is_found(small, taken):
             for _ in range(2):
                 assert PostgresBackend(s, cache=cache).search(query) == page, sort
     assert taken["_page"] == [True] * 4
-
-
-def _change(sessions, service_id, **values) -> None:
-    with sessions() as s:
-        row = s.get(Service, service_id)
-        for name, value in values.items():
-            setattr(row, name, value)
-        s.commit()
 
 
 def test_a_change_to_a_national_service_is_seen_through_the_cache(small, taken):

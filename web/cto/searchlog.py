@@ -93,10 +93,9 @@ def write_pending(exc: BaseException | None = None) -> None:
 
 def defer(response):
     """After the view: the rows are written when the server closes the response,
-    once sent, so that the client does not wait for them. Only under a server (it
-    names itself in SERVER_SOFTWARE, and closes every response: PEP 3333); the test
-    client never closes one: there, at teardown."""
-    if g.get(PENDING) and request.environ.get("SERVER_SOFTWARE"):
+    once sent, so that the client does not wait for them. Only under a server
+    (web.search_.served); with the test client, at teardown."""
+    if g.get(PENDING) and search_.served():
         later = g.setdefault(LATER, {})
         response.call_on_close(lambda: later and _write(later["session"], later["rows"]))
     return response
