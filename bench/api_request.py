@@ -45,6 +45,10 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=120)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--after-change", action="store_true",
+                        help="empty the shared search cache, then prepare the national parts as the "
+                             "search worker does after a change: the searches are computed, not read")
+    parser.add_argument("--kind", help="only the mix's searches of this kind (e.g. commune+thematique)")
     args = parser.parse_args()
     url = dbsetup._with_db(dbsetup.server_url(), f"offre_bench_{args.services}")
     os.environ.update(OFFRE_ENV="development", DATABASE_URL=url, SEARCH_BACKEND="postgres",
@@ -74,21 +78,34 @@ def main() -> None:
     def _checkout(*a):
         stats["checkouts"] += 1
 
+    if args.after_change:
+        from sqlalchemy import text
+
+        from catalogue.db import make_sessionmaker
+        from search.service import SearchService
+
+        with engine.begin() as c:
+            c.execute(text("DELETE FROM search_cache_entry"))
+        SearchService(cache_size=100, shared_cache_size=10_000).warm(make_sessionmaker(engine))
     mix = search_module().query_mix(url, args.queries)
+    if args.kind:
+        mix = [(kind, p) for kind, p in mix if kind == args.kind]
     client = app.test_client()
     client.environ_base["SERVER_SOFTWARE"] = "bench"  # as under gunicorn (web/cto/searchlog.defer)
     for _, p in mix[:10]:  # warm-up
         client.get("/api/v1/services/search?" + urlencode(p)).close()
     # The same mix shifted: searches not kept by the cache of the warm-up.
-    mix = mix[10:] + search_module().query_mix(url, 10, seed=8)
+    mix = mix[10:] + [m for m in search_module().query_mix(url, 10, seed=8) if not args.kind or m[0] == args.kind]
     for k in stats:
         stats[k] = 0
     kinds.clear()
     spent.clear()
     profile = cProfile.Profile() if args.profile else None
     walls = []
+    sql_each = []
     after = {"statements": 0}
     for _, p in mix:
+        db_before = stats["db_s"]
         path = "/api/v1/services/search?" + urlencode(p)
         if profile:
             profile.enable()
@@ -101,9 +118,15 @@ def main() -> None:
         on_path = stats["statements"]
         response.close()  # as a server does once the response is sent
         after["statements"] += stats["statements"] - on_path
+        sql_each.append(stats["db_s"] - db_before)
     n = len(mix)
     print(f"{n} requêtes (client de test, en processus) ; {hostspeed.describe()}")
-    print(f"  mur : médiane {statistics.median(walls) * 1000:.1f} ms, moyenne {statistics.mean(walls) * 1000:.1f} ms")
+    ordered = sorted(walls)
+    print(f"  mur : médiane {statistics.median(walls) * 1000:.1f} ms, moyenne {statistics.mean(walls) * 1000:.1f} ms, "
+          f"p95 {ordered[min(n - 1, round(0.95 * (n - 1)))] * 1000:.1f} ms")
+    print("  les plus lentes (mur / SQL, ms) : " + " ; ".join(
+        f"{urlencode(mix[i][1])} {walls[i] * 1000:.1f} / {sql_each[i] * 1000:.1f}"
+        for i in sorted(range(n), key=walls.__getitem__)[-6:]))
     print(f"  SQL : {stats['statements'] / n:.1f} instructions (dont {after['statements'] / n:.1f} après la réponse), "
           f"{stats['checkouts'] / n:.1f} prises au pool, {stats['db_s'] / n * 1000:.1f} ms d'attente par requête")
     for statement, count in kinds.most_common():

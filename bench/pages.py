@@ -68,6 +68,12 @@ def main() -> None:
 
     app = create_app(Settings(database_url=url, tiles_url="", offre_env="development",
                               search_cache_size=int(os.environ.get("SEARCH_CACHE_SIZE", "1000"))))
+    try:  # as a worker of `offre serve` once the app is loaded (absent from older trees)
+        from web.gunicorn_conf import post_worker_init
+    except ImportError:
+        pass
+    else:
+        post_worker_init(None)
     client = app.test_client()
     engine = app.extensions["offre"]["engine"]
     with engine.connect() as c:

@@ -281,6 +281,11 @@ SAME = ("Lille+numérique (répétée)", {"code_commune": "59350", "thematiques"
 STATS_HOOK = """
 import os
 
+try:  # each worker as `offre serve` sets it up (absent from older trees: bench/paired.py)
+    from web.gunicorn_conf import post_worker_init  # noqa: F401
+except ImportError:
+    pass
+
 
 def worker_exit(server, worker):
     from web.search_ import service
@@ -422,12 +427,16 @@ def main() -> None:
                         help="only measure a miss, a shared hit and a local hit of the search cache")
     parser.add_argument("--warm", action="store_true",
                         help="prepare the national parts first, as the search worker does after each change")
+    parser.add_argument("--kind", help="only this kind of the mix, --queries of them "
+                        "(the issue's protocol: commune+thematique)")
     parser.add_argument("--multiply", action="store_true",
                         help="build the catalogue in SQL from copies of the 100,000 one (see the module)")
     args = parser.parse_args()
     make = multiply if args.multiply else build
     url = make(dbsetup.server_url(), args.services, args.reuse)
     mix = [SAME] * args.queries if args.same else query_mix(url, args.queries, broad=args.broad)
+    if args.kind:
+        mix = [m for m in query_mix(url, args.queries * 6) if m[0] == args.kind][:args.queries]
     if args.cache_costs:
         return cache_costs(url, mix)
     if not args.no_explain:
