@@ -132,6 +132,7 @@ def main() -> None:
     for statement, count in kinds.most_common():
         print(f"    {count / n:5.2f} × {spent[statement] / count * 1000:5.2f} ms  {statement}")
     if profile:
+        profile.dump_stats("/tmp/api.prof")
         pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
         pstats.Stats(profile).sort_stats("tottime").print_stats(25)
 

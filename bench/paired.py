@@ -46,10 +46,13 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--warm", action="store_true")
     parser.add_argument("--multiply", action="store_true")
+    parser.add_argument("--kind", help="only this kind of the mix, --queries of them (e.g. commune+thematique)")
     args = parser.parse_args()
     make = bench_search.multiply if args.multiply else bench_search.build
     url = make(dbsetup.server_url(), args.services, True)
     mix = bench_search.query_mix(url, args.queries)
+    if args.kind:
+        mix = [m for m in bench_search.query_mix(url, args.queries * 6) if m[0] == args.kind][:args.queries]
     engine = create_engine(url)
     with engine.begin() as c:
         c.execute(text("DELETE FROM search_cache_entry"))

@@ -34,7 +34,6 @@ could still enter).
 from __future__ import annotations
 
 import math
-import uuid
 from dataclasses import replace
 from datetime import date
 from types import SimpleNamespace
@@ -142,20 +141,32 @@ def _national(backend, query: SearchQuery, plan: _Plan, reference: date) -> dict
 
 
 def _page(backend, query: SearchQuery, plan: _Plan, local: str, key: tuple, offset: int, k: int) -> SearchPage | None:
-    sql, reference = backend._page_sql(query, plan, local)
+    reference = date.today()
     kept = backend.cache.get(backend.session, ("national-page", *key, reference),
                              lambda: _national(backend, query, plan, reference))
-    plan.params.update(limit=k, offset=0)  # L's first k: the page is cut from the merge
+    # N's placed rows near enough to enter, read by L's statement (one round trip):
+    # the k-th of N's constant rows bounds the k-th candidate from above, so its
+    # bound holds (and is about as close: on the benchmark catalogue, 10.3 km
+    # against 10.2 km from all the candidates' k-th).
+    near = None
+    if kept["freshness"] is not None and len(kept["hits"]) >= k:
+        bound = _farthest(query.sort, float(kept["hits"][k - 1][3]), kept["freshness"])
+        near = None if bound is None else _near_sql(query, plan, bound)
+    sql, _ = backend._page_sql(query, plan, local, grouped=False,
+                               extra=f", ({near}) AS near" if near else "")
+    plan.params.update(limit=k, offset=0, ref=reference)  # L's first k: the page is cut from the merge
     row = backend.session.execute(text(sql), plan.params).one()
     candidates = [*row.hits, *kept["hits"][:k]]
-    if kept["freshness"] is not None:  # N has placed rows: those near enough may enter
+    if near:
+        candidates += row.near
+    elif kept["freshness"] is not None:  # N has placed rows: those near enough may enter
         if len(candidates) < k:  # fewer than k others: any of them may, however far
             return None
         candidates.sort(key=_order)
         bound = _farthest(query.sort, float(candidates[k - 1][3]), kept["freshness"])
         if bound is None:
             return None
-        candidates += _near(backend, query, plan, bound)
+        candidates += backend.session.execute(text(_near_sql(query, plan, bound)), plan.params).scalar()
     candidates.sort(key=_order)
     facets = None
     if query.with_facets:
@@ -167,9 +178,11 @@ def _page(backend, query: SearchQuery, plan: _Plan, local: str, key: tuple, offs
     return backend._page(query, merged, reference, None)
 
 
-def _order(hit) -> tuple[float, uuid.UUID]:
-    """The order of the page query (sortkey, id) of a hit [id, distance, score, sortkey]."""
-    return float(hit[3]), uuid.UUID(hit[0])
+def _order(hit) -> tuple[float, str]:
+    """The order of the page query (sortkey, id) of a hit [id, distance, score,
+    sortkey]: PostgreSQL orders uuids by their bytes, as their canonical text
+    (lower-case hexadecimal, the hyphens at the same places) sorts."""
+    return float(hit[3]), hit[0]
 
 
 def _farthest(sort: Sort, last: float, freshness: float) -> float | None:
@@ -186,12 +199,13 @@ def _farthest(sort: Sort, last: float, freshness: float) -> float | None:
     return farthest if farthest <= FARTHEST_M else None
 
 
-def _near(backend, query: SearchQuery, plan: _Plan, farthest: float) -> list:
-    """N's placed rows (distance-dependent scores) within `farthest` metres, scored."""
+def _near_sql(query: SearchQuery, plan: _Plan, farthest: float) -> str:
+    """The SQL of N's placed rows (distance-dependent scores) within `farthest`
+    metres, scored: one JSON array of hits (its parameters put in plan.params)."""
     lon, lat = plan.point
-    params = {**plan.params, "near_cells": grid_cells(lon, lat, farthest),
-              "near_dot": math.cos(min(farthest / EARTH_RADIUS_M, math.pi))}
-    sql = f"""
+    plan.params.update(near_cells=grid_cells(lon, lat, farthest),
+                       near_dot=math.cos(min(farthest / EARTH_RADIUS_M, math.pi)))
+    return f"""
         WITH b AS (
             SELECT d.service_id AS id, {plan.distance} AS distance, {plan.rank} AS rank, d.fresh_date AS fresh
             FROM search_document d
@@ -203,8 +217,6 @@ def _near(backend, query: SearchQuery, plan: _Plan, farthest: float) -> list:
         SELECT coalesce(json_agg(json_build_array(id, distance, score, CAST(sortkey AS text))), '[]')
         FROM (SELECT id, distance, score, {SORT_KEYS[query.sort]} AS sortkey FROM scored) s
     """
-    return backend.session.execute(text(sql), params).scalar()
-
 
 
 # --- kept ready after each change ----------------------------------------------------

@@ -414,9 +414,13 @@ class PostgresBackend:
         plan.params["open_ids"] = queries.open_ids(rows, query.open_at)
         plan.where.append("d.service_id = ANY (CAST(:open_ids AS uuid[]))")
 
-    def _page_sql(self, query: SearchQuery, plan: _Plan, union: str) -> tuple[str, date]:
+    def _page_sql(self, query: SearchQuery, plan: _Plan, union: str, grouped: bool = True,
+                  extra: str = "") -> tuple[str, date]:
         """The SQL of one page (scored, sorted, cut by the cursor or the page), with
-        its total and facets; and the reference date of freshness."""
+        its total and facets; and the reference date of freshness. `grouped`: the
+        rows' key sets are counted once each (many rows share them: the national
+        remote offers); else each row's (the local rows of search.national, nearly
+        all different). `extra`: more columns of the statement's one row."""
         params = plan.params
         cursor = cursors.decode(query.cursor, query) if query.cursor else None
         reference = cursor.reference_date if cursor else date.today()
@@ -437,7 +441,8 @@ class PostgresBackend:
             m AS MATERIALIZED (
                 SELECT id, facet_keys, distance, score, {sort_key} AS sortkey FROM scored
             ),
-            sets AS (SELECT facet_keys, count(*) AS n FROM m GROUP BY facet_keys),
+            sets AS ({"SELECT facet_keys, count(*) AS n FROM m GROUP BY facet_keys" if grouped
+                      else "SELECT facet_keys, 1 AS n FROM m"}),
             p AS (
                 SELECT id, distance, score, sortkey FROM m WHERE {keyset}
                 ORDER BY sortkey, id LIMIT :limit OFFSET :offset
@@ -446,7 +451,7 @@ class PostgresBackend:
                    (SELECT coalesce(json_agg(json_build_array(id, distance, score, CAST(sortkey AS text))
                                               ORDER BY sortkey, id), '[]') FROM p) AS hits,
                    {facets_sql} AS facets,
-                   {MATCHED_SQL if plan.tsquery else 'NULL'} AS matched
+                   {MATCHED_SQL if plan.tsquery else 'NULL'} AS matched{extra}
         """
         return sql, reference
 
