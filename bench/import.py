@@ -68,6 +68,26 @@ def _peak_mb(reset: bool = False) -> float:
     return peak
 
 
+# --without: the triggers of each kind of work done for every written row.
+TRIGGERS = {
+    "search": [("service", "service_search_insert"), ("service", "service_search_update"),
+               ("structure", "structure_search_update")],
+    "audit": [("structure", "structure_audit_insert"), ("structure", "structure_audit_update"),
+              ("service", "service_audit_insert"), ("service", "service_audit_update")],
+    "outbox": [("service", "service_outbox_insert"), ("service", "service_outbox_update"),
+               ("structure", "structure_outbox")],
+}
+
+
+def _disable(engine, kinds: list[str]) -> None:
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        for kind in kinds:
+            for table, trigger in TRIGGERS[kind]:
+                conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--structures", type=int, default=25_000)
@@ -77,7 +97,13 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument("--durable", action="store_true",
                         help="on a durable cluster (fsync, synchronous_commit, full_page_writes on)")
+    parser.add_argument("--without", default="", metavar="KINDS",
+                        help="what each kind of trigger work costs: search, audit, outbox (comma-separated) "
+                             "disabled in the benchmark's own database — an import never runs so")
     args = parser.parse_args()
+    without = [k for k in args.without.split(",") if k]
+    if unknown := set(without) - set(TRIGGERS):
+        parser.error(f"--without : inconnu {sorted(unknown)} (search, audit, outbox)")
     if args.durable:
         os.environ["TEST_DATABASE_URL"] = _durable_server()
 
@@ -94,6 +120,9 @@ def main() -> None:
         catalogue = _catalogue_module()
         communes = catalogue.load_communes(url)
         print(f"durability: {_durability(engine)}")
+        if without:
+            _disable(engine, without)
+            print(f"COUNTERFACTUAL: triggers {', '.join(without)} disabled (what they cost; not an import)")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "catalogue"
             t0 = time.perf_counter()

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalogue.db import transaction
@@ -36,7 +37,7 @@ from search.documents import all_documents
 from search.errors import SearchError, SearchUnavailable, UnsupportedFilter
 from search.facet_counts import click_counts
 from search.meilisearch_ import MeilisearchBackend
-from search.postgres import PostgresBackend
+from search.postgres import PostgresBackend, merge_pending
 
 logger = logging.getLogger(__name__)
 
@@ -262,20 +263,35 @@ class SearchService:
         """Compute the national parts of the commonest searches (search.national.warm)
         into the cache that the web workers share. With `state` ([warmed, seen]), only
         when the catalogue's generation or the day changed and then stayed the same for
-        one pass (an import commits batch after batch: warmed once, at its end).
+        one pass (an import commits batch after batch: warmed once, at its end), the
+        search index's pending entries merged first (search.postgres.merge_pending).
         Returns the number of searches run (0: nothing to do, or no shared cache)."""
-        if self.national.shared is None:
-            return 0
         with sessions() as session:
             now = (generation(session), date.today())
             if state is not None:
                 seen, state[1] = state[1], now
                 if now == state[0] or now != seen:
                     return 0
+                # The change settled: the index's pending entries merged first (the
+                # searches read through them until then), then the parts prepared.
+                merged = self._merge_pending(session)
+                state[0] = now
+            if self.national.shared is None:
+                return 0
             started = time.perf_counter()
             count = national.warm(session, self.national, self.warm_searches)
         if state is not None:
-            state[0] = now
-            logger.info("search worker: national parts of %d searches prepared in %.1f s",
-                        count, time.perf_counter() - started)
+            logger.info("search worker: national parts of %d searches prepared in %.1f s "
+                        "(index pages merged first: %d)", count, time.perf_counter() - started, merged)
         return count
+
+    @staticmethod
+    def _merge_pending(session: Session) -> int:
+        """search.postgres.merge_pending, never stopping the worker (a database
+        user that does not own the index: logged, left to autovacuum)."""
+        try:
+            return merge_pending(session)
+        except DBAPIError:
+            session.rollback()
+            logger.warning("search worker: the search index's pending entries could not be merged", exc_info=True)
+            return 0

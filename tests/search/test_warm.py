@@ -103,3 +103,39 @@ def test_the_worker_warms_after_each_pass_and_survives_a_failure(committed):
 
     sync.worker(committed, PostgresBackend, after=after, stop=lambda: len(calls) >= 2, sleep=lambda _: None)
     assert len(calls) == 2
+
+
+def _pending_pages(sessions) -> int:
+    """The pages of the search index's pending list (merged by the call: a probe)."""
+    with sessions() as s:
+        pages = s.scalar(text("SELECT gin_clean_pending_list(CAST('ix_search_document_terms' AS regclass))"))
+        s.commit()
+    return pages
+
+
+def _touch(sessions) -> None:
+    with sessions() as s:
+        # a new word: the search rows' text changes (an unchanged one is updated in place)
+        s.execute(text("UPDATE service SET description = description || ' mot' || md5(random()::text) "
+                       "WHERE id IN (SELECT id FROM service ORDER BY id LIMIT 2)"))
+        s.commit()
+
+
+@pytest.mark.parametrize("shared", [1000, 0])
+def test_the_index_pending_entries_are_merged_once_the_change_settled(committed, shared):
+    """The rows written since the last merge sit in the GIN index's pending list,
+    read through by every search: the worker merges them once a change settled."""
+    _pending_pages(committed)
+    _touch(committed)
+    assert _pending_pages(committed) > 0  # a change leaves pending entries (the probe merges them)
+    service = SearchService(cache_size=100, shared_cache_size=shared, warm_searches=1)
+    state: list = [None, None]
+    _touch(committed)
+    service.warm(committed, state)  # the change seen: wait one pass
+    service.warm(committed, state)  # settled: merged
+    assert _pending_pages(committed) == 0
+    _touch(committed)
+    assert service.warm(committed, state) == 0
+    service.warm(committed, state)
+    assert _pending_pages(committed) == 0
+    assert service.warm(committed, state) == 0  # nothing changed since: nothing run
