@@ -1,12 +1,16 @@
 """Where the time of one search through the JSON API goes, in process.
 
     .venv/bin/python bench/api_request.py [--services 100000] [--queries 120] [--profile]
+                                          [--after-change] [--kind commune+thematique]
 
 Against `offre_bench_<n>` (built by bench/search.py), the app of create_app served
 by Flask's test client (no HTTP, no gunicorn): the bench's query mix sent to
 GET /api/v1/services/search, and per request its wall time, the statements sent
 to PostgreSQL (round trips, pool checkouts) and the time spent waiting on them.
 `--profile`: the cProfile of the requests, the 30 costliest functions.
+`--after-change`: the shared cache emptied and the national parts prepared first (the
+searches computed, as after a change); `--kind`: only that kind of the mix. The six
+slowest requests are printed with their time in SQL.
 """
 
 from __future__ import annotations
@@ -38,6 +42,34 @@ def search_module():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def after_change(engine) -> None:
+    """As after a change: the shared search cache emptied, then the national parts
+    prepared as the search worker does (the searches are computed, not read)."""
+    from sqlalchemy import text
+
+    from catalogue.db import make_sessionmaker
+    from search.service import SearchService
+
+    with engine.begin() as c:
+        c.execute(text("DELETE FROM search_cache_entry"))
+    SearchService(cache_size=100, shared_cache_size=10_000).warm(make_sessionmaker(engine))
+
+
+def report(mix, walls, sql_each, stats, after: int, kinds: Counter, spent: Counter) -> None:
+    n = len(mix)
+    print(f"{n} requêtes (client de test, en processus) ; {hostspeed.describe()}")
+    ordered = sorted(walls)
+    print(f"  mur : médiane {statistics.median(walls) * 1000:.1f} ms, moyenne {statistics.mean(walls) * 1000:.1f} ms, "
+          f"p95 {ordered[min(n - 1, round(0.95 * (n - 1)))] * 1000:.1f} ms")
+    print("  les plus lentes (mur / SQL, ms) : " + " ; ".join(
+        f"{urlencode(mix[i][1])} {walls[i] * 1000:.1f} / {sql_each[i] * 1000:.1f}"
+        for i in sorted(range(n), key=walls.__getitem__)[-6:]))
+    print(f"  SQL : {stats['statements'] / n:.1f} instructions (dont {after / n:.1f} après la réponse), "
+          f"{stats['checkouts'] / n:.1f} prises au pool, {stats['db_s'] / n * 1000:.1f} ms d'attente par requête")
+    for statement, count in kinds.most_common():
+        print(f"    {count / n:5.2f} × {spent[statement] / count * 1000:5.2f} ms  {statement}")
 
 
 def main() -> None:
@@ -79,14 +111,7 @@ def main() -> None:
         stats["checkouts"] += 1
 
     if args.after_change:
-        from sqlalchemy import text
-
-        from catalogue.db import make_sessionmaker
-        from search.service import SearchService
-
-        with engine.begin() as c:
-            c.execute(text("DELETE FROM search_cache_entry"))
-        SearchService(cache_size=100, shared_cache_size=10_000).warm(make_sessionmaker(engine))
+        after_change(engine)
     mix = search_module().query_mix(url, args.queries)
     if args.kind:
         mix = [(kind, p) for kind, p in mix if kind == args.kind]
@@ -119,23 +144,10 @@ def main() -> None:
         response.close()  # as a server does once the response is sent
         after["statements"] += stats["statements"] - on_path
         sql_each.append(stats["db_s"] - db_before)
-    n = len(mix)
-    print(f"{n} requêtes (client de test, en processus) ; {hostspeed.describe()}")
-    ordered = sorted(walls)
-    print(f"  mur : médiane {statistics.median(walls) * 1000:.1f} ms, moyenne {statistics.mean(walls) * 1000:.1f} ms, "
-          f"p95 {ordered[min(n - 1, round(0.95 * (n - 1)))] * 1000:.1f} ms")
-    print("  les plus lentes (mur / SQL, ms) : " + " ; ".join(
-        f"{urlencode(mix[i][1])} {walls[i] * 1000:.1f} / {sql_each[i] * 1000:.1f}"
-        for i in sorted(range(n), key=walls.__getitem__)[-6:]))
-    print(f"  SQL : {stats['statements'] / n:.1f} instructions (dont {after['statements'] / n:.1f} après la réponse), "
-          f"{stats['checkouts'] / n:.1f} prises au pool, {stats['db_s'] / n * 1000:.1f} ms d'attente par requête")
-    for statement, count in kinds.most_common():
-        print(f"    {count / n:5.2f} × {spent[statement] / count * 1000:5.2f} ms  {statement}")
+    report(mix, walls, sql_each, stats, after["statements"], kinds, spent)
     if profile:
-        profile.dump_stats("/tmp/api.prof")
         pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
         pstats.Stats(profile).sort_stats("tottime").print_stats(25)
-
 
 if __name__ == "__main__":
     main()

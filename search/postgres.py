@@ -189,22 +189,6 @@ SORT_KEYS = {
 }
 
 
-# The search index's pending entries merged into its tree (GIN's « fast update »:
-# the rows written since the last merge sit in a list that every search reads
-# through). Measured on the 100,000-service benchmark catalogue: 1,114 entries
-# pending (200 pages) made a large city's search 3.3 → 6.5 ms.
-MERGE_PENDING_SQL = text("SELECT gin_clean_pending_list(CAST('ix_search_document_terms' AS regclass))")
-
-
-def merge_pending(session: Session) -> int:
-    """Merge the pending entries of the search index now, committed (the search
-    worker does it once the catalogue has settled after a change, instead of the
-    next writer past 4 MB, or autovacuum). Returns the pages merged."""
-    merged = session.scalar(MERGE_PENDING_SQL)
-    session.commit()
-    return int(merged or 0)
-
-
 class PostgresBackend:
     name = "postgres"
 

@@ -37,7 +37,7 @@ from search.documents import all_documents
 from search.errors import SearchError, SearchUnavailable, UnsupportedFilter
 from search.facet_counts import click_counts
 from search.meilisearch_ import MeilisearchBackend
-from search.postgres import PostgresBackend, merge_pending
+from search.postgres import PostgresBackend
 
 logger = logging.getLogger(__name__)
 
@@ -264,7 +264,7 @@ class SearchService:
         into the cache that the web workers share. With `state` ([warmed, seen]), only
         when the catalogue's generation or the day changed and then stayed the same for
         one pass (an import commits batch after batch: warmed once, at its end), the
-        search index's pending entries merged first (search.postgres.merge_pending).
+        search index's pending entries merged first (search.sync.merge_pending).
         Returns the number of searches run (0: nothing to do, or no shared cache)."""
         with sessions() as session:
             now = (generation(session), date.today())
@@ -287,10 +287,10 @@ class SearchService:
 
     @staticmethod
     def _merge_pending(session: Session) -> int:
-        """search.postgres.merge_pending, never stopping the worker (a database
+        """search.sync.merge_pending, never stopping the worker (a database
         user that does not own the index: logged, left to autovacuum)."""
         try:
-            return merge_pending(session)
+            return sync.merge_pending(session)
         except DBAPIError:
             session.rollback()
             logger.warning("search worker: the search index's pending entries could not be merged", exc_info=True)
