@@ -80,7 +80,7 @@ def main() -> None:
     parser.add_argument("--after-change", action="store_true",
                         help="empty the shared search cache, then prepare the national parts as the "
                              "search worker does after a change: the searches are computed, not read")
-    parser.add_argument("--kind", help="only the mix's searches of this kind (e.g. commune+thematique)")
+    parser.add_argument("--kind", help="--queries searches of this kind only (e.g. commune+thematique)")
     args = parser.parse_args()
     url = dbsetup._with_db(dbsetup.server_url(), f"offre_bench_{args.services}")
     os.environ.update(OFFRE_ENV="development", DATABASE_URL=url, SEARCH_BACKEND="postgres",
@@ -112,15 +112,13 @@ def main() -> None:
 
     if args.after_change:
         after_change(engine)
-    mix = search_module().query_mix(url, args.queries)
-    if args.kind:
-        mix = [(kind, p) for kind, p in mix if kind == args.kind]
+    mix = search_module().query_mix(url, args.queries, kind=args.kind)
     client = app.test_client()
     client.environ_base["SERVER_SOFTWARE"] = "bench"  # as under gunicorn (web/cto/searchlog.defer)
     for _, p in mix[:10]:  # warm-up
         client.get("/api/v1/services/search?" + urlencode(p)).close()
     # The same mix shifted: searches not kept by the cache of the warm-up.
-    mix = mix[10:] + [m for m in search_module().query_mix(url, 10, seed=8) if not args.kind or m[0] == args.kind]
+    mix = mix[10:] + search_module().query_mix(url, 10, seed=8, kind=args.kind)
     for k in stats:
         stats[k] = 0
     kinds.clear()

@@ -50,9 +50,7 @@ def main() -> None:
     args = parser.parse_args()
     make = bench_search.multiply if args.multiply else bench_search.build
     url = make(dbsetup.server_url(), args.services, True)
-    mix = bench_search.query_mix(url, args.queries)
-    if args.kind:
-        mix = [m for m in bench_search.query_mix(url, args.queries * 6) if m[0] == args.kind][:args.queries]
+    mix = bench_search.query_mix(url, args.queries, kind=args.kind)
     engine = create_engine(url)
     with engine.begin() as c:
         c.execute(text("DELETE FROM search_cache_entry"))

@@ -165,9 +165,13 @@ def multiply(server: str, n: int, reuse: bool, base: int = 100_000) -> str:
     return url
 
 
-def query_mix(url: str, count: int, seed: int = 7, broad: bool = False) -> list[tuple[str, dict]]:
+def query_mix(url: str, count: int, seed: int = 7, broad: bool = False,
+              kind: str | None = None) -> list[tuple[str, dict]]:
     """A fixed mix: (kind, parameters). `broad`: a large city (over 100,000
-    inhabitants) and one SPIE thematic, thousands of results each."""
+    inhabitants) and one SPIE thematic, thousands of results each. `kind`: `count`
+    searches of that kind only (the issue's protocol: commune+thematique)."""
+    if kind:
+        return [m for m in query_mix(url, count * 6, seed) if m[0] == kind][:count]
     rng = random.Random(seed)
     engine = create_engine(url)
     with engine.connect() as c:
@@ -434,9 +438,7 @@ def main() -> None:
     args = parser.parse_args()
     make = multiply if args.multiply else build
     url = make(dbsetup.server_url(), args.services, args.reuse)
-    mix = [SAME] * args.queries if args.same else query_mix(url, args.queries, broad=args.broad)
-    if args.kind:
-        mix = [m for m in query_mix(url, args.queries * 6) if m[0] == args.kind][:args.queries]
+    mix = [SAME] * args.queries if args.same else query_mix(url, args.queries, broad=args.broad, kind=args.kind)
     if args.cache_costs:
         return cache_costs(url, mix)
     if not args.no_explain:

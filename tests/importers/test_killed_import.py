@@ -102,12 +102,17 @@ def _kill_half_way(process, sessions, url, engine) -> None:
     # The worker died with its parent; the database rolled back the batch in flight.
     assert _wait(lambda: all(_gone(w) for w in workers), 10), "the preparing worker outlived the import"
     name = make_url(url).database
-    with engine.connect() as c:
-        def idle() -> int:
+
+    def stuck() -> list:
+        # A transaction of its own each time: pg_stat_activity is read once per
+        # transaction, so a loop inside one would keep seeing the first answer.
+        with engine.connect() as c:
             return c.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid() "
-                "AND state LIKE 'idle in transaction%'"), {"d": name}).scalar()
-        assert _wait(lambda: idle() == 0, 15), "a backend of the killed import stays idle in transaction"
+                "SELECT pid, state, left(query, 200) AS query FROM pg_stat_activity "
+                "WHERE datname = :d AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"),
+                {"d": name}).all()
+
+    assert _wait(lambda: not stuck(), 15), f"a backend of the killed import stays idle in transaction: {stuck()}"
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
