@@ -30,18 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import hostspeed  # noqa: E402
+import siblings  # noqa: E402  (bench/, beside this script)
 from sqlalchemy import event  # noqa: E402
 
 from tests import dbsetup  # noqa: E402
-
-
-def search_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_search", ROOT / "bench/search.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def after_change(engine) -> None:
@@ -112,13 +104,13 @@ def main() -> None:
 
     if args.after_change:
         after_change(engine)
-    mix = search_module().query_mix(url, args.queries, kind=args.kind)
+    mix = siblings.load("search").query_mix(url, args.queries, kind=args.kind)
     client = app.test_client()
     client.environ_base["SERVER_SOFTWARE"] = "bench"  # as under gunicorn (web/cto/searchlog.defer)
     for _, p in mix[:10]:  # warm-up
         client.get("/api/v1/services/search?" + urlencode(p)).close()
     # The same mix shifted: searches not kept by the cache of the warm-up.
-    mix = mix[10:] + search_module().query_mix(url, 10, seed=8, kind=args.kind)
+    mix = mix[10:] + siblings.load("search").query_mix(url, 10, seed=8, kind=args.kind)
     for k in stats:
         stats[k] = 0
     kinds.clear()

@@ -14,7 +14,6 @@ a test.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import platform
 import statistics
@@ -26,14 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import siblings  # noqa: E402  (bench/, beside this script)
 from sqlalchemy import text  # noqa: E402
-
-
-def _map_bench():
-    spec = importlib.util.spec_from_file_location("bench_map", Path(__file__).parent / "map.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def main() -> None:
@@ -43,7 +36,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
-    bench = _map_bench()
+    bench = siblings.load("map")
     from sqlalchemy import create_engine
 
     name = args.database

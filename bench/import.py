@@ -15,7 +15,6 @@ durability costs. The mode measured is printed.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import resource
 import subprocess
@@ -28,14 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import hostspeed  # noqa: E402  (bench/, beside this script)
-
-
-def _catalogue_module():
-    """bench/catalogue.py, loaded by bench/search.py's catalogue_module."""
-    spec = importlib.util.spec_from_file_location("bench_search", Path(__file__).parent / "search.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.catalogue_module()
+import siblings  # noqa: E402  (bench/, beside this script)
 
 
 def _durable_server() -> str:
@@ -117,7 +109,7 @@ def main() -> None:
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     try:
-        catalogue = _catalogue_module()
+        catalogue = siblings.load("catalogue")
         communes = catalogue.load_communes(url)
         print(f"durability: {_durability(engine)}")
         if without:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import importlib.util
 import os
 import signal
 import subprocess
@@ -37,23 +36,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import hostspeed  # noqa: E402  (bench/, beside this script)
+import siblings  # noqa: E402  (bench/, beside this script)
 
 from tests import dbsetup  # noqa: E402
 
 LIMIT_GZ = 300 * 1024
 
 
-def _bench_search():
-    """bench/search.py as a module: its `build` makes the benchmark databases."""
-    spec = importlib.util.spec_from_file_location("bench_search", Path(__file__).parent / "search.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def build(server: str, n: int, reuse: bool) -> str:
     """`offre_bench_map_<n>`: the test template and the national-shaped catalogue imported."""
-    return _bench_search().build(server, n, reuse, name=f"offre_bench_map_{n}")
+    return siblings.load("search").build(server, n, reuse, name=f"offre_bench_map_{n}")
 
 
 _PUBLIC = ("FROM service s JOIN structure st ON st.id = s.structure_id "

@@ -13,7 +13,6 @@ the second column is what a search costs once they are kept. It is not a test.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import random
 import statistics
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import siblings  # noqa: E402  (bench/, beside this script)
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
@@ -32,9 +32,7 @@ from search.contract import SearchQuery  # noqa: E402
 from search.postgres import PostgresBackend  # noqa: E402
 from tests import dbsetup  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("bench_search", ROOT / "bench" / "search.py")
-bench_search = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench_search)
+bench_search = siblings.load("search")
 
 
 def main() -> None:

@@ -18,7 +18,6 @@ for each tree; it is not a test.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import statistics
 import sys
 import tempfile
@@ -30,13 +29,12 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import siblings  # noqa: E402  (bench/, beside this script)
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from tests import dbsetup  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("bench_search", ROOT / "bench" / "search.py")
-bench_search = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench_search)
+bench_search = siblings.load("search")
 
 
 def main() -> None:

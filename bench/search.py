@@ -26,7 +26,6 @@ by the triggers as for any insert (the audit triggers off during the copy).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import random
 import re
@@ -50,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import hostspeed  # noqa: E402  (bench/, beside this script)
+import siblings  # noqa: E402  (bench/, beside this script)
 
 from catalogue import vocabulary  # noqa: E402
 from tests import dbsetup  # noqa: E402
@@ -63,11 +63,7 @@ def pct(values, q: float) -> float:
 
 def catalogue_module():
     """bench/catalogue.py as a module (bench/ is not a package): the other benchmarks use it too."""
-    spec = importlib.util.spec_from_file_location("bench_catalogue", Path(__file__).parent / "catalogue.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_catalogue"] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return siblings.load("catalogue")
 
 
 def build(server: str, n: int, reuse: bool, name: str | None = None) -> str:

@@ -12,7 +12,6 @@ only when shown and left out. It prints its figures; it is not a test.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import re
 import sys
 import time
@@ -21,15 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import siblings  # noqa: E402  (bench/, beside this script)
+
 PAGES = ["/", "/recherche", "/carte"]
 ENCODINGS = [("brut", None), ("gzip", "gzip"), ("brotli", "br")]
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", Path(__file__).parent / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def cited(html: str) -> list[str]:
@@ -40,7 +34,7 @@ def cited(html: str) -> list[str]:
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
-    hostspeed = _load("hostspeed")
+    hostspeed = siblings.load("hostspeed")
     from tests import dbsetup
 
     server = dbsetup.server_url()
